@@ -1,0 +1,1 @@
+//! Benchmark harness crate; the benchmarks are in `benches/benches/`.
