@@ -1,0 +1,265 @@
+//! The validated configuration: what the daemon runs from.
+//!
+//! Every value here has passed the checks in [`super::load_str`]; nothing in
+//! this module can hold a setting the daemon would have to reject later.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
+
+/// The whole configuration file, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Daemon-wide settings.
+    pub global: Global,
+    /// VRRP instances, in file order.
+    pub instances: Vec<Instance>,
+    /// Health checks, in file order.
+    pub checks: Vec<Check>,
+    /// Sync groups, in file order.
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+/// `[global]`: daemon-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Path of the Unix control socket (`vrrpd status` and friends).
+    pub control_socket: PathBuf,
+    /// How long a notify hook may run before it is killed.
+    pub notify_timeout: Duration,
+}
+
+impl Global {
+    /// The default control socket path.
+    pub const DEFAULT_CONTROL_SOCKET: &'static str = "/run/vrrpd/control.sock";
+    /// The default notify hook timeout.
+    pub const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            control_socket: PathBuf::from(Self::DEFAULT_CONTROL_SOCKET),
+            notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+        }
+    }
+}
+
+/// The address family of an instance (all its virtual addresses share it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6 (VRRPv3 only).
+    V6,
+}
+
+/// One virtual address with its prefix length and optional IPv4 label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length installed with it (default /32 or /128).
+    pub prefix_len: u8,
+    /// IPv4 address label (`ip addr add ... label eth0:vip`).
+    pub label: Option<String>,
+}
+
+/// Which checksum a VRRPv3 IPv4 advert carries.
+///
+/// keepalived and FRR include the IPv4 pseudo-header (as RFC 5798 was read);
+/// RFC 9568 readers leave it out. The default matches keepalived and FRR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum V3Ipv4Checksum {
+    /// Include the IPv4 pseudo-header (keepalived, FRR).
+    #[default]
+    WithPseudoHeader,
+    /// Checksum over the VRRP message only (RFC 9568 reading).
+    WithoutPseudoHeader,
+}
+
+/// A tracked interface: down means Fault (weight 0) or a priority change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInterface {
+    /// Interface name.
+    pub name: String,
+    /// Weight applied while the interface is down; 0 puts the instance in Fault.
+    pub weight: i32,
+}
+
+/// A tracked check with an optional per-instance weight override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackCheck {
+    /// Name of a `[[check]]`.
+    pub name: String,
+    /// Overrides the check's own weight for this instance.
+    pub weight: Option<i32>,
+}
+
+/// Gratuitous ARP / unsolicited NA settings, keepalived's `garp_master_*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Garp {
+    /// Delay before the second burst after becoming master (keepalived: 5 s).
+    pub master_delay: Duration,
+    /// Announcements per burst (keepalived: 5).
+    pub master_repeat: u32,
+    /// Period of refresh announcements while master; `None` disables them.
+    pub master_refresh: Option<Duration>,
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: None,
+        }
+    }
+}
+
+/// Notify hooks (argv vectors, run without a shell).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hooks {
+    /// Run on entering Master.
+    pub master: Option<Vec<String>>,
+    /// Run on entering Backup.
+    pub backup: Option<Vec<String>>,
+    /// Run on entering Fault.
+    pub fault: Option<Vec<String>>,
+    /// Run when the instance stops.
+    pub stop: Option<Vec<String>>,
+    /// Run on every state change, with keepalived's arguments appended:
+    /// `INSTANCE|GROUP name state priority`.
+    pub generic: Option<Vec<String>>,
+}
+
+/// One `[[instance]]`: a virtual router on one interface and family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Unique instance name (keepalived's `vrrp_instance NAME`).
+    pub name: String,
+    /// Interface the instance runs on.
+    pub interface: String,
+    /// Virtual router identifier.
+    pub vrid: Vrid,
+    /// Protocol version (default 2, as keepalived).
+    pub version: Version,
+    /// Address family, from the virtual addresses.
+    pub family: Family,
+    /// Configured priority (255 = address owner).
+    pub priority: Priority,
+    /// Advertisement interval.
+    pub advert_interval: Interval,
+    /// Virtual addresses.
+    pub vips: Vec<Vip>,
+    /// Preempt a lower-priority master (default on).
+    pub preempt: bool,
+    /// Wait this long after start-up before preempting.
+    pub preempt_delay: Duration,
+    /// RFC 9568 Accept_Mode: accept packets for the VIPs when not owner.
+    pub accept: bool,
+    /// VRRPv2 authentication.
+    pub auth: Auth,
+    /// Source address for unicast adverts.
+    pub unicast_source: Option<IpAddr>,
+    /// Unicast peers; empty means multicast.
+    pub unicast_peers: Vec<IpAddr>,
+    /// Tracked interfaces.
+    pub track_interfaces: Vec<TrackInterface>,
+    /// Tracked checks.
+    pub track_checks: Vec<TrackCheck>,
+    /// VRRPv3 IPv4 checksum mode.
+    pub v3_ipv4_checksum: V3Ipv4Checksum,
+    /// Gratuitous ARP / NA settings.
+    pub garp: Garp,
+    /// Use a virtual MAC through a macvlan interface.
+    pub use_vmac: bool,
+    /// Notify hooks.
+    pub hooks: Hooks,
+}
+
+/// What a check probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    /// Run a program; exit status 0 is success.
+    Exec {
+        /// Program and arguments.
+        argv: Vec<String>,
+        /// Run through `/bin/sh -c` (the argv is joined).
+        shell: bool,
+        /// Run as this user.
+        user: Option<String>,
+        /// Extra environment.
+        env: BTreeMap<String, String>,
+    },
+    /// TCP connect.
+    Tcp {
+        /// Target.
+        target: SocketAddr,
+    },
+    /// HTTP GET.
+    Http {
+        /// Target.
+        target: SocketAddr,
+        /// Host header (default: the target address).
+        host: Option<String>,
+        /// Request path.
+        path: String,
+        /// Status codes counted as success.
+        expect_status: Vec<u16>,
+        /// A substring the body must contain.
+        expect_body: Option<String>,
+    },
+    /// ICMP echo.
+    Icmp {
+        /// Target.
+        target: IpAddr,
+    },
+    /// Interface operational state.
+    Interface {
+        /// Interface name.
+        name: String,
+    },
+    /// keepalived `track_file`: an integer read from a file.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One `[[check]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Unique check name.
+    pub name: String,
+    /// What it probes.
+    pub kind: CheckKind,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Time a probe may take.
+    pub timeout: Duration,
+    /// Successes needed to go from failed to OK.
+    pub rise: u32,
+    /// Failures needed to go from OK to failed.
+    pub fall: u32,
+    /// Priority weight, -254..=254; 0 means Fault while failing.
+    pub weight: i32,
+    /// Invert the result (keepalived `reverse`).
+    pub reverse: bool,
+    /// Start in the failed state (keepalived `init_fail`).
+    pub init_fail: bool,
+}
+
+/// One `[[sync_group]]`: instances that change state together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    /// Unique group name.
+    pub name: String,
+    /// Member instance names.
+    pub instances: Vec<String>,
+    /// Group notify hooks.
+    pub hooks: Hooks,
+}

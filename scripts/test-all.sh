@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: format, lints, a bounded fuzz smoke, doc tests and
+# the whole test suite (unit, simulated LAN, network-namespace end-to-end).
+# Needs root for the namespace tests; run scripts/setup.sh once before.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== forbidden dependencies of the core crates"
+bash scripts/check-deps.sh
+if [ -x "$(command -v cargo-fuzz)" ] && [ -f fuzz/smoke.sh ]; then
+    echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"
+    bash fuzz/smoke.sh "$FUZZ_SECONDS"
+fi
+echo "== doc tests"
+cargo test --workspace --doc
+echo "== tests"
+cargo nextest run --workspace --no-fail-fast
