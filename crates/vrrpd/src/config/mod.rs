@@ -59,6 +59,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Splits a command string into words the way command keys are read:
+/// white space separates words, `'...'` and `"..."` group them, `\\` escapes.
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    raw::split_words(s)
+}
+
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
