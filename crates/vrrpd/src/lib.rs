@@ -9,4 +9,6 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod control;
 pub mod import;
+pub mod sd_notify;
