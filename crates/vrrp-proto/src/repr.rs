@@ -1,8 +1,10 @@
-//! The owned, validated advertisement: [`Advert`].
+//! The owned, validated advertisement: [`Advert`], with [`Advert::parse`],
+//! [`Advert::parse_into`], [`Advert::buffer_len`] and [`Advert::emit`].
 //!
-//! CONTRACT (pinned for the other crates; the codec helper fills in parse/emit):
-//! fields are public, hold no derived wire fields (no count, no checksum, no
-//! type byte); those are computed by `emit`.
+//! `Advert` holds no derived wire fields: the address count, the checksum,
+//! the type and the v3 reserved bits are computed by `emit`, and the
+//! address family comes from the [`ChecksumCtx`](crate::ChecksumCtx) (the IP header), not from
+//! the VRRP header.
 
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr};
@@ -31,6 +33,12 @@ pub enum Auth {
 }
 
 /// One VRRP advertisement, owned and validated.
+///
+/// Built by [`Advert::parse`] / [`Advert::parse_into`] from a received
+/// [`Packet`](crate::Packet), or by hand to send with [`Advert::emit`].
+/// Every field holds only values the RFCs allow, but not every combination
+/// can be sent: [`Advert::check_emit`] says why not (IPv6 or a sub-second
+/// interval in VRRPv2, authentication in VRRPv3, more than 255 addresses).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Advert {
     /// Protocol version.
@@ -39,7 +47,9 @@ pub struct Advert {
     pub vrid: Vrid,
     /// Sender's priority for this virtual router.
     pub priority: Priority,
-    /// Advertisement interval (v2: whole seconds; v3: Max Advertise Interval).
+    /// Advertisement interval, in centiseconds for both versions (v2's whole
+    /// seconds are converted at parse; `emit` refuses what a version cannot
+    /// carry). For v3 this is Max Adver Int (RFC 9568 §5.2.7).
     pub interval: Interval,
     /// The virtual addresses.
     pub addrs: VirtualAddrs,
