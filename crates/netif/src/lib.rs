@@ -1,1 +1,102 @@
-//! Not built yet: see the project's issues.
+//! Linux I/O for VRRP: everything between the `vrrp-fsm` state machine and
+//! the kernel.
+//!
+//! What it does:
+//! - [`VrrpSocket`]: raw IP protocol 112 sockets, one per interface and
+//!   family, shared by every virtual router on that interface: multicast
+//!   group membership on that interface only, TTL / hop limit 255 on send,
+//!   the received TTL / hop limit reported with every packet, explicit
+//!   source address, kernel IPv6 checksums, optional unicast peers.
+//!   Non-blocking and registered with mio.
+//! - [`Netlink`]: rtnetlink (through `neli`) to add and remove virtual
+//!   addresses (idempotently), list addresses (to find VIPs a crashed run
+//!   left behind), look interfaces up, and create or delete the macvlan
+//!   interface that carries a virtual MAC.
+//! - [`NetEvents`]: link up/down and address added/removed events, typed,
+//!   non-blocking, registered with mio.
+//! - [`GarpSender`] and [`NaSender`]: gratuitous ARP on a send-only
+//!   `AF_PACKET` socket and unsolicited neighbour advertisements on an
+//!   ICMPv6 raw socket, with frames built by `vrrp-proto`.
+//! - `driver` (feature `driver`, on by default): runs `vrrp-fsm` routers on
+//!   these sockets with mio, for services that embed failover.
+//!
+//! What it does not do: no protocol decisions (which packets to accept
+//! beyond the socket-level rules, when to take over: that is `vrrp-fsm`),
+//! no packet encoding or checksums for IPv4 (that is `vrrp-proto`), no
+//! configuration files, no threads, no timers of its own, and nothing but
+//! Linux. Every call works in the network namespace of the calling thread.
+//!
+//! Sockets need `CAP_NET_RAW`; address, link and macvlan changes need
+//! `CAP_NET_ADMIN`.
+//!
+//! # Using the parts directly (as `vrrpd` does)
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use mio::{Events, Interest, Poll, Token};
+//! use netif::{Mode, NetEvent, NetEvents, Netlink, VrrpSocket, VRRP_TTL};
+//!
+//! let mut nl = Netlink::new()?;
+//! let eth0 = netif::ifindex("eth0")?;
+//! let vip = "192.0.2.100".parse()?;
+//! nl.remove_stale_vips(eth0, &[vip])?; // left by a crashed earlier run
+//! let src = nl.primary_ipv4(eth0, &[vip])?.ok_or("no IPv4 address")?;
+//! let mut sock = VrrpSocket::open(eth0, src.into(), Mode::Multicast)?;
+//! let mut events = NetEvents::subscribe(&nl.links()?)?;
+//!
+//! let mut poll = Poll::new()?;
+//! poll.registry().register(&mut sock, Token(0), Interest::READABLE)?;
+//! poll.registry().register(&mut events, Token(1), Interest::READABLE)?;
+//! let (mut ready, mut buf, mut evs) = (Events::with_capacity(8), vec![0; 65535], Vec::new());
+//! loop {
+//!     poll.poll(&mut ready, Some(Duration::from_millis(100)))?;
+//!     // Edge-triggered: read until nothing is left.
+//!     while let Some(pkt) = sock.recv(&mut buf)? {
+//!         // Demultiplex by VRID (payload[1]); the state machine drops
+//!         // pkt.ttl != VRRP_TTL (RFC 9568 §7.1).
+//!         let _ = (pkt.src, pkt.dst, pkt.ttl == VRRP_TTL, pkt.payload);
+//!     }
+//!     evs.clear();
+//!     events.read(&mut evs)?;
+//!     for ev in &evs {
+//!         if let NetEvent::LinkDown(link) = ev {
+//!             println!("{} down: fault", link.name);
+//!         }
+//!     }
+//!     nl.add_addr(eth0, vip, 32, Some("eth0:vrrp"))?; // idempotent
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Or let [`driver::Driver`] run `vrrp-fsm` routers on these parts; see
+//! `examples/failover.rs`.
+//!
+//! # Tests
+//!
+//! The integration tests (`tests/`) build throwaway network namespaces
+//! (veth pairs into a bridge namespace, names `nif-<test>-<pid>-*`, deleted
+//! by a `Drop` guard) and check on the wire (tshark and our own receive
+//! sockets) and in the kernel (`ip addr`, `ip neigh`, `ip link`). Test
+//! bodies enter a namespace on a dedicated thread with
+//! `setns(CLONE_NEWNET)`; see `tests/common/mod.rs`. They need root and skip
+//! with a message otherwise.
+
+mod announce;
+#[cfg(feature = "driver")]
+pub mod driver;
+mod error;
+mod events;
+mod rtnl;
+mod socket;
+mod sys;
+
+pub use announce::{ALL_NODES, GarpSender, NaSender};
+pub use error::{Error, Family, Result};
+pub use events::{NetEvent, NetEvents};
+pub use rtnl::{
+    IfAddr, Link, MAX_IFNAME_LEN, Netlink, OperState, ifindex, validate_ifname, validate_label,
+    virtual_mac,
+};
+pub use socket::{
+    IPPROTO_VRRP, Mode, Received, SocketStats, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
+};
