@@ -4,9 +4,10 @@
 //! change.
 //!
 //! Usage: `failover IFACE PRIORITY VIP...` (as root, or with CAP_NET_RAW
-//! and CAP_NET_ADMIN). For IPv6 the first VIP must be link-local
-//! (RFC 9568 §5.2.9), e.g. `fe80::51 2001:db8::51`. Run it on two hosts with different priorities; kill the
-//! master and the other takes the address over.
+//! and CAP_NET_ADMIN). For IPv6, RFC 9568 §5.2.9 wants a link-local first
+//! VIP, e.g. `fe80::51 2001:db8::51`; a global-only list also works, as
+//! keepalived sends it. Run it on two hosts with different priorities; kill
+//! the master and the other takes the address over.
 
 use netif::driver::{Driver, DriverEvent, RouterOptions};
 use vrrp_fsm::Config;
