@@ -16,6 +16,9 @@
 //!   [`Checker::handle_timeout`] and drains [`Checker::poll_event`].
 //!   Children of exec checks are watched through pidfds and reaped without
 //!   blocking; on timeout their whole process group is killed.
+//! * [`process`]: the supervised child (own process group, pidfd, group
+//!   kill, non-blocking reap) that exec checks use, public for daemons that
+//!   run other children (notify hooks) the same way.
 //! * [`Runner`]: the same on a private `mio::Poll`, for standalone use.
 //!
 //! ```no_run
@@ -54,6 +57,7 @@
 pub mod checker;
 pub mod error;
 pub mod probe;
+pub mod process;
 pub mod run;
 pub mod spec;
 pub mod state;

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use vrrpd::control::{Request, Response};
 
 use clap::{Parser, Subcommand};
 
@@ -13,8 +16,66 @@ struct Cli {
     command: Command,
 }
 
+/// Where the client commands find the daemon.
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// The control socket (default: `[global] control_socket` of --config
+    /// if given, else /run/vrrpd/control.sock).
+    #[arg(short, long)]
+    socket: Option<PathBuf>,
+    /// Read the control socket path from this configuration file.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon in the foreground (logs to stderr; RUST_LOG sets the
+    /// level, default info). SIGTERM/SIGINT stop it (every instance
+    /// releases), SIGHUP reloads the configuration.
+    Run {
+        /// The configuration file.
+        #[arg(short, long, default_value = "/etc/vrrpd/vrrpd.toml")]
+        config: PathBuf,
+        /// Override `[global] control_socket`.
+        #[arg(short, long)]
+        socket: Option<PathBuf>,
+    },
+    /// Show every instance: a table, or the daemon's JSON answer with --json.
+    /// Exit 2 if the daemon cannot be reached.
+    Status {
+        /// Print the JSON answer (`{"ok":true,"data":{"instances":[...]}}`).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Hand mastership of INSTANCE (and its sync group) to the best backup
+    /// now, make-before-break. Exit 1 if refused (e.g. not master).
+    Switchover {
+        /// The instance name.
+        instance: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Turn maintenance mode of INSTANCE on (release mastership, never take
+    /// over) or off.
+    Maintenance {
+        /// The instance name.
+        instance: String,
+        /// on or off.
+        #[arg(value_enum)]
+        mode: OnOff,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Validate a configuration file; exit 1 with file:line:column and the
     /// reason of every problem found.
     Check {
@@ -54,6 +115,95 @@ fn main() -> ExitCode {
             }
         },
         Command::ImportKeepalived { file, output } => import(&file, output.as_deref()),
+        Command::Run { config, socket } => run(config, socket),
+        Command::Status { json, target } => client(&target, &Request::Status, |resp| {
+            if json {
+                // The contract: the daemon's answer, as it sent it.
+                println!("{}", serde_json::to_string(resp).unwrap_or_default());
+            } else if let Some(data) = &resp.data {
+                print!("{}", vrrpd::runtime::status::render_table(data));
+            }
+        }),
+        Command::Switchover { instance, target } => {
+            client(&target, &Request::Switchover { instance }, print_message)
+        }
+        Command::Maintenance {
+            instance,
+            mode,
+            target,
+        } => client(
+            &target,
+            &Request::Maintenance {
+                instance,
+                on: matches!(mode, OnOff::On),
+            },
+            print_message,
+        ),
+    }
+}
+
+fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let opts = vrrpd::runtime::Options {
+        config_path: config,
+        control_socket: socket,
+    };
+    match vrrpd::runtime::run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vrrpd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_message(resp: &Response) {
+    if let Some(m) = resp
+        .data
+        .as_ref()
+        .and_then(|d| d.get("message"))
+        .and_then(|m| m.as_str())
+    {
+        println!("{m}");
+    }
+}
+
+/// Sends `req`; exit 0 when done, 1 when the daemon refused (reason on
+/// stderr), 2 when it cannot be reached.
+fn client(target: &Target, req: &Request, ok: impl FnOnce(&Response)) -> ExitCode {
+    let path = match (&target.socket, &target.config) {
+        (Some(s), _) => s.clone(),
+        (None, Some(c)) => match vrrpd::runtime::control_socket_of(c) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => PathBuf::from(vrrpd::config::Global::DEFAULT_CONTROL_SOCKET),
+    };
+    match vrrpd::control::request(&path, req, Duration::from_secs(10)) {
+        Ok(resp) if resp.ok => {
+            ok(&resp);
+            ExitCode::SUCCESS
+        }
+        Ok(resp) => {
+            eprintln!(
+                "vrrpd: {}",
+                resp.error.as_deref().unwrap_or("request refused")
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("vrrpd: cannot reach the daemon: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

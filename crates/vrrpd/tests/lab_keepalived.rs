@@ -10,53 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use lab::Lab;
-
-fn keepalived_available() -> bool {
-    let ok = std::process::Command::new("keepalived")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !ok {
-        eprintln!("SKIP: keepalived is not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
-/// A keepalived VRRPv3 config for one host; `prio` decides the master.
-fn keepalived_conf(vip: IpAddr, prio: u8, advert: &str) -> String {
-    format!(
-        "global_defs {{\n  vrrp_garp_master_repeat 1\n  vrrp_garp_master_delay 0\n}}\n\
-         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 42\n  version 3\n  priority {prio}\n  advert_int {advert}\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n"
-    )
-}
-
-fn start_keepalived(lab: &Lab, host: usize, conf: &str) {
-    let dir = lab.dir.path();
-    let cfg = dir.join(format!("ka{host}.conf"));
-    std::fs::write(&cfg, conf).unwrap();
-    let p = |s: &str| dir.join(format!("ka{host}.{s}.pid")).display().to_string();
-    let ns = lab.hosts[host].ns.clone();
-    lab.spawn(
-        &ns,
-        &format!("keepalived{host}"),
-        &[
-            "keepalived",
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-P",
-            "-f",
-            &cfg.display().to_string(),
-            "-p",
-            &p("main"),
-            "-r",
-            &p("vrrp"),
-            "-c",
-            &p("chk"),
-        ],
-    );
-}
+use lab::peers::{Inst, keepalived_available};
 
 #[test]
 fn keepalived_pair_fails_over_on_link_loss() {
@@ -65,12 +19,12 @@ fn keepalived_pair_fails_over_on_link_loss() {
     }
     let lab = Lab::new("ka", 2);
     let vip: IpAddr = "10.99.0.200".parse().unwrap();
-    start_keepalived(&lab, 0, &keepalived_conf(vip, 200, "0.1"));
-    start_keepalived(&lab, 1, &keepalived_conf(vip, 100, "0.1"));
+    lab.start_keepalived(0, &[Inst::v3("VI_1", 42, 200, "10.99.0.200/24")]);
+    lab.start_keepalived(1, &[Inst::v3("VI_1", 42, 100, "10.99.0.200/24")]);
     assert!(
-        lab.wait_until(Duration::from_secs(10), || lab.has_addr(&lab.hosts[0], vip)),
-        "host 0 never took the VIP:\n{}",
-        lab.log("keepalived0")
+        lab.wait_vip_only_on(0, vip, Duration::from_secs(10)),
+        "host 0 never became the only VIP holder:\n{}",
+        lab.logs()
     );
     lab.start_responders();
     let prober = lab.start_prober(vip, Duration::from_millis(1));
@@ -82,7 +36,7 @@ fn keepalived_pair_fails_over_on_link_loss() {
     assert!(
         prober.wait_for_host(1, Duration::from_secs(5)),
         "client never reached host 1:\n{}",
-        lab.log("keepalived1")
+        lab.logs()
     );
     let report = prober.finish();
     assert_eq!(report.holders(), vec![0, 1]);

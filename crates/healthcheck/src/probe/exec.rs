@@ -1,4 +1,5 @@
-//! Exec probes: a child in its own process group, reaped through a pidfd.
+//! Exec probes: a child in its own process group, reaped through a pidfd
+//! ([`crate::process::Supervised`]).
 //!
 //! The child is spawned (posix_spawn, a vfork-style spawn, unless a user is
 //! configured, which needs a fork to drop privileges) in a new process group
@@ -14,15 +15,14 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 
 use super::{Detail, OsFailure, Step};
 use crate::error::ConfigError;
+use crate::process::Supervised;
 use crate::spec::{ExecSpec, RunAs};
 use crate::state::Outcome;
 
@@ -151,52 +151,9 @@ fn drop_privileges(id: &Ident) -> io::Result<()> {
     Ok(())
 }
 
-fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    let pid =
-        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
-    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let fd = RawFd::try_from(rc).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
-    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// True if the child `pid` has exited (it stays a zombie: WNOWAIT).
-fn has_exited(pid: libc::pid_t) -> bool {
-    // SAFETY: all-zero is a valid `siginfo_t`.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a live local; WNOWAIT leaves the child waitable.
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: waitid filled `info` (or left it zeroed); si_pid reads a plain integer.
-    rc == 0 && unsafe { info.si_pid() } != 0
-}
-
-/// Sends SIGKILL to the process group led by `pid`.
-fn kill_group(pid: libc::pid_t) {
-    // SAFETY: kill has no memory-safety preconditions. The group id equals
-    // the child's pid (setpgid in the child) and the child is not reaped yet,
-    // so the id cannot have been reused. ESRCH (group already gone) is fine.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-    }
-}
-
-/// A running exec check.
+/// A running exec check: a [`Supervised`] child.
 pub(crate) struct ExecProbe {
-    child: Child,
-    pid: libc::pid_t,
-    pidfd: OwnedFd,
-    reaped: bool,
+    proc: Supervised,
 }
 
 impl ExecProbe {
@@ -225,10 +182,6 @@ impl ExecProbe {
         if let Some(d) = &spec.cwd {
             cmd.current_dir(d);
         }
-        // A new process group led by the child (pgid = pid). Without a
-        // pre_exec hook std can use posix_spawn (vfork-like), which keeps
-        // spawning cheap for the event loop.
-        cmd.process_group(0);
         if let Some(id) = ident.cloned() {
             // SAFETY: the hook only makes async-signal-safe system calls and
             // does not allocate (it reads the already-built `id`).
@@ -236,38 +189,15 @@ impl ExecProbe {
                 cmd.pre_exec(move || drop_privileges(&id));
             }
         }
-        let child = cmd.spawn().map_err(|e| fail("spawn", &e))?;
-        let pid = libc::pid_t::try_from(child.id()).unwrap_or(0);
-        let mut probe = match pidfd_open(child.id()) {
-            Ok(pidfd) => Self {
-                child,
-                pid,
-                pidfd,
-                reaped: false,
-            },
-            Err(e) => {
-                let mut child = child;
-                kill_group(pid);
-                let _ = child.wait();
-                return Err(fail("pidfd_open", &e));
-            }
-        };
-        let raw = probe.pidfd.as_raw_fd();
-        if let Err(e) = registry.register(&mut SourceFd(&raw), token, Interest::READABLE) {
-            probe.kill_and_reap();
-            return Err(fail("register", &e));
-        }
-        Ok(probe)
+        // A new process group led by the child (pgid = pid), watched
+        // through a pidfd; see `crate::process`.
+        let proc = Supervised::spawn(cmd, registry, token).map_err(|e| fail("spawn", &e))?;
+        Ok(Self { proc })
     }
 
     pub(crate) fn on_ready(&mut self) -> Step {
-        if !has_exited(self.pid) {
-            return Step::Pending;
-        }
-        kill_group(self.pid);
-        match self.child.try_wait() {
+        match self.proc.try_exit() {
             Ok(Some(status)) => {
-                self.reaped = true;
                 if let Some(code) = status.code() {
                     let o = if code == 0 {
                         Outcome::Success
@@ -283,11 +213,8 @@ impl ExecProbe {
                 }
             }
             Ok(None) => Step::Pending,
-            Err(e) => {
-                // ECHILD: someone else reaped it; nothing left to wait for.
-                self.reaped = true;
-                Step::Done(Outcome::Failure, Detail::Os(OsFailure::new("wait", &e)))
-            }
+            // ECHILD: someone else reaped it; nothing left to wait for.
+            Err(e) => Step::Done(Outcome::Failure, Detail::Os(OsFailure::new("wait", &e))),
         }
     }
 
@@ -295,44 +222,27 @@ impl ExecProbe {
     /// scheduler keeps the child and reaps it without blocking once it is
     /// dead (a process stuck in the kernel may take a while).
     pub(crate) fn on_timeout(&mut self) -> Step {
-        kill_group(self.pid);
+        self.proc.kill_group();
         Step::Done(Outcome::Failure, Detail::TimedOut)
     }
 
     pub(crate) fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        let raw = self.pidfd.as_raw_fd();
-        registry.deregister(&mut SourceFd(&raw))
+        self.proc.deregister(registry)
     }
 
     /// Sends SIGKILL to the child's process group (unless already reaped).
     pub(crate) fn kill(&self) {
-        if !self.reaped {
-            kill_group(self.pid);
-        }
+        self.proc.kill_group();
     }
 
     /// Whether the child has been reaped.
     pub(crate) fn is_reaped(&self) -> bool {
-        self.reaped
+        self.proc.is_reaped()
     }
 
     /// Kills the group (again) and reaps the child if it is dead, without
     /// blocking. Returns whether it is reaped.
     pub(crate) fn try_reap(&mut self) -> bool {
-        if self.reaped {
-            return true;
-        }
-        if has_exited(self.pid) {
-            kill_group(self.pid);
-            self.reaped = !matches!(self.child.try_wait(), Ok(None));
-        }
-        self.reaped
-    }
-
-    /// Kills the group and waits for the child (SIGKILL makes this short).
-    pub(crate) fn kill_and_reap(&mut self) {
-        kill_group(self.pid);
-        let _ = self.child.wait();
-        self.reaped = true;
+        self.proc.try_reap()
     }
 }

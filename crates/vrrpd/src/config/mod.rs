@@ -153,6 +153,15 @@ impl Cx<'_> {
                 }
                 out.notify_timeout = t.into_inner().0;
             }
+            if let Some(m) = g.metrics_listen {
+                match m.get_ref().parse::<SocketAddr>() {
+                    Ok(a) => out.metrics_listen = Some(a),
+                    Err(_) => self.at(
+                        &m,
+                        "metrics_listen must be ADDRESS:PORT, e.g. \"127.0.0.1:9650\" or \"[::1]:9650\"",
+                    ),
+                }
+            }
             out
         });
 

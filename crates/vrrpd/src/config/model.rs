@@ -30,6 +30,9 @@ pub struct Global {
     pub control_socket: PathBuf,
     /// How long a notify hook may run before it is killed.
     pub notify_timeout: Duration,
+    /// Address of the Prometheus text endpoint (`GET /metrics`); `None`
+    /// serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Global {
@@ -44,6 +47,7 @@ impl Default for Global {
         Global {
             control_socket: PathBuf::from(Self::DEFAULT_CONTROL_SOCKET),
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+            metrics_listen: None,
         }
     }
 }

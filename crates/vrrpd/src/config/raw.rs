@@ -31,6 +31,7 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
+    pub(crate) metrics_listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub mod peers;
+
 /// The UDP port the responders listen on.
 pub const ECHO_PORT: u16 = 7777;
 
@@ -234,12 +236,18 @@ impl Lab {
     /// Starts a long-running process in `ns`; it is killed when the lab drops.
     /// Its output goes to `<lab dir>/<name>.log`.
     pub fn spawn(&self, ns: &str, name: &str, args: &[&str]) -> u32 {
+        self.spawn_env(ns, name, args, &[])
+    }
+
+    /// As [`Lab::spawn`], with extra environment variables.
+    pub fn spawn_env(&self, ns: &str, name: &str, args: &[&str], env: &[(&str, &str)]) -> u32 {
         let log = self.log_path(name);
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", ns])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -1,0 +1,378 @@
+//! Readiness and timer handling: VRRP packets, netlink events, timers of
+//! the routers, checks and hooks.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn on_timers(&mut self, now: Instant) {
+        let due: Vec<usize> = self
+            .units
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| {
+                u.as_ref()
+                    .filter(|u| !u.stopped && u.poll_timeout().is_some_and(|t| t <= now))
+                    .map(|_| i)
+            })
+            .collect();
+        for u in due {
+            self.feed(u, 0, now, Input::Timeout);
+        }
+        self.checker.handle_timeout(now);
+        let mut changed = BTreeSet::new();
+        while let Some(ev) = self.checker.poll_event() {
+            info!("{ev}");
+            changed.insert(ev.name);
+        }
+        if !changed.is_empty() {
+            let ids: Vec<usize> = self
+                .insts
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| {
+                    i.as_ref().is_some_and(|i| {
+                        i.cfg.track_checks.iter().any(|t| changed.contains(&t.name))
+                    })
+                })
+                .map(|(id, _)| id)
+                .collect();
+            for id in ids {
+                self.recompute(id, now);
+            }
+        }
+        self.hooks.handle_timeout(now);
+        let _ = self.hooks.take_finished();
+    }
+
+    pub(super) fn on_socket(&mut self, si: usize, now: Instant) {
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut batch: Vec<(u8, IpAddr, u8, Advert)> = Vec::new();
+        if let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
+            loop {
+                match s.sock.recv(&mut buf) {
+                    Ok(Some(r)) => {
+                        s.received += 1;
+                        let ctx = match (r.src, r.dst) {
+                            (IpAddr::V4(a), IpAddr::V4(b)) => ChecksumCtx::ipv4(a, b),
+                            (IpAddr::V6(a), IpAddr::V6(b)) => ChecksumCtx::ipv6(a, b),
+                            _ => continue,
+                        };
+                        let parsed = Packet::new_checked(r.payload)
+                            .and_then(|p| Advert::parse(&p, &ctx).map(|(a, o)| (p.vrid(), a, o)));
+                        match parsed {
+                            Ok((vrid, adv, outcome)) => {
+                                match outcome {
+                                    ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Include) => {
+                                        s.v3_ipv4_with_pseudo_header += 1
+                                    }
+                                    ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Exclude) => {
+                                        s.v3_ipv4_without_pseudo_header += 1
+                                    }
+                                    _ => {}
+                                }
+                                batch.push((vrid, r.src, r.ttl, adv));
+                            }
+                            Err(e) => {
+                                let key = status::parse_error_key(&e);
+                                debug!("{}: dropped a VRRP packet from {}: {e}", s.ifname, r.src);
+                                *s.parse_errors.entry(key).or_default() += 1;
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        debug!("{}: receive error: {e}", s.ifname);
+                        break;
+                    }
+                }
+            }
+        }
+        self.buf = buf;
+        for (vrid, src, ttl, adv) in batch {
+            let Some(ids) = self.demux.get(&(si, vrid)).cloned() else {
+                if let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
+                    s.unknown_vrid += 1;
+                }
+                continue;
+            };
+            for id in ids {
+                let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let (u, m) = (inst.unit, inst.member);
+                if self
+                    .units
+                    .get(u)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|x| x.stopped)
+                {
+                    continue;
+                }
+                self.feed(u, m, now, Input::Advert(src, ttl, &adv));
+            }
+        }
+    }
+
+    pub(super) fn on_netlink(&mut self, now: Instant) {
+        let mut evs = std::mem::take(&mut self.net_buf);
+        evs.clear();
+        if let Err(e) = self.net.read(&mut evs) {
+            warn!("netlink events: {e}");
+        }
+        let mut addr_ifaces = BTreeSet::new();
+        for ev in &evs {
+            match ev {
+                NetEvent::LinkUp(l) => self.link_changed(l.ifindex, &l.name, true, now),
+                NetEvent::LinkDown(l) => self.link_changed(l.ifindex, &l.name, false, now),
+                NetEvent::LinkRemoved { ifindex, name } => {
+                    self.link_changed(*ifindex, name, false, now);
+                    self.links.remove(ifindex);
+                }
+                NetEvent::AddrRemoved(a) => {
+                    addr_ifaces.insert(a.ifindex);
+                    self.addr_removed(a.ifindex, a.addr);
+                }
+                NetEvent::AddrAdded(a) => {
+                    addr_ifaces.insert(a.ifindex);
+                    // A re-created interface may get its address after it
+                    // came up.
+                    if let Some((name, true)) = self.links.get(&a.ifindex).cloned() {
+                        self.follow_recreated(a.ifindex, &name, now);
+                    }
+                }
+                NetEvent::Overrun => {
+                    warn!("netlink events were lost; re-reading the interfaces");
+                    match self.nl.links() {
+                        Ok(links) => {
+                            for l in links {
+                                self.link_changed(l.ifindex, &l.name, l.is_usable(), now);
+                            }
+                        }
+                        Err(e) => error!("cannot list interfaces: {e}"),
+                    }
+                }
+                _ => {}
+            }
+        }
+        for ifindex in addr_ifaces {
+            self.check_sources(ifindex, now);
+        }
+        self.net_buf = evs;
+    }
+
+    pub(super) fn link_changed(&mut self, ifindex: u32, name: &str, up: bool, now: Instant) {
+        let old = self.links.insert(ifindex, (name.to_owned(), up));
+        if old.as_ref().is_some_and(|(n, u)| n == name && *u == up) {
+            return;
+        }
+        let used =
+            self.insts.iter().flatten().any(|i| {
+                i.ifindex == ifindex || i.cfg.track_interfaces.iter().any(|t| t.name == name)
+            });
+        let word = if up { "up" } else { "down" };
+        if used {
+            info!("interface {name} is {word}");
+        } else {
+            debug!("interface {name} is {word}");
+        }
+        let ids: Vec<usize> = (0..self.insts.len()).collect();
+        for id in ids {
+            let Some(inst) = self.insts[id].as_mut() else {
+                continue;
+            };
+            if inst.ifindex == ifindex && inst.link_up != up {
+                inst.link_up = up;
+                let (u, m) = (inst.unit, inst.member);
+                self.feed(u, m, now, if up { Input::LinkUp } else { Input::LinkDown });
+            }
+            let tracks = self.insts[id]
+                .as_ref()
+                .is_some_and(|i| i.cfg.track_interfaces.iter().any(|t| t.name == name));
+            if tracks {
+                self.recompute(id, now);
+            }
+        }
+        if up {
+            self.follow_recreated(ifindex, name, now);
+        }
+    }
+
+    /// An interface that instances run on was deleted and created again
+    /// (it has a new index): once it is up and has a source address, those
+    /// instances (with their sync groups) are restarted on it. Until then
+    /// they stay in Fault.
+    pub(super) fn follow_recreated(&mut self, ifindex: u32, name: &str, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let stale_units: BTreeSet<usize> = self
+            .insts
+            .iter()
+            .flatten()
+            .filter(|i| i.cfg.interface == name && i.ifindex != ifindex)
+            .map(|i| i.unit)
+            .collect();
+        if stale_units.is_empty() {
+            return;
+        }
+        let names: BTreeSet<String> = stale_units
+            .iter()
+            .filter_map(|&u| self.units.get(u).and_then(Option::as_ref))
+            .flat_map(|u| u.members.iter())
+            .filter_map(|&id| self.insts.get(id).and_then(Option::as_ref))
+            .map(|i| i.cfg.name.clone())
+            .collect();
+        let skip = all_vips(&self.cfg);
+        let mut prepared = HashMap::new();
+        for inst in self
+            .cfg
+            .instances
+            .iter()
+            .filter(|i| names.contains(&i.name))
+        {
+            match prepare(&mut self.nl, inst, &skip) {
+                Ok(p) => {
+                    prepared.insert(inst.name.clone(), p);
+                }
+                Err(e) => {
+                    debug!("interface {name} was re-created but is not ready: {e:#}");
+                    return;
+                }
+            }
+        }
+        let list: Vec<&str> = names.iter().map(String::as_str).collect();
+        info!(
+            "interface {name} was re-created (index {ifindex}); restarting {}",
+            list.join(", ")
+        );
+        self.drop_instances(&names, now);
+        self.rebuild_demux();
+        if let Err(e) = self.add_instances(&names, &prepared, now) {
+            error!("cannot restart the instances on {name}: {e:#}");
+        }
+    }
+
+    /// An address disappeared: if it is a VIP of a master on a usable link
+    /// (someone removed it, or a link flap flushed an IPv6 address), put it
+    /// back.
+    pub(super) fn addr_removed(&mut self, ifindex: u32, addr: IpAddr) {
+        if !self.links.get(&ifindex).is_some_and(|l| l.1) {
+            return;
+        }
+        for inst in self.insts.iter_mut().flatten() {
+            if inst.ifindex != ifindex || !inst.cfg.vips.iter().any(|v| v.addr == addr) {
+                continue;
+            }
+            let holds = self
+                .units
+                .get(inst.unit)
+                .and_then(Option::as_ref)
+                .and_then(|u| u.router(inst.member))
+                .is_some_and(VirtualRouter::holds_vips);
+            if !holds {
+                continue;
+            }
+            let (p, label) = vip_meta(&inst.cfg, addr);
+            match self.nl.add_addr(ifindex, addr, p, label.as_deref()) {
+                Ok(true) => {
+                    *inst.counters.entry("addresses_restored").or_default() += 1;
+                    warn!(
+                        "{}: {addr}/{p} was removed from {} while master; restored",
+                        inst.cfg.name, inst.cfg.interface
+                    );
+                }
+                Ok(false) => {}
+                Err(e) => error!("{}: cannot restore {addr}/{p}: {e}", inst.cfg.name),
+            }
+        }
+    }
+
+    /// Addresses of `ifindex` changed: instances that send from the
+    /// interface's own address (no `unicast_source`) and whose source is no
+    /// longer the one vrrpd would pick (the primary IPv4 address, or the
+    /// IPv6 link-local address) are restarted with the new one. The
+    /// source is the state machine's primary address (tie-breaks and own
+    /// advert detection), so it cannot change in place. A source that
+    /// disappears without a replacement changes nothing (sends fail and are
+    /// counted until it is back).
+    pub(super) fn check_sources(&mut self, ifindex: u32, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let affected: Vec<(String, IpAddr)> = self
+            .insts
+            .iter()
+            .flatten()
+            .filter(|i| i.ifindex == ifindex && i.cfg.unicast_source.is_none())
+            .map(|i| (i.cfg.name.clone(), i.source))
+            .collect();
+        if affected.is_empty() {
+            return;
+        }
+        let skip = all_vips(&self.cfg);
+        let v4 = if affected.iter().any(|(_, s)| s.is_ipv4()) {
+            self.nl
+                .primary_ipv4(ifindex, &skip)
+                .ok()
+                .flatten()
+                .map(IpAddr::V4)
+        } else {
+            None
+        };
+        let v6 = if affected.iter().any(|(_, s)| s.is_ipv6()) {
+            self.nl
+                .ipv6_link_local(ifindex, &skip)
+                .ok()
+                .flatten()
+                .map(IpAddr::V6)
+        } else {
+            None
+        };
+        let changed: Vec<(String, IpAddr, IpAddr)> = affected
+            .into_iter()
+            .filter_map(|(n, old)| {
+                let new = if old.is_ipv4() { v4 } else { v6 }?;
+                (new != old).then_some((n, old, new))
+            })
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let names: BTreeSet<String> = changed
+            .iter()
+            .filter_map(|(n, _, _)| self.names.get(n))
+            .filter_map(|&id| self.insts[id].as_ref().map(|i| i.unit))
+            .filter_map(|u| self.units.get(u).and_then(Option::as_ref))
+            .flat_map(|u| u.members.iter())
+            .filter_map(|&id| self.insts.get(id).and_then(Option::as_ref))
+            .map(|i| i.cfg.name.clone())
+            .collect();
+        let mut prepared = HashMap::new();
+        for inst in self
+            .cfg
+            .instances
+            .iter()
+            .filter(|i| names.contains(&i.name))
+        {
+            match prepare(&mut self.nl, inst, &skip) {
+                Ok(p) => {
+                    prepared.insert(inst.name.clone(), p);
+                }
+                Err(e) => {
+                    debug!("source address change on ifindex {ifindex}: {e:#}");
+                    return;
+                }
+            }
+        }
+        for (n, old, new) in &changed {
+            warn!(
+                "{n}: the interface's address changed from {old} to {new}; restarting the instance"
+            );
+        }
+        self.drop_instances(&names, now);
+        self.rebuild_demux();
+        if let Err(e) = self.add_instances(&names, &prepared, now) {
+            error!("cannot restart the instances after an address change: {e:#}");
+        }
+    }
+}
