@@ -641,12 +641,10 @@ impl Convert {
                         let _ = writeln!(body, "garp_master_repeat = {v}");
                     }
                 }
-                "use_vmac" => {
-                    body.push_str("use_vmac = true\n");
-                    if !c.args.is_empty() {
-                        self.note(c.line, "the vmac interface name is chosen by vrrpd; the name given was not kept");
-                    }
-                }
+                "use_vmac" => self.skip(
+                    c,
+                    "use_vmac: vrrpd does not support a virtual MAC yet; the instance uses the interface's own MAC",
+                ),
                 "dont_track_primary" => self.skip(
                     c,
                     "dont_track_primary: vrrpd always tracks the instance's interface",

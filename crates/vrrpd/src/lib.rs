@@ -20,7 +20,8 @@
 //! What is not here: protocol decisions (they are `vrrp-fsm`'s; the daemon
 //! only carries out its actions), packet formats (`vrrp-proto`), socket and
 //! netlink code (`netif`), probes (`healthcheck`). Not implemented yet:
-//! virtual MAC (`use_vmac` is refused by `vrrpd run`).
+//! a virtual MAC for instances (netif can create the macvlan; the daemon
+//! does not wire it, so the configuration has no `use_vmac` key yet).
 #![forbid(unsafe_code)]
 
 pub mod config;

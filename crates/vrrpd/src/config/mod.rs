@@ -450,7 +450,6 @@ impl Cx<'_> {
             }
             garp.master_refresh = (!d0.is_zero()).then_some(d0);
         }
-        let use_vmac = ri.use_vmac.as_ref().is_some_and(|v| *v.get_ref());
         let accept = ri.accept.as_ref().is_some_and(|v| *v.get_ref());
         let hooks = self.hooks(ri);
 
@@ -476,7 +475,6 @@ impl Cx<'_> {
             track_checks,
             v3_ipv4_checksum,
             garp,
-            use_vmac,
             hooks,
         })
     }

@@ -179,8 +179,6 @@ pub struct Instance {
     pub v3_ipv4_checksum: V3Ipv4Checksum,
     /// Gratuitous ARP / NA settings.
     pub garp: Garp,
-    /// Use a virtual MAC through a macvlan interface.
-    pub use_vmac: bool,
     /// Notify hooks.
     pub hooks: Hooks,
 }

@@ -59,7 +59,6 @@ pub(crate) struct RawInstance {
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
     pub(crate) garp_master_repeat: Option<Spanned<u32>>,
     pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
-    pub(crate) use_vmac: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,
     pub(crate) notify_fault: Option<Spanned<Argv>>,

@@ -928,12 +928,6 @@ impl Daemon {
 
 /// Resolves an instance's interface and source address (read-only).
 fn prepare(nl: &mut Netlink, inst: &Instance, skip: &[IpAddr]) -> anyhow::Result<Prepared> {
-    if inst.use_vmac {
-        bail!(
-            "instance {:?}: use_vmac is not supported by `vrrpd run` yet; remove it",
-            inst.name
-        );
-    }
     let ifindex = netif::ifindex(&inst.interface).map_err(|_| {
         anyhow!(
             "instance {:?}: interface {:?} does not exist",
