@@ -405,3 +405,15 @@ v3_ipv4_checksum = "without-pseudo-header"
     assert_eq!(cfg.checks[0].interval, Duration::from_millis(200));
     assert_eq!(cfg.checks[0].timeout, Duration::from_millis(200));
 }
+
+#[test]
+fn accept_mode_false_is_refused_until_it_is_enforced() {
+    rejects(
+        &inst("virtual_addresses = [\"192.0.2.1\"]\naccept = false\n"),
+        6,
+        10,
+        "not supported yet",
+    );
+    let cfg = load_str(&inst("virtual_addresses = [\"192.0.2.1\"]\n"), "t.toml").unwrap();
+    assert!(cfg.instances[0].accept, "Accept_Mode defaults to true");
+}

@@ -450,7 +450,21 @@ impl Cx<'_> {
             }
             garp.master_refresh = (!d0.is_zero()).then_some(d0);
         }
-        let accept = ri.accept.as_ref().is_some_and(|v| *v.get_ref());
+        // RFC 9568 §6.4.3 Accept_Mode. vrrpd leaves traffic to the VIPs to
+        // the kernel, which accepts it: Accept_Mode True, as keepalived
+        // behaves without `vrrp_strict`. Dropping it (False) needs netfilter
+        // rules that vrrpd does not install yet, so `false` is refused
+        // rather than silently ignored.
+        let accept = match &ri.accept {
+            Some(a) if !*a.get_ref() => {
+                self.at(
+                    a,
+                    "accept = false (RFC 9568 Accept_Mode False: drop traffic to the VIPs on a non-owner master) is not supported yet; vrrpd always accepts it",
+                );
+                false
+            }
+            _ => true,
+        };
         let hooks = self.hooks(ri);
 
         if self.diags.len() != before {

@@ -163,7 +163,8 @@ pub struct Instance {
     pub preempt: bool,
     /// Wait this long after start-up before preempting.
     pub preempt_delay: Duration,
-    /// RFC 9568 Accept_Mode: accept packets for the VIPs when not owner.
+    /// RFC 9568 Accept_Mode: a non-owner master accepts packets for the
+    /// VIPs. Always true for now (see `docs/config.md`).
     pub accept: bool,
     /// VRRPv2 authentication.
     pub auth: Auth,
