@@ -550,10 +550,7 @@ impl Convert {
                     None => self.note(c.line, "preempt_delay needs a number of seconds; skipped"),
                 },
                 "accept" => body.push_str("accept = true\n"),
-                "no_accept" => self.skip(
-                    c,
-                    "no_accept: vrrpd does not drop traffic to its VIPs yet (Accept_Mode is always true)",
-                ),
+                "no_accept" => body.push_str("accept = false\n"),
                 "authentication" => {
                     let mut kind = None;
                     let mut pass = None;

@@ -407,13 +407,13 @@ v3_ipv4_checksum = "without-pseudo-header"
 }
 
 #[test]
-fn accept_mode_false_is_refused_until_it_is_enforced() {
-    rejects(
-        &inst("virtual_addresses = [\"192.0.2.1\"]\naccept = false\n"),
-        6,
-        10,
-        "not supported yet",
-    );
+fn accept_mode_defaults_to_true_and_false_has_no_effect_on_the_owner() {
     let cfg = load_str(&inst("virtual_addresses = [\"192.0.2.1\"]\n"), "t.toml").unwrap();
     assert!(cfg.instances[0].accept, "Accept_Mode defaults to true");
+    rejects(
+        &inst("virtual_addresses = [\"192.0.2.1\"]\npriority = 255\naccept = false\n"),
+        7,
+        10,
+        "no effect on the address owner",
+    );
 }

@@ -497,6 +497,84 @@ fn a_config_naming_a_missing_interface_changes_nothing() {
     assert_eq!(lab.addrs(&lab.hosts[0]), before);
 }
 
+#[test]
+fn accept_false_drops_traffic_to_the_vip_on_a_non_owner_master() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("na", 2);
+    for (i, prio) in [(0, 200), (1, 100)] {
+        let mut inst = Inst::v3("VI_1", 42, prio, &format!("{VIP4}/24"));
+        inst.extra = "accept = false\n".into();
+        lab.start_vrrpd(i, &format!("vrrpd{i}"), &[inst], "");
+    }
+    elected(&lab, 0);
+    let nft = |i: usize| {
+        String::from_utf8_lossy(
+            &lab.ns_output(
+                &lab.hosts[i].ns,
+                &["nft", "list", "set", "inet", "vrrpd", "vips4"],
+            )
+            .stdout,
+        )
+        .into_owned()
+    };
+    assert!(
+        nft(0).contains(VIP4),
+        "VIP not filtered on the master: {}",
+        nft(0)
+    );
+    assert!(
+        !nft(1).contains(VIP4),
+        "VIP filtered on the backup: {}",
+        nft(1)
+    );
+    lab.start_responders();
+    // RFC 9568 §6.4.3: the non-owner master does not accept traffic to the VIP...
+    let to_vip = lab.start_prober(vip4(), Duration::from_millis(5));
+    // ...but its own address still answers.
+    let to_host = lab.start_prober(lab.hosts[0].v4, Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(800));
+    let (vip_report, host_report) = (to_vip.finish(), to_host.finish());
+    assert!(
+        vip_report.holders().is_empty(),
+        "the VIP answered: {:?}",
+        vip_report.holders()
+    );
+    assert!(
+        vip_report.lost() > 100,
+        "too few probes: {}",
+        vip_report.lost()
+    );
+    assert_eq!(host_report.holders(), vec![0]);
+    // ARP for the VIP is still answered (it is not IP): the client knows the master's MAC.
+    let neigh = lab.ns_run(&lab.client.ns, &["ip", "neigh", "show", VIP4]);
+    assert!(
+        String::from_utf8_lossy(&neigh.stdout).contains("lladdr"),
+        "{}",
+        String::from_utf8_lossy(&neigh.stdout)
+    );
+    // The VIP still moves, and the filter follows it; a clean stop deletes the table.
+    lab.signal("vrrpd0", libc_sigterm());
+    assert_eq!(
+        lab.wait_exit("vrrpd0", T).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        lab.logs()
+    );
+    assert!(lab.wait_vip_only_on(1, vip4(), T), "{}", lab.logs());
+    assert!(
+        lab.wait_until(T, || nft(1).contains(VIP4)),
+        "filter did not follow the VIP: {}",
+        nft(1)
+    );
+    let tables = lab.ns_output(&lab.hosts[0].ns, &["nft", "list", "tables"]);
+    assert!(
+        !String::from_utf8_lossy(&tables.stdout).contains("vrrpd"),
+        "table left behind on host 0"
+    );
+}
+
 fn libc_sigterm() -> i32 {
     15
 }

@@ -450,17 +450,16 @@ impl Cx<'_> {
             }
             garp.master_refresh = (!d0.is_zero()).then_some(d0);
         }
-        // RFC 9568 §6.4.3 Accept_Mode. vrrpd leaves traffic to the VIPs to
-        // the kernel, which accepts it: Accept_Mode True, as keepalived
-        // behaves without `vrrp_strict`. Dropping it (False) needs netfilter
-        // rules that vrrpd does not install yet, so `false` is refused
-        // rather than silently ignored.
+        // RFC 9568 §6.4.3 Accept_Mode. Default true, as keepalived behaves
+        // without `vrrp_strict`: VIPs usually carry services. False drops
+        // traffic to the VIPs with an nftables filter, so `nft` must exist.
         let accept = match &ri.accept {
             Some(a) if !*a.get_ref() => {
-                self.at(
-                    a,
-                    "accept = false (RFC 9568 Accept_Mode False: drop traffic to the VIPs on a non-owner master) is not supported yet; vrrpd always accepts it",
-                );
+                if priority.is_owner() {
+                    self.at(a, "accept = false has no effect on the address owner (RFC 9568 §6.4.3: the owner always accepts)");
+                } else if crate::runtime::noaccept_available().is_none() {
+                    self.at(a, "accept = false needs nftables: install the `nftables` package (the `nft` program)");
+                }
                 false
             }
             _ => true,

@@ -159,6 +159,9 @@ impl Daemon {
                 .validate()
                 .map_err(|e| anyhow!("check {:?}: {e}", c.name))?;
         }
+        if needs_noaccept(&new) && self.noaccept.is_none() {
+            self.noaccept = Some(noaccept::NoAccept::install()?);
+        }
         if new.global.control_socket != self.cfg.global.control_socket {
             warn!("control_socket changed: takes effect at the next restart");
         }

@@ -22,6 +22,7 @@ pub mod hooks;
 mod lifecycle;
 pub mod mapping;
 pub mod metrics;
+mod noaccept;
 mod ops;
 pub mod reload;
 pub mod status;
@@ -213,6 +214,8 @@ struct Daemon {
     started: Instant,
     reloads: u64,
     reload_failures: u64,
+    /// The nftables filter of Accept_Mode False, while any instance needs it.
+    noaccept: Option<noaccept::NoAccept>,
 }
 
 fn unix_ms() -> u64 {
@@ -243,6 +246,18 @@ fn drain_pipe(s: &mut UnixStream) -> bool {
             Err(_) => return got,
         }
     }
+}
+
+/// The `nft` program Accept_Mode False needs, if installed.
+pub fn noaccept_available() -> Option<PathBuf> {
+    noaccept::find_nft()
+}
+
+/// True if an instance runs with Accept_Mode False (the owner always accepts).
+fn needs_noaccept(cfg: &Config) -> bool {
+    cfg.instances
+        .iter()
+        .any(|i| !i.accept && !i.priority.is_owner())
 }
 
 fn all_vips(cfg: &Config) -> Vec<IpAddr> {
@@ -294,6 +309,11 @@ impl Daemon {
         .context("notify hooks")?;
         let sig_stop = signal_pipe(&[libc::SIGTERM, libc::SIGINT])?;
         let sig_hup = signal_pipe(&[libc::SIGHUP])?;
+        let noaccept = if needs_noaccept(&cfg) {
+            Some(noaccept::NoAccept::install()?)
+        } else {
+            None
+        };
         let links = link_list
             .iter()
             .map(|l| (l.ifindex, (l.name.clone(), l.is_usable())))
@@ -330,6 +350,7 @@ impl Daemon {
             started: Instant::now(),
             reloads: 0,
             reload_failures: 0,
+            noaccept,
         };
         let reg = d.poll.registry();
         reg.register(&mut d.net, NETLINK, Interest::READABLE)
@@ -672,6 +693,14 @@ impl Daemon {
                 }
             }
             Action::AddVip(addr) => {
+                // RFC 9568 §6.4.3: without Accept_Mode a non-owner master
+                // drops traffic to the VIP; block it before it exists.
+                if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
+                    if let Err(e) = na.block(addr) {
+                        *inst.counters.entry("filter_errors").or_default() += 1;
+                        error!("{name}: cannot filter traffic to {addr}: {e:#}");
+                    }
+                }
                 let (p, label) = vip_meta(&inst.cfg, addr);
                 match self.nl.add_addr(inst.ifindex, addr, p, label.as_deref()) {
                     Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.cfg.interface),
@@ -688,6 +717,12 @@ impl Daemon {
                     Err(e) => {
                         *inst.counters.entry("address_errors").or_default() += 1;
                         error!("{name}: cannot remove {addr}/{p}: {e}");
+                    }
+                }
+                if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
+                    if let Err(e) = na.unblock(addr) {
+                        *inst.counters.entry("filter_errors").or_default() += 1;
+                        warn!("{name}: cannot remove the filter of {addr}: {e:#}");
                     }
                 }
             }

@@ -1,0 +1,149 @@
+//! RFC 9568 Accept_Mode False: a master that is not the address owner must
+//! not accept packets addressed to the virtual addresses (§6.4.3, "MUST NOT
+//! accept packets addressed to the IPvX address(es) associated with the
+//! virtual router if it is not the IPvX address owner, unless Accept_Mode is
+//! True").
+//!
+//! The kernel accepts traffic to every address on an interface, so this
+//! needs a filter: an nftables table `inet vrrpd` whose input chain drops
+//! packets to the addresses in two sets (`vips4`, `vips6`). A VIP enters the
+//! set before it is added to the interface and leaves it after it is
+//! removed, so there is no moment when it accepts traffic. Packets that only
+//! pass through (the VIP used as a gateway) are not in the input hook and
+//! are forwarded as usual; ARP and ND are not IP and are answered.
+//!
+//! The `nft` program does the work (as keepalived uses libnftnl for the same
+//! rules under `vrrp_strict`); the table exists only while an instance with
+//! `accept = false` is configured, and is deleted when vrrpd stops.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+/// Where `nft` is looked for.
+pub(super) const NFT_PATHS: [&str; 3] = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
+
+/// The nftables table vrrpd owns.
+pub(super) const TABLE: &str = "vrrpd";
+
+/// The first `nft` found, if any.
+pub(super) fn find_nft() -> Option<PathBuf> {
+    NFT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// The drop filter for VIPs of instances with Accept_Mode False.
+#[derive(Debug)]
+pub(super) struct NoAccept {
+    nft: PathBuf,
+}
+
+impl NoAccept {
+    /// Creates the table afresh (a table left by a crashed run is replaced).
+    pub(super) fn install() -> anyhow::Result<Self> {
+        let nft = find_nft().context("accept = false needs nftables: no `nft` program found")?;
+        let script = format!(
+            "add table inet {TABLE}\n\
+             delete table inet {TABLE}\n\
+             table inet {TABLE} {{\n\
+             \tset vips4 {{ type ipv4_addr; }}\n\
+             \tset vips6 {{ type ipv6_addr; }}\n\
+             \tchain input {{\n\
+             \t\ttype filter hook input priority filter; policy accept;\n\
+             \t\tip daddr @vips4 drop\n\
+             \t\tip6 daddr @vips6 drop\n\
+             \t}}\n\
+             }}\n"
+        );
+        run_script(&nft, &script)
+            .context("cannot install the nftables table for accept = false")?;
+        Ok(NoAccept { nft })
+    }
+
+    /// Drops traffic to `addr` from now on.
+    pub(super) fn block(&self, addr: IpAddr) -> anyhow::Result<()> {
+        run(
+            &self.nft,
+            &[
+                "add",
+                "element",
+                "inet",
+                TABLE,
+                set_of(addr),
+                &format!("{{ {addr} }}"),
+            ],
+        )
+    }
+
+    /// Accepts traffic to `addr` again (absent is not an error).
+    pub(super) fn unblock(&self, addr: IpAddr) -> anyhow::Result<()> {
+        // `destroy` would ignore a missing element but needs nft 1.0.8.
+        let listed = output(&self.nft, &["list", "set", "inet", TABLE, set_of(addr)])?;
+        if !listed.contains(&addr.to_string()) {
+            return Ok(());
+        }
+        run(
+            &self.nft,
+            &[
+                "delete",
+                "element",
+                "inet",
+                TABLE,
+                set_of(addr),
+                &format!("{{ {addr} }}"),
+            ],
+        )
+    }
+}
+
+impl Drop for NoAccept {
+    fn drop(&mut self) {
+        if let Err(e) = run(&self.nft, &["delete", "table", "inet", TABLE]) {
+            tracing::warn!("cannot delete the nftables table {TABLE}: {e:#}");
+        }
+    }
+}
+
+fn set_of(addr: IpAddr) -> &'static str {
+    if addr.is_ipv4() { "vips4" } else { "vips6" }
+}
+
+fn run(nft: &Path, args: &[&str]) -> anyhow::Result<()> {
+    output(nft, args).map(drop)
+}
+
+fn output(nft: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(nft)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", nft.display()))?;
+    if !out.status.success() {
+        bail!(
+            "nft {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn run_script(nft: &Path, script: &str) -> anyhow::Result<()> {
+    let mut child = Command::new(nft)
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", nft.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(script.as_bytes()).context("nft -f -")?;
+    }
+    let out = child.wait_with_output().context("nft -f -")?;
+    if !out.status.success() {
+        bail!("nft -f -: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
