@@ -1,4 +1,5 @@
-//! `vrrpd run` on one host in a network namespace (prefix `vdd`): SIGHUP
+//! `vrrpd run` on one host in a network namespace (the shared lab,
+//! tags `rtr`, `rti`, `rtp`): SIGHUP
 //! reloads by difference (an invalid file changes nothing, an unchanged
 //! instance keeps its state and VIP, a new one starts, a removed one
 //! releases), notify hooks get keepalived's arguments in order, and
@@ -7,258 +8,138 @@
 //! Needs root and `ip netns`; skips with a message otherwise.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod lab;
+
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vrrpd");
+use lab::Lab;
+use lab::peers::Inst;
+use nix::libc::{SIGHUP, SIGTERM};
 
-fn can_run() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    root && Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// The daemon's process name in the lab.
+const D: &str = "vrrpd0";
+
+/// An instance with a notify hook logging to the lab's hook log.
+fn instance(lab: &Lab, name: &str, vrid: u8, vip: &str) -> String {
+    Inst {
+        extra: format!(
+            "garp_master_delay = \"0s\"\nnotify = {}\n",
+            lab.notify_hook()
+        ),
+        ..Inst::v3(name, vrid, 150, &format!("{vip}/24"))
+    }
+    .toml()
 }
 
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// Writes host 0's config with `body` as the instances.
+fn write(lab: &Lab, body: &str) {
+    lab.write_vrrpd_toml(0, "notify_timeout = \"2s\"", body);
 }
 
-struct Host {
-    ns: String,
-    child: Option<Child>,
-    dir: tempfile::TempDir,
+/// Writes host 0's config with `body` and starts vrrpd there.
+fn start(lab: &Lab, body: &str) {
+    write(lab, body);
+    lab.spawn_vrrpd(0, D, &[]);
 }
 
-impl Drop for Host {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-    }
+/// True if host 0 has `vip`/24.
+fn has(lab: &Lab, vip: &str) -> bool {
+    lab.has_cidr(&lab.hosts[0], &format!("{vip}/24"))
 }
 
-impl Host {
-    fn new(tag: &str) -> Host {
-        let ns = format!("vdd{tag}{}", std::process::id());
-        sh(&["ip", "netns", "add", &ns]);
-        let h = Host {
-            ns,
-            child: None,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        h.add_eth0();
-        sh(&["ip", "-n", &h.ns, "link", "set", "lo", "up"]);
-        h
-    }
-
-    fn add_eth0(&self) {
-        let ns = self.ns.as_str();
-        sh(&[
-            "ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
-        ]);
-        sh(&["ip", "-n", ns, "addr", "add", "10.99.8.1/24", "dev", "eth0"]);
-        for l in ["eth0", "eth0p"] {
-            sh(&["ip", "-n", ns, "link", "set", l, "up"]);
-        }
-    }
-
-    fn sock(&self) -> PathBuf {
-        self.dir.path().join("c.sock")
-    }
-
-    fn hook_log(&self) -> PathBuf {
-        self.dir.path().join("hooks.log")
-    }
-
-    fn cfg(&self) -> PathBuf {
-        self.dir.path().join("vrrpd.toml")
-    }
-
-    fn instance(&self, name: &str, vrid: u8, vip: &str) -> String {
-        format!(
-            r#"
-[[instance]]
-name = "{name}"
-interface = "eth0"
-vrid = {vrid}
-version = 3
-priority = 150
-advert_interval = "100ms"
-virtual_addresses = ["{vip}/24"]
-garp_master_delay = "0s"
-notify = ["/bin/sh", "-c", "echo \"$*\" >> {log}", "hook"]
-"#,
-            log = self.hook_log().display()
-        )
-    }
-
-    fn write(&self, body: &str) {
-        let text = format!(
-            "[global]\ncontrol_socket = \"{}\"\nnotify_timeout = \"2s\"\n{body}",
-            self.sock().display()
-        );
-        std::fs::write(self.cfg(), text).unwrap();
-    }
-
-    fn start(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("vrrpd.log")).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, BIN, "run", "-c"])
-            .arg(self.cfg())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        sh(&["kill", sig, &pid]);
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("vrrpd.log")).unwrap_or_default()
-    }
-
-    fn has(&self, vip: &str) -> bool {
-        let out = Command::new("ip")
-            .args(["-n", &self.ns, "-o", "addr", "show", "dev", "eth0"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).contains(&format!("{vip}/24"))
-    }
-
-    fn status(&self) -> serde_json::Value {
-        let out = Command::new(BIN)
-            .args(["status", "--json", "-s"])
-            .arg(self.sock())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "status failed:\n{}", self.log());
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn instance_status(&self, name: &str) -> Option<serde_json::Value> {
-        self.status()["data"]["instances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["name"] == name)
-            .cloned()
-    }
-}
-
-fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    f()
-}
-
-fn reloads(h: &Host) -> (u64, u64) {
-    let d = &h.status()["data"]["daemon"];
+fn reloads(lab: &Lab) -> (u64, u64) {
+    let st = lab
+        .status_json(0)
+        .unwrap_or_else(|| panic!("status failed:\n{}", lab.log(D)));
+    let d = &st["data"]["daemon"];
     (
         d["reloads"].as_u64().unwrap(),
         d["reload_failures"].as_u64().unwrap(),
     )
 }
 
+/// Sends SIGTERM and asserts a clean exit within 10 s.
+fn stop(lab: &Lab) {
+    lab.signal(D, SIGTERM);
+    let exit = lab.wait_exit(D, Duration::from_secs(10));
+    assert!(exit.is_some_and(|e| e.success()), "{}", lab.log(D));
+}
+
 #[test]
 fn sighup_reloads_by_difference_and_hooks_run_in_order() {
-    if !can_run() {
+    if !lab::can_run() {
         eprintln!("skipped: needs root and `ip netns`");
         return;
     }
-    let mut h = Host::new("r");
-    let vi1 = h.instance("VI_1", 1, "10.99.8.100");
-    let vi2 = h.instance("VI_2", 2, "10.99.8.101");
-    h.write(&vi1);
-    h.start();
+    let h = Lab::new("rtr", 1);
+    let vi1 = instance(&h, "VI_1", 1, "10.99.0.200");
+    let vi2 = instance(&h, "VI_2", 2, "10.99.0.201");
+    start(&h, &vi1);
     assert!(
-        wait_for(Duration::from_secs(10), || h.has("10.99.8.100")
-            && h.instance_status("VI_1")
+        h.wait_until(Duration::from_secs(10), || has(&h, "10.99.0.200")
+            && h.instance_status(0, "VI_1")
                 .is_some_and(|i| i["state"] == "master")),
         "VI_1 never became master:\n{}",
-        h.log()
+        h.log(D)
     );
-    let since = h.instance_status("VI_1").unwrap()["last_transition"].clone();
+    let since = h.instance_status(0, "VI_1").unwrap()["last_transition"].clone();
 
     // An invalid file: logged, nothing changes.
-    std::fs::write(h.cfg(), "[[instance]]\nname = 1\n").unwrap();
-    h.signal("-HUP");
+    std::fs::write(h.vrrpd_config_path(0), "[[instance]]\nname = 1\n").unwrap();
+    h.signal(D, SIGHUP);
     assert!(
-        wait_for(Duration::from_secs(5), || reloads(&h).1 == 1),
+        h.wait_until(Duration::from_secs(5), || reloads(&h).1 == 1),
         "{}",
-        h.log()
+        h.log(D)
     );
-    assert!(h.log().contains("reload refused"), "{}", h.log());
-    assert_eq!(h.instance_status("VI_1").unwrap()["last_transition"], since);
+    assert!(h.log(D).contains("reload refused"), "{}", h.log(D));
+    assert_eq!(
+        h.instance_status(0, "VI_1").unwrap()["last_transition"],
+        since
+    );
 
     // Add VI_2; VI_1 is untouched (same transition, VIP never removed).
-    h.write(&format!("{vi1}{vi2}"));
-    h.signal("-HUP");
+    write(&h, &format!("{vi1}{vi2}"));
+    h.signal(D, SIGHUP);
     let mut vip_lost = false;
-    let ok = wait_for(Duration::from_secs(10), || {
-        vip_lost |= !h.has("10.99.8.100");
-        h.has("10.99.8.101")
-            && h.instance_status("VI_2")
+    let ok = h.wait_until(Duration::from_secs(10), || {
+        vip_lost |= !has(&h, "10.99.0.200");
+        has(&h, "10.99.0.201")
+            && h.instance_status(0, "VI_2")
                 .is_some_and(|i| i["state"] == "master")
     });
-    assert!(ok, "VI_2 never became master:\n{}", h.log());
+    assert!(ok, "VI_2 never became master:\n{}", h.log(D));
     assert!(!vip_lost, "VI_1's VIP went away during the reload");
-    let vi1_now = h.instance_status("VI_1").unwrap();
+    let vi1_now = h.instance_status(0, "VI_1").unwrap();
     assert_eq!(vi1_now["state"], "master");
     assert_eq!(vi1_now["last_transition"], since);
     assert_eq!(reloads(&h), (1, 1));
 
     // Remove VI_1: it releases its VIP.
-    h.write(&vi2);
-    h.signal("-HUP");
+    write(&h, &vi2);
+    h.signal(D, SIGHUP);
     assert!(
-        wait_for(Duration::from_secs(5), || !h.has("10.99.8.100")),
+        h.wait_until(Duration::from_secs(5), || !has(&h, "10.99.0.200")),
         "VI_1's VIP stayed:\n{}",
-        h.log()
+        h.log(D)
     );
-    assert!(h.instance_status("VI_1").is_none());
-    assert!(h.has("10.99.8.101"));
+    assert!(h.instance_status(0, "VI_1").is_none());
+    assert!(has(&h, "10.99.0.201"));
 
     // SIGTERM without a backup: the hand-over finds nobody, the instance
     // releases anyway and the daemon exits 0.
     let t = Instant::now();
-    h.signal("-TERM");
-    let mut exit = None;
-    wait_for(Duration::from_secs(10), || {
-        exit = h.child.as_mut().unwrap().try_wait().unwrap();
-        exit.is_some()
-    });
-    let exit = exit.unwrap_or_else(|| panic!("did not exit:\n{}", h.log()));
-    assert!(exit.success(), "{exit}:\n{}", h.log());
+    h.signal(D, SIGTERM);
+    let exit = h
+        .wait_exit(D, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("did not exit:\n{}", h.log(D)));
+    assert!(exit.success(), "{exit}:\n{}", h.log(D));
     let took = t.elapsed();
     assert!(took < Duration::from_secs(5), "stop took {took:?}");
-    assert!(!h.has("10.99.8.101"));
+    assert!(!has(&h, "10.99.0.201"));
 
     // Hooks: keepalived's arguments, in the order of the changes.
-    let hooks = std::fs::read_to_string(h.hook_log()).unwrap();
+    let hooks = std::fs::read_to_string(h.hook_log_path()).unwrap();
     let lines: Vec<&str> = hooks.lines().collect();
     let vi1: Vec<&str> = lines
         .iter()
@@ -294,130 +175,112 @@ fn sighup_reloads_by_difference_and_hooks_run_in_order() {
 
 #[test]
 fn a_recreated_interface_is_followed() {
-    if !can_run() {
+    if !lab::can_run() {
         eprintln!("skipped: needs root and `ip netns`");
         return;
     }
-    let mut h = Host::new("i");
-    let vi1 = h.instance("VI_1", 1, "10.99.8.100");
-    h.write(&vi1);
-    h.start();
-    let state = |h: &Host| {
-        h.instance_status("VI_1")
+    let h = Lab::new("rti", 1);
+    start(&h, &instance(&h, "VI_1", 1, "10.99.0.200"));
+    let ns = h.hosts[0].ns.clone();
+    let state = |h: &Lab| {
+        h.instance_status(0, "VI_1")
             .map(|i| i["state"].as_str().unwrap_or("").to_owned())
     };
     assert!(
-        wait_for(Duration::from_secs(10), || h.has("10.99.8.100")
+        h.wait_until(Duration::from_secs(10), || has(&h, "10.99.0.200")
             && state(&h).as_deref() == Some("master")),
         "{}",
-        h.log()
+        h.log(D)
     );
-    sh(&["ip", "-n", &h.ns, "link", "del", "eth0"]);
+    h.ns_run(&ns, &["ip", "link", "del", "eth0"]);
     assert!(
-        wait_for(Duration::from_secs(5), || state(&h).as_deref()
+        h.wait_until(Duration::from_secs(5), || state(&h).as_deref()
             == Some("fault")),
         "not in fault after the interface was deleted:\n{}",
-        h.log()
+        h.log(D)
     );
-    h.add_eth0();
+    // A new eth0 (a veth pair inside the namespace) with the same address.
+    h.ns_run(
+        &ns,
+        &[
+            "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+        ],
+    );
+    let primary = format!("{}/24", h.hosts[0].v4);
+    h.ns_run(&ns, &["ip", "addr", "add", &primary, "dev", "eth0"]);
+    for l in ["eth0", "eth0p"] {
+        h.ns_run(&ns, &["ip", "link", "set", l, "up"]);
+    }
     assert!(
-        wait_for(Duration::from_secs(10), || h.has("10.99.8.100")
+        h.wait_until(Duration::from_secs(10), || has(&h, "10.99.0.200")
             && state(&h).as_deref() == Some("master")),
         "not master again on the new interface: {:?}\n{}",
         state(&h),
-        h.log()
+        h.log(D)
     );
-    assert!(h.log().contains("was re-created"), "{}", h.log());
-    h.signal("-TERM");
-    let mut exit = None;
-    wait_for(Duration::from_secs(10), || {
-        exit = h.child.as_mut().unwrap().try_wait().unwrap();
-        exit.is_some()
-    });
-    assert!(exit.is_some_and(|e| e.success()), "{}", h.log());
-    assert!(!h.has("10.99.8.100"));
+    assert!(h.log(D).contains("was re-created"), "{}", h.log(D));
+    stop(&h);
+    assert!(!has(&h, "10.99.0.200"));
 }
 
 #[test]
 fn a_changed_primary_address_is_followed() {
-    if !can_run() {
+    if !lab::can_run() {
         eprintln!("skipped: needs root and `ip netns`");
         return;
     }
-    let mut h = Host::new("p");
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &h.ns,
-        "sysctl",
-        "-qw",
-        "net.ipv4.conf.eth0.promote_secondaries=1",
-    ]);
-    let vi1 = h.instance("VI_1", 1, "10.99.8.100");
-    h.write(&vi1);
-    h.start();
-    let field = |h: &Host, k: &str| {
-        h.instance_status("VI_1")
+    let h = Lab::new("rtp", 1);
+    let ns = h.hosts[0].ns.clone();
+    h.ns_run(
+        &ns,
+        &["sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"],
+    );
+    start(&h, &instance(&h, "VI_1", 1, "10.99.0.200"));
+    let field = |h: &Lab, k: &str| {
+        h.instance_status(0, "VI_1")
             .map(|i| i[k].as_str().unwrap_or("").to_owned())
     };
+    let first = h.hosts[0].v4.to_string();
+    let second = "10.99.0.12";
     assert!(
-        wait_for(Duration::from_secs(10), || h.has("10.99.8.100")
+        h.wait_until(Duration::from_secs(10), || has(&h, "10.99.0.200")
             && field(&h, "state").as_deref() == Some("master")),
         "{}",
-        h.log()
+        h.log(D)
     );
-    assert_eq!(field(&h, "source").as_deref(), Some("10.99.8.1"));
+    assert_eq!(field(&h, "source").as_deref(), Some(first.as_str()));
     // A second address changes nothing; removing the first one makes it
     // the source.
-    sh(&[
-        "ip",
-        "-n",
-        &h.ns,
-        "addr",
-        "add",
-        "10.99.8.2/24",
-        "dev",
-        "eth0",
-    ]);
+    h.ns_run(
+        &ns,
+        &["ip", "addr", "add", &format!("{second}/24"), "dev", "eth0"],
+    );
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(field(&h, "source").as_deref(), Some("10.99.8.1"));
-    sh(&[
-        "ip",
-        "-n",
-        &h.ns,
-        "addr",
-        "del",
-        "10.99.8.1/24",
-        "dev",
-        "eth0",
-    ]);
+    assert_eq!(field(&h, "source").as_deref(), Some(first.as_str()));
+    h.ns_run(
+        &ns,
+        &["ip", "addr", "del", &format!("{first}/24"), "dev", "eth0"],
+    );
     assert!(
-        wait_for(Duration::from_secs(10), || field(&h, "source").as_deref()
-            == Some("10.99.8.2")
+        h.wait_until(Duration::from_secs(10), || field(&h, "source").as_deref()
+            == Some(second)
             && field(&h, "state").as_deref() == Some("master")
-            && h.has("10.99.8.100")),
+            && has(&h, "10.99.0.200")),
         "{:?} {:?}\n{}",
         field(&h, "source"),
         field(&h, "state"),
-        h.log()
+        h.log(D)
     );
-    h.signal("-TERM");
-    let mut exit = None;
-    wait_for(Duration::from_secs(10), || {
-        exit = h.child.as_mut().unwrap().try_wait().unwrap();
-        exit.is_some()
-    });
-    assert!(exit.is_some_and(|e| e.success()), "{}", h.log());
-    assert!(!h.has("10.99.8.100"));
+    stop(&h);
+    assert!(!has(&h, "10.99.0.200"));
     // Exactly one restart: no loop on the address events it causes.
     assert_eq!(
-        h.log().matches("the interface's address changed").count(),
+        h.log(D).matches("the interface's address changed").count(),
         1,
         "{}",
-        h.log()
+        h.log(D)
     );
     if std::env::var_os("VDD_SHOW_LOGS").is_some() {
-        eprintln!("{}", h.log());
+        eprintln!("{}", h.log(D));
     }
 }

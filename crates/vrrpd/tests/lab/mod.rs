@@ -324,6 +324,12 @@ impl Lab {
             .any(|w| w.split('/').next() == Some(&addr.to_string()))
     }
 
+    /// True if `cidr` (address and prefix length, e.g. `10.99.0.200/32`) is
+    /// configured on the host's interface.
+    pub fn has_cidr(&self, host: &Host, cidr: &str) -> bool {
+        self.addrs(host).split_whitespace().any(|w| w == cidr)
+    }
+
     /// Waits until `pred` holds, polling every 20 ms; false on timeout.
     pub fn wait_until(&self, timeout: Duration, mut pred: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + timeout;

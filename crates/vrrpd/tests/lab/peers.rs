@@ -71,7 +71,8 @@ impl Inst {
         }
     }
 
-    fn toml(&self) -> String {
+    /// This instance as a vrrpd `[[instance]]` table on `eth0`.
+    pub fn toml(&self) -> String {
         let vips: Vec<String> = self.vips.iter().map(|v| format!("\"{v}\"")).collect();
         let mut s = format!(
             "[[instance]]\nname = \"{}\"\ninterface = \"eth0\"\nvrid = {}\nversion = {}\npriority = {}\nadvert_interval = \"{}ms\"\nvirtual_addresses = [{}]\npreempt = {}\n",
@@ -120,18 +121,31 @@ impl Lab {
         self.dir.path().join(format!("h{i}.sock"))
     }
 
+    /// Path of host `i`'s vrrpd config file.
+    pub fn vrrpd_config_path(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("h{i}.toml"))
+    }
+
     /// Writes host `i`'s vrrpd config (control socket in the lab dir,
-    /// `extra_global` appended to `[global]`) and returns its path.
+    /// `tail` appended after the instances) and returns its path.
     pub fn write_vrrpd_config(&self, i: usize, insts: &[Inst], tail: &str) -> PathBuf {
-        let mut text = format!(
-            "[global]\ncontrol_socket = \"{}\"\n\n",
+        let mut body = String::new();
+        for inst in insts {
+            body.push_str(&inst.toml());
+        }
+        body.push_str(tail);
+        self.write_vrrpd_toml(i, "", &body)
+    }
+
+    /// Writes host `i`'s vrrpd config from raw TOML: a `[global]` table
+    /// with the lab's control socket plus `global` lines, then `body`
+    /// (instances, sync groups, ...). Returns its path.
+    pub fn write_vrrpd_toml(&self, i: usize, global: &str, body: &str) -> PathBuf {
+        let text = format!(
+            "[global]\ncontrol_socket = \"{}\"\n{global}\n{body}",
             self.control_socket(i).display()
         );
-        for inst in insts {
-            text.push_str(&inst.toml());
-        }
-        text.push_str(tail);
-        let path = self.dir.path().join(format!("h{i}.toml"));
+        let path = self.vrrpd_config_path(i);
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -139,11 +153,36 @@ impl Lab {
     /// Starts vrrpd on host `i` with `insts`; the process is named `vrrpd{i}`
     /// (a restart gets a new name: `vrrpd{i}.{n}`).
     pub fn start_vrrpd(&self, i: usize, name: &str, insts: &[Inst], tail: &str) {
-        let cfg = self.write_vrrpd_config(i, insts, tail);
+        self.write_vrrpd_config(i, insts, tail);
+        self.spawn_vrrpd(i, name, &[("RUST_LOG", "debug")]);
+    }
+
+    /// Starts vrrpd on host `i` with the config file already written there
+    /// (see [`Lab::write_vrrpd_toml`]), as process `name`, with `env`.
+    pub fn spawn_vrrpd(&self, i: usize, name: &str, env: &[(&str, &str)]) {
         let ns = self.hosts[i].ns.clone();
-        let cfg = cfg.display().to_string();
+        let cfg = self.vrrpd_config_path(i).display().to_string();
         let args = [vrrpd_bin(), "run", "-c", cfg.as_str()];
-        self.spawn_env(&ns, name, &args, &[("RUST_LOG", "debug")]);
+        self.spawn_env(&ns, name, &args, env);
+    }
+
+    /// Path of the file the [`Lab::notify_hook`] command appends to.
+    pub fn hook_log_path(&self) -> PathBuf {
+        self.dir.path().join("hooks.log")
+    }
+
+    /// A TOML `notify` command that appends its arguments, one call per
+    /// line, to [`Lab::hook_log_path`].
+    pub fn notify_hook(&self) -> String {
+        format!(
+            r#"["/bin/sh", "-c", "echo \"$*\" >> {}", "hook"]"#,
+            self.hook_log_path().display()
+        )
+    }
+
+    /// What the notify hooks logged so far.
+    pub fn hook_log(&self) -> String {
+        std::fs::read_to_string(self.hook_log_path()).unwrap_or_default()
     }
 
     /// Starts keepalived (VRRP only, foreground) on host `i`.
@@ -195,15 +234,52 @@ impl Lab {
         )
     }
 
-    /// `vrrpd status --json` of host `i`: the instances array, or None if
+    /// `vrrpd status --json` of host `i`, the whole document, or None if
     /// the daemon does not answer.
-    pub fn status(&self, i: usize) -> Option<Vec<serde_json::Value>> {
+    pub fn status_json(&self, i: usize) -> Option<serde_json::Value> {
         let (code, out, _) = self.vrrpd_cli(i, &["status", "--json"]);
         if code != 0 {
             return None;
         }
-        let v: serde_json::Value = serde_json::from_str(&out).ok()?;
-        v["data"]["instances"].as_array().cloned()
+        serde_json::from_str(&out).ok()
+    }
+
+    /// `vrrpd status --json` of host `i`: the instances array, or None if
+    /// the daemon does not answer.
+    pub fn status(&self, i: usize) -> Option<Vec<serde_json::Value>> {
+        self.status_json(i)?["data"]["instances"]
+            .as_array()
+            .cloned()
+    }
+
+    /// The status of instance `name` on host `i`, None if the daemon has no
+    /// such instance. Panics (with the logs) if the daemon does not answer.
+    pub fn instance_status(&self, i: usize, name: &str) -> Option<serde_json::Value> {
+        let all = self
+            .status(i)
+            .unwrap_or_else(|| panic!("host {i}: status failed:\n{}", self.logs()));
+        all.into_iter().find(|v| v["name"] == name)
+    }
+
+    /// (name, state) of every instance on host `i`; empty if the daemon does
+    /// not answer.
+    pub fn states(&self, i: usize) -> Vec<(String, String)> {
+        self.status(i)
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap_or_default().to_owned(),
+                    v["state"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// True if host `i` has instances and all of them are in `state`.
+    pub fn all_in_state(&self, i: usize, state: &str) -> bool {
+        let s = self.states(i);
+        !s.is_empty() && s.iter().all(|(_, st)| st == state)
     }
 
     /// The state host `i` reports for instance `name`.
