@@ -187,23 +187,7 @@ impl ControlServer {
         let Some(conn) = self.conns.get_mut(&token) else {
             return out;
         };
-        let mut closed = false;
-        let mut buf = [0u8; 4096];
-        loop {
-            match conn.stream.read(&mut buf) {
-                Ok(0) => {
-                    closed = true;
-                    break;
-                }
-                Ok(n) => conn.inbuf.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
+        let closed = read_available(&mut conn.stream, &mut conn.inbuf);
         while !conn.closing {
             let Some(nl) = conn.inbuf.iter().position(|&b| b == b'\n') else {
                 if conn.inbuf.len() > MAX_REQUEST {
@@ -341,6 +325,21 @@ impl ControlServer {
 impl Drop for ControlServer {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Reads everything a non-blocking stream has now into `into`; true if the
+/// peer closed the connection or it failed (the caller closes it).
+pub(crate) fn read_available(stream: &mut impl Read, into: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
     }
 }
 

@@ -215,13 +215,41 @@ impl Daemon {
         if stale_units.is_empty() {
             return;
         }
-        let names: BTreeSet<String> = stale_units
-            .iter()
-            .filter_map(|&u| self.units.get(u).and_then(Option::as_ref))
+        let names = self.unit_member_names(stale_units);
+        let prepared = match self.prepare_named(&names) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!("interface {name} was re-created but is not ready: {e:#}");
+                return;
+            }
+        };
+        let list: Vec<&str> = names.iter().map(String::as_str).collect();
+        info!(
+            "interface {name} was re-created (index {ifindex}); restarting {}",
+            list.join(", ")
+        );
+        if let Err(e) = self.restart_named(&names, &prepared, now) {
+            error!("cannot restart the instances on {name}: {e:#}");
+        }
+    }
+
+    /// The names of every member of `units` (whole units restart together).
+    fn unit_member_names(&self, units: impl IntoIterator<Item = usize>) -> BTreeSet<String> {
+        units
+            .into_iter()
+            .filter_map(|u| self.units.get(u).and_then(Option::as_ref))
             .flat_map(|u| u.members.iter())
             .filter_map(|&id| self.insts.get(id).and_then(Option::as_ref))
             .map(|i| i.cfg.name.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Resolves interface and source of the instances `names` again,
+    /// read-only: the first failure is returned and nothing is changed.
+    fn prepare_named(
+        &mut self,
+        names: &BTreeSet<String>,
+    ) -> anyhow::Result<HashMap<String, Prepared>> {
         let skip = all_vips(&self.cfg);
         let mut prepared = HashMap::new();
         for inst in self
@@ -230,26 +258,21 @@ impl Daemon {
             .iter()
             .filter(|i| names.contains(&i.name))
         {
-            match prepare(&mut self.nl, inst, &skip) {
-                Ok(p) => {
-                    prepared.insert(inst.name.clone(), p);
-                }
-                Err(e) => {
-                    debug!("interface {name} was re-created but is not ready: {e:#}");
-                    return;
-                }
-            }
+            prepared.insert(inst.name.clone(), prepare(&mut self.nl, inst, &skip)?);
         }
-        let list: Vec<&str> = names.iter().map(String::as_str).collect();
-        info!(
-            "interface {name} was re-created (index {ifindex}); restarting {}",
-            list.join(", ")
-        );
-        self.drop_instances(&names, now);
+        Ok(prepared)
+    }
+
+    /// Stops the instances `names` and starts them again from `prepared`.
+    fn restart_named(
+        &mut self,
+        names: &BTreeSet<String>,
+        prepared: &HashMap<String, Prepared>,
+        now: Instant,
+    ) -> anyhow::Result<()> {
+        self.drop_instances(names, now);
         self.rebuild_demux();
-        if let Err(e) = self.add_instances(&names, &prepared, now) {
-            error!("cannot restart the instances on {name}: {e:#}");
-        }
+        self.add_instances(names, prepared, now)
     }
 
     /// An address disappeared: if it is a VIP of a master on a usable link
@@ -338,40 +361,25 @@ impl Daemon {
         if changed.is_empty() {
             return;
         }
-        let names: BTreeSet<String> = changed
+        let units: Vec<usize> = changed
             .iter()
             .filter_map(|(n, _, _)| self.names.get(n))
             .filter_map(|&id| self.insts[id].as_ref().map(|i| i.unit))
-            .filter_map(|u| self.units.get(u).and_then(Option::as_ref))
-            .flat_map(|u| u.members.iter())
-            .filter_map(|&id| self.insts.get(id).and_then(Option::as_ref))
-            .map(|i| i.cfg.name.clone())
             .collect();
-        let mut prepared = HashMap::new();
-        for inst in self
-            .cfg
-            .instances
-            .iter()
-            .filter(|i| names.contains(&i.name))
-        {
-            match prepare(&mut self.nl, inst, &skip) {
-                Ok(p) => {
-                    prepared.insert(inst.name.clone(), p);
-                }
-                Err(e) => {
-                    debug!("source address change on ifindex {ifindex}: {e:#}");
-                    return;
-                }
+        let names = self.unit_member_names(units);
+        let prepared = match self.prepare_named(&names) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!("source address change on ifindex {ifindex}: {e:#}");
+                return;
             }
-        }
+        };
         for (n, old, new) in &changed {
             warn!(
                 "{n}: the interface's address changed from {old} to {new}; restarting the instance"
             );
         }
-        self.drop_instances(&names, now);
-        self.rebuild_demux();
-        if let Err(e) = self.add_instances(&names, &prepared, now) {
+        if let Err(e) = self.restart_named(&names, &prepared, now) {
             error!("cannot restart the instances after an address change: {e:#}");
         }
     }

@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use serde_json::Value;
+
+use crate::control::read_available;
 
 /// Connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 16;
@@ -63,23 +65,7 @@ impl MetricsServer {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let mut closed = false;
-        let mut buf = [0u8; 2048];
-        while !conn.answered {
-            match conn.stream.read(&mut buf) {
-                Ok(0) => {
-                    closed = true;
-                    break;
-                }
-                Ok(n) => conn.inbuf.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
+        let closed = !conn.answered && read_available(&mut conn.stream, &mut conn.inbuf);
         if !conn.answered {
             let head_done = conn.inbuf.windows(4).any(|w| w == b"\r\n\r\n")
                 || conn.inbuf.windows(2).any(|w| w == b"\n\n");
