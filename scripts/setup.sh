@@ -5,7 +5,8 @@ set -euo pipefail
 
 need_apt=()
 for pair in keepalived:keepalived frr:/usr/lib/frr/vrrpd tshark:tshark tcpdump:tcpdump \
-            arping:arping iputils-ping:ping iproute2:ip python3:python3 nftables:/usr/sbin/nft; do
+            arping:arping iputils-ping:ping iproute2:ip python3:python3 nftables:/usr/sbin/nft \
+            ethtool:/usr/sbin/ethtool; do
     pkg=${pair%%:*} probe=${pair#*:}
     if ! command -v "$probe" >/dev/null 2>&1 && [ ! -x "$probe" ]; then
         need_apt+=("$pkg")

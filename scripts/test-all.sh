@@ -21,3 +21,10 @@ echo "== doc tests"
 cargo test --workspace --doc
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast
+if [ "${SCALE_SMOKE:-1}" != 0 ]; then
+    # Issue 7's harness, bounded (about 80 s plus a release build): both
+    # daemons converge, fail over and stop cleanly at 10 instances. The
+    # full matrix is `bash benches/scale/run.sh` (docs/performance.md).
+    echo "== scale smoke: vrrpd beside keepalived"
+    bash benches/scale/run.sh --smoke
+fi

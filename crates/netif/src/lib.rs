@@ -98,5 +98,6 @@ pub use rtnl::{
     virtual_mac,
 };
 pub use socket::{
-    IPPROTO_VRRP, Mode, Received, SocketStats, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
+    IPPROTO_VRRP, Mode, RECV_BUFFER, Received, RecvBatch, SocketStats, VRRP_GROUP_V4,
+    VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
 };

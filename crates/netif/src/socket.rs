@@ -3,6 +3,9 @@
 //! One [`VrrpSocket`] serves one interface and one address family, for every
 //! virtual router on that interface: [`VrrpSocket::recv`] returns
 //! `(ifindex, src, dst, ttl, payload)` and the caller demultiplexes by VRID.
+//! [`VrrpSocket::recv_batch`] and [`VrrpSocket::send_batch`] do the same 32
+//! datagrams per system call (`recvmmsg` / `sendmmsg`), for hosts that run
+//! hundreds of instances per interface.
 //!
 //! What the socket does for the RFC rules:
 //! - joins 224.0.0.18 / ff02::12 on its interface only ([RFC 9568 §5.1.1.2],
@@ -16,7 +19,8 @@
 //! - lets the kernel compute and verify the IPv6 checksum
 //!   (`IPV6_CHECKSUM`, offset 6); IPv4 checksums are the codec's job;
 //! - is bound to its device (`SO_BINDTODEVICE`), has multicast loopback
-//!   off, and is non-blocking.
+//!   off, is non-blocking, and has a receive buffer of [`RECV_BUFFER`]
+//!   bytes, enough for a burst of adverts for every VRID.
 //!
 //! [RFC 9568 §5.1.1.1]: https://www.rfc-editor.org/rfc/rfc9568#section-5.1.1.1
 //! [RFC 9568 §5.1.1.2]: https://www.rfc-editor.org/rfc/rfc9568#section-5.1.1.2
@@ -58,6 +62,11 @@ pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12
 pub const VRRP_TTL: u8 = 255;
 /// Offset of the checksum in the VRRP header, for `IPV6_CHECKSUM`.
 const VRRP_CHECKSUM_OFFSET: i32 = 6;
+
+/// The receive buffer a [`VrrpSocket`] asks for: room for a burst of
+/// several peers' adverts for all 255 VRIDs (the kernel doubles the value
+/// for its own bookkeeping; memory is only used while datagrams queue).
+pub const RECV_BUFFER: libc::c_int = 2 << 20;
 
 /// Where advertisements go and whom they are accepted from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -153,6 +162,15 @@ impl VrrpSocket {
         let idx = i32::try_from(ifindex)
             .map_err(|_| open_err(io::Error::from_raw_os_error(libc::ENODEV)))?;
         sys::bind_to_device(&sock, ifindex).map_err(opt("SO_BINDTODEVICE"))?;
+        // One socket carries every VRID of its interface: a peer that
+        // starts, stops or takes over sends one advert per VRID at once
+        // (255 per interface and family), which overflows the default
+        // buffer. SO_RCVBUFFORCE passes net.core.rmem_max with
+        // CAP_NET_ADMIN; without it, SO_RCVBUF gets what the limit allows.
+        if sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &RECV_BUFFER).is_err() {
+            sock.set_recv_buffer_size(RECV_BUFFER as usize)
+                .map_err(opt("SO_RCVBUF"))?;
+        }
         let multicast = matches!(mode, Mode::Multicast);
         match src {
             IpAddr::V4(src4) => {
@@ -339,22 +357,10 @@ impl VrrpSocket {
         let (start, end, src, dst, ttl, ifindex) = loop {
             match self.recv_one(buf)? {
                 None => return Ok(None),
-                Some(Meta::Skip) => continue,
-                Some(Meta::Ok {
-                    start,
-                    end,
-                    src,
-                    dst,
-                    ttl,
-                    ifindex,
-                }) => {
-                    if let Mode::Unicast(peers) = &self.mode {
-                        if !peers.contains(&src) {
-                            self.stats.not_from_peer += 1;
-                            continue;
-                        }
+                Some(meta) => {
+                    if let Some(ok) = self.admit(meta) {
+                        break ok;
                     }
-                    break (start, end, src, dst, ttl, ifindex);
                 }
             }
         };
@@ -415,14 +421,36 @@ impl VrrpSocket {
             });
             (msg.bytes, truncated, ttl, dst, rx_ifindex, src)
         };
-        if truncated {
+        let raw = sys::RecvMeta {
+            len,
+            truncated,
+            src,
+            hop_limit: Some(ttl),
+            dst6: match dst {
+                Some(IpAddr::V6(d)) => Some(d),
+                _ => None,
+            },
+            ifindex: Some(rx_ifindex),
+        };
+        Ok(Some(self.classify(buf, &raw)))
+    }
+
+    /// Turns what the kernel said about one datagram in `buf` into a
+    /// [`Meta`], counting what cannot be VRRP.
+    fn classify(&mut self, buf: &[u8], m: &sys::RecvMeta) -> Meta {
+        if m.truncated {
             self.stats.truncated += 1;
-            return Ok(Some(Meta::Skip));
+            return Meta::Skip;
         }
-        let meta = match family {
+        let rx_ifindex = m.ifindex.unwrap_or(self.ifindex);
+        let Some(bytes) = buf.get(..m.len) else {
+            self.stats.truncated += 1;
+            return Meta::Skip;
+        };
+        match self.family {
             // IPv4 raw sockets deliver the IP header: validate it, take
             // the addresses and TTL from it, and strip it.
-            Family::V4 => match vrrp_proto::ip::Ipv4Datagram::parse(&buf[..len]) {
+            Family::V4 => match vrrp_proto::ip::Ipv4Datagram::parse(bytes) {
                 Ok(d) => Meta::Ok {
                     start: d.header_len,
                     end: d.header_len + d.payload.len(),
@@ -436,19 +464,216 @@ impl VrrpSocket {
                     Meta::Skip
                 }
             },
-            Family::V6 => match (src, dst) {
-                (Some(src), Some(dst)) => Meta::Ok {
+            Family::V6 => match (m.src, m.dst6) {
+                (Some(src @ IpAddr::V6(_)), Some(dst)) => Meta::Ok {
                     start: 0,
-                    end: len,
+                    end: m.len,
                     src,
-                    dst,
-                    ttl,
+                    dst: IpAddr::V6(dst),
+                    ttl: m.hop_limit.unwrap_or(0),
                     ifindex: rx_ifindex,
                 },
                 _ => Meta::Skip,
             },
+        }
+    }
+
+    /// Applies the unicast peer filter to a classified datagram.
+    fn admit(&mut self, meta: Meta) -> Option<(usize, usize, IpAddr, IpAddr, u8, u32)> {
+        let Meta::Ok {
+            start,
+            end,
+            src,
+            dst,
+            ttl,
+            ifindex,
+        } = meta
+        else {
+            return None;
         };
-        Ok(Some(meta))
+        if let Mode::Unicast(peers) = &self.mode {
+            if !peers.contains(&src) {
+                self.stats.not_from_peer += 1;
+                return None;
+            }
+        }
+        Some((start, end, src, dst, ttl, ifindex))
+    }
+
+    /// Reads up to 32 pending datagrams with one `recvmmsg` call into
+    /// `batch`, replacing what it held. Returns how many datagrams were
+    /// read, including those skipped and counted as for
+    /// [`VrrpSocket::recv`]; 0 when nothing is pending. A return of
+    /// [`RecvBatch::CAPACITY`] means more may be waiting.
+    pub fn recv_batch(&mut self, batch: &mut RecvBatch) -> Result<usize> {
+        batch.items.clear();
+        let fd = self.sock.as_raw_fd();
+        let n = sys::recvmmsg(fd, &mut batch.data, batch.slot, &mut batch.meta).map_err(|e| {
+            Error::Recv {
+                ifindex: self.ifindex,
+                source: e,
+            }
+        })?;
+        for i in 0..n {
+            let off = i * batch.slot;
+            let Some(slot) = batch.data.get(off..off + batch.slot) else {
+                break;
+            };
+            let meta = self.classify(slot, &batch.meta[i]);
+            if let Some((start, end, src, dst, ttl, ifindex)) = self.admit(meta) {
+                batch.items.push(Item {
+                    start: off + start,
+                    end: off + end,
+                    src,
+                    dst,
+                    ttl,
+                    ifindex,
+                });
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sends several VRRP messages with one `sendmmsg` call per 32, each
+    /// as [`VrrpSocket::send_to`] would. `on_error(i, e)` is called for each
+    /// message `msgs[i]` the kernel refused; the others are still sent.
+    /// Returns how many were sent.
+    pub fn send_batch(
+        &self,
+        msgs: &[(IpAddr, &[u8])],
+        mut on_error: impl FnMut(usize, Error),
+    ) -> usize {
+        let fd = self.sock.as_raw_fd();
+        let blank = sys::SendItem {
+            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            scope: 0,
+            payload: &[],
+        };
+        let mut items = [blank; sys::MMSG_MAX];
+        let mut sent = 0;
+        let mut i = 0;
+        while let Some(&(first_dst, _)) = msgs.get(i) {
+            // Fill from msgs[i..]; a destination of the wrong family ends
+            // the call and is reported when it comes first.
+            let mut k = 0;
+            for &(dst, payload) in msgs[i..].iter().take(sys::MMSG_MAX) {
+                if Family::of(&dst) != self.family {
+                    break;
+                }
+                let scope = match dst {
+                    IpAddr::V6(d) if needs_scope(&d) => self.ifindex,
+                    _ => 0,
+                };
+                items[k] = sys::SendItem {
+                    dst,
+                    scope,
+                    payload,
+                };
+                k += 1;
+            }
+            let result = if k == 0 {
+                Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
+            } else {
+                sys::sendmmsg(fd, self.src, self.ifindex, &items[..k])
+            };
+            match result {
+                Ok(n) if n > 0 => {
+                    sent += n;
+                    i += n;
+                }
+                // The kernel reports the error of the first message of a
+                // call; the next call starts after it.
+                other => {
+                    let source = other
+                        .err()
+                        .unwrap_or_else(|| io::Error::from_raw_os_error(libc::EIO));
+                    on_error(
+                        i,
+                        Error::Send {
+                            ifindex: self.ifindex,
+                            dst: first_dst,
+                            source,
+                        },
+                    );
+                    i += 1;
+                }
+            }
+        }
+        sent
+    }
+}
+
+/// One accepted datagram of a [`RecvBatch`].
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    start: usize,
+    end: usize,
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    ifindex: u32,
+}
+
+/// Reusable buffers for [`VrrpSocket::recv_batch`]: 32 slots of 4 KiB, each
+/// large enough for the largest VRRP datagram (an IPv6 advert with 255
+/// addresses is 4088 octets; an IPv4 one with its IP header at most 1088).
+/// The slots are allocated zeroed, so the pages a batch never fills are
+/// never made resident.
+#[derive(Debug)]
+pub struct RecvBatch {
+    data: Vec<u8>,
+    slot: usize,
+    meta: [sys::RecvMeta; sys::MMSG_MAX],
+    items: Vec<Item>,
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RecvBatch {
+    /// Datagrams one [`VrrpSocket::recv_batch`] call reads at most.
+    pub const CAPACITY: usize = sys::MMSG_MAX;
+    /// Bytes per slot.
+    pub const SLOT_LEN: usize = 4096;
+
+    /// Empty buffers.
+    pub fn new() -> Self {
+        RecvBatch {
+            data: vec![0; Self::SLOT_LEN * Self::CAPACITY],
+            slot: Self::SLOT_LEN,
+            meta: [sys::RecvMeta::default(); sys::MMSG_MAX],
+            items: Vec::with_capacity(Self::CAPACITY),
+        }
+    }
+
+    /// The datagrams the last call accepted.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True if the last call accepted none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Datagram `i` of the last call, as [`VrrpSocket::recv`] returns it.
+    pub fn get(&self, i: usize) -> Option<Received<'_>> {
+        let it = self.items.get(i)?;
+        Some(Received {
+            ifindex: it.ifindex,
+            src: it.src,
+            dst: it.dst,
+            ttl: it.ttl,
+            payload: self.data.get(it.start..it.end)?,
+        })
+    }
+
+    /// The datagrams of the last call, in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = Received<'_>> + '_ {
+        (0..self.items.len()).filter_map(|i| self.get(i))
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Lab, eth0};
-use netif::{Mode, Netlink, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpSocket};
+use netif::{Mode, Netlink, RecvBatch, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpSocket};
 
 /// RFC 1071 sum over `parts`, folded and complemented.
 fn csum(parts: &[&[u8]]) -> u16 {
@@ -358,4 +358,146 @@ fn unicast_mode_sends_to_peers_and_accepts_only_them() {
     let (got, stats) = receiver.join().unwrap();
     assert_eq!(got, vec![(a, b, 255)]);
     assert_eq!(stats.not_from_peer, 1);
+}
+
+/// One received datagram: source, destination, TTL, interface, payload.
+type Got = (IpAddr, IpAddr, u8, u32, Vec<u8>);
+
+/// Receives with `recv_batch` until `want` datagrams arrived or `limit`
+/// passed; returns them and the largest batch one call returned.
+fn recv_batched(sock: &mut VrrpSocket, want: usize, limit: Duration) -> (Vec<Got>, usize) {
+    let mut batch = RecvBatch::new();
+    let mut got = Vec::new();
+    let mut largest = 0;
+    let start = Instant::now();
+    while got.len() < want && start.elapsed() < limit {
+        let n = sock.recv_batch(&mut batch).unwrap();
+        largest = largest.max(n);
+        assert!(n <= RecvBatch::CAPACITY);
+        got.extend(
+            batch
+                .iter()
+                .map(|r| (r.src, r.dst, r.ttl, r.ifindex, r.payload.to_vec())),
+        );
+        if n == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    (got, largest)
+}
+
+#[test]
+fn batches_of_adverts_go_out_and_come_in_with_one_call_per_32() {
+    let Some(lab) = Lab::new("bt", 2) else { return };
+    let (b_ns, a_ns) = (lab.hosts[1].clone(), lab.hosts[0].clone());
+    const N: usize = 70; // two full batches and a partial one
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (rtx, rrx) = std::sync::mpsc::channel();
+    let b_path = format!("/run/netns/{b_ns}");
+    let receiver = std::thread::spawn(move || {
+        common::enter(&b_path);
+        let idx = eth0();
+        let (v4, v6) = sources(idx);
+        let mut s4 = VrrpSocket::open(idx, v4.into(), Mode::Multicast).unwrap();
+        let mut s6 = VrrpSocket::open(idx, v6.into(), Mode::Multicast).unwrap();
+        rtx.send(()).unwrap();
+        // Wait until everything is queued, so that full batches are read.
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+        let r4 = recv_batched(&mut s4, N, Duration::from_secs(5));
+        let r6 = recv_batched(&mut s6, N, Duration::from_secs(5));
+        (idx, r4, r6)
+    });
+    rrx.recv_timeout(Duration::from_secs(5)).unwrap();
+
+    let (a4, a6, sent, errors) = lab.run_in(&a_ns, || {
+        let idx = eth0();
+        let (v4, v6) = sources(idx);
+        let s4 = VrrpSocket::open(idx, v4.into(), Mode::Multicast).unwrap();
+        let s6 = VrrpSocket::open(idx, v6.into(), Mode::Multicast).unwrap();
+        let g4 = IpAddr::V4(VRRP_GROUP_V4);
+        let g6 = IpAddr::V6(VRRP_GROUP_V6);
+        let m4: Vec<Vec<u8>> = (0..N)
+            .map(|i| {
+                let vip = IpAddr::V4(Ipv4Addr::new(10, 99, 1, i as u8));
+                advert(i as u8 + 1, 100, vip, v4.into(), g4)
+            })
+            .collect();
+        let m6: Vec<Vec<u8>> = (0..N)
+            .map(|i| {
+                let vip: IpAddr = format!("fd00:99::{}", i + 1).parse().unwrap();
+                let mut m = advert(i as u8 + 1, 100, vip, v6.into(), g6);
+                m[6] = 0;
+                m[7] = 0;
+                m
+            })
+            .collect();
+        // One IPv6 destination among the IPv4 ones: reported, the rest sent.
+        let mut msgs4: Vec<(IpAddr, &[u8])> = m4.iter().map(|m| (g4, &m[..])).collect();
+        msgs4.insert(40, (g6, &m4[0][..]));
+        let msgs6: Vec<(IpAddr, &[u8])> = m6.iter().map(|m| (g6, &m[..])).collect();
+        let mut errors = Vec::new();
+        let sent4 = s4.send_batch(&msgs4, |i, e| errors.push((i, e.to_string())));
+        let sent6 = s6.send_batch(&msgs6, |i, e| errors.push((1000 + i, e.to_string())));
+        (v4, v6, (sent4, sent6), errors)
+    });
+    tx.send(()).unwrap();
+    let (b_idx, (r4, big4), (r6, big6)) = receiver.join().unwrap();
+
+    assert_eq!(sent, (N, N), "every well-formed message was sent");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].0, 40,
+        "the wrong-family message is reported by index"
+    );
+    assert_eq!(r4.len(), N, "every IPv4 advert arrived");
+    assert_eq!(r6.len(), N, "every IPv6 advert arrived");
+    assert_eq!(big4, RecvBatch::CAPACITY, "a full IPv4 batch in one call");
+    assert_eq!(big6, RecvBatch::CAPACITY, "a full IPv6 batch in one call");
+    for (i, (src, dst, ttl, ifindex, p)) in r4.iter().enumerate() {
+        assert_eq!(*src, IpAddr::V4(a4));
+        assert_eq!(*dst, IpAddr::V4(VRRP_GROUP_V4));
+        assert_eq!((*ttl, *ifindex), (255, b_idx));
+        assert_eq!(p[1] as usize, i + 1, "in order, IPv4 header stripped");
+        assert_eq!(pseudo_csum(p, *src, *dst), 0);
+    }
+    for (i, (src, dst, ttl, ifindex, p)) in r6.iter().enumerate() {
+        assert_eq!(*src, IpAddr::V6(a6));
+        assert_eq!(*dst, IpAddr::V6(VRRP_GROUP_V6));
+        assert_eq!((*ttl, *ifindex), (255, b_idx));
+        assert_eq!(p[1] as usize, i + 1);
+        assert_eq!(pseudo_csum(p, *src, *dst), 0, "kernel checksum verifies");
+    }
+}
+
+#[test]
+fn the_receive_buffer_holds_a_burst_for_every_vrid() {
+    let Some(lab) = Lab::new("rb", 1) else { return };
+    let ns = lab.hosts[0].clone();
+    let (v4, v6) = lab.run_in(&ns, || {
+        use std::os::fd::AsRawFd;
+        let idx = eth0();
+        let (a4, a6) = sources(idx);
+        let get = |s: &VrrpSocket| {
+            let mut v: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: a valid socket fd and an int-sized out parameter.
+            let rc = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUF,
+                    (&mut v as *mut libc::c_int).cast(),
+                    &mut len,
+                )
+            };
+            assert_eq!(rc, 0);
+            v
+        };
+        let s4 = VrrpSocket::open(idx, a4.into(), Mode::Multicast).unwrap();
+        let s6 = VrrpSocket::open(idx, a6.into(), Mode::Multicast).unwrap();
+        (get(&s4), get(&s6))
+    });
+    // As root, SO_RCVBUFFORCE passes rmem_max; the kernel reports double.
+    assert!(v4 >= netif::RECV_BUFFER, "IPv4 receive buffer {v4}");
+    assert!(v6 >= netif::RECV_BUFFER, "IPv6 receive buffer {v6}");
 }

@@ -22,7 +22,7 @@
 //! netlink code (`netif`), probes (`healthcheck`). Not implemented yet:
 //! a virtual MAC for instances (netif can create the macvlan; the daemon
 //! does not wire it, so the configuration has no `use_vmac` key yet).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod config;
 pub mod control;

@@ -5,18 +5,18 @@ use super::*;
 
 impl Daemon {
     pub(super) fn on_timers(&mut self, now: Instant) {
-        let due: Vec<usize> = self
-            .units
-            .iter()
-            .enumerate()
-            .filter_map(|(i, u)| {
-                u.as_ref()
-                    .filter(|u| !u.stopped && u.poll_timeout().is_some_and(|t| t <= now))
-                    .map(|_| i)
-            })
-            .collect();
-        for u in due {
-            self.feed(u, 0, now, Input::Timeout);
+        for u in self.take_due_units(now) {
+            let fsm_due = self
+                .units
+                .get(u)
+                .and_then(Option::as_ref)
+                .is_some_and(|x| !x.stopped && x.poll_timeout().is_some_and(|t| t <= now));
+            if fsm_due {
+                self.feed(u, 0, now, Input::Timeout);
+            } else {
+                // A hand-over bound: `progress_stop` acts on it.
+                self.refresh_deadline(u);
+            }
         }
         self.checker.handle_timeout(now);
         let mut changed = BTreeSet::new();
@@ -44,72 +44,77 @@ impl Daemon {
         let _ = self.hooks.take_finished();
     }
 
+    /// Reads every pending datagram of socket `si`, 32 per `recvmmsg`, and
+    /// hands each advert to the instances of its VRID as it is read. The
+    /// buffers and the parsed advert are reused: receiving allocates
+    /// nothing (docs/performance.md).
     pub(super) fn on_socket(&mut self, si: usize, now: Instant) {
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut batch: Vec<(u8, IpAddr, u8, Advert)> = Vec::new();
-        if let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
-            loop {
-                match s.sock.recv(&mut buf) {
-                    Ok(Some(r)) => {
-                        s.received += 1;
-                        let ctx = match (r.src, r.dst) {
-                            (IpAddr::V4(a), IpAddr::V4(b)) => ChecksumCtx::ipv4(a, b),
-                            (IpAddr::V6(a), IpAddr::V6(b)) => ChecksumCtx::ipv6(a, b),
-                            _ => continue,
-                        };
-                        let parsed = Packet::new_checked(r.payload)
-                            .and_then(|p| Advert::parse(&p, &ctx).map(|(a, o)| (p.vrid(), a, o)));
-                        match parsed {
-                            Ok((vrid, adv, outcome)) => {
-                                match outcome {
-                                    ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Include) => {
-                                        s.v3_ipv4_with_pseudo_header += 1
-                                    }
-                                    ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Exclude) => {
-                                        s.v3_ipv4_without_pseudo_header += 1
-                                    }
-                                    _ => {}
-                                }
-                                batch.push((vrid, r.src, r.ttl, adv));
-                            }
-                            Err(e) => {
-                                let key = status::parse_error_key(&e);
-                                debug!("{}: dropped a VRRP packet from {}: {e}", s.ifname, r.src);
-                                *s.parse_errors.entry(key).or_default() += 1;
-                            }
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        debug!("{}: receive error: {e}", s.ifname);
-                        break;
-                    }
+        let Some(mut batch) = self.rx_batch.take() else {
+            return;
+        };
+        let mut adv = std::mem::replace(&mut self.rx_advert, scratch_advert());
+        while let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
+            let read = match s.sock.recv_batch(&mut batch) {
+                Ok(n) => n,
+                Err(e) => {
+                    debug!("{}: receive error: {e}", s.ifname);
+                    break;
                 }
+            };
+            for r in batch.iter() {
+                let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) else {
+                    break;
+                };
+                if let Some(vrid) = parse_received(s, &r, &mut adv) {
+                    self.dispatch_advert(si, vrid, r.src, r.ttl, &adv, now);
+                }
+            }
+            // Fewer than a full batch: the socket is drained (a datagram
+            // that arrives later raises a new readiness event).
+            if read < RecvBatch::CAPACITY {
+                break;
             }
         }
-        self.buf = buf;
-        for (vrid, src, ttl, adv) in batch {
-            let Some(ids) = self.demux.get(&(si, vrid)).cloned() else {
-                if let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
-                    s.unknown_vrid += 1;
-                }
+        self.rx_batch = Some(batch);
+        self.rx_advert = adv;
+    }
+
+    /// Feeds one advert to every running instance of `vrid` on socket `si`.
+    fn dispatch_advert(
+        &mut self,
+        si: usize,
+        vrid: u8,
+        src: IpAddr,
+        ttl: u8,
+        adv: &Advert,
+        now: Instant,
+    ) {
+        let key = (si, vrid);
+        let Some(n) = self.demux.get(&key).map(Vec::len) else {
+            if let Some(s) = self.socks.get_mut(si).and_then(Option::as_mut) {
+                s.unknown_vrid += 1;
+            }
+            return;
+        };
+        // By index: feeding borrows the daemon, and the list is short
+        // (one instance per VRID unless several share an interface).
+        for k in 0..n {
+            let Some(&id) = self.demux.get(&key).and_then(|v| v.get(k)) else {
+                break;
+            };
+            let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
                 continue;
             };
-            for id in ids {
-                let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
-                    continue;
-                };
-                let (u, m) = (inst.unit, inst.member);
-                if self
-                    .units
-                    .get(u)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|x| x.stopped)
-                {
-                    continue;
-                }
-                self.feed(u, m, now, Input::Advert(src, ttl, &adv));
+            let (u, m) = (inst.unit, inst.member);
+            if self
+                .units
+                .get(u)
+                .and_then(Option::as_ref)
+                .is_some_and(|x| x.stopped)
+            {
+                continue;
             }
+            self.feed(u, m, now, Input::Advert(src, ttl, adv));
         }
     }
 
@@ -298,7 +303,7 @@ impl Daemon {
             let (p, label) = vip_meta(&inst.cfg, addr);
             match self.nl.add_addr(ifindex, addr, p, label.as_deref()) {
                 Ok(true) => {
-                    *inst.counters.entry("addresses_restored").or_default() += 1;
+                    inst.counters.addresses_restored += 1;
                     warn!(
                         "{}: {addr}/{p} was removed from {} while master; restored",
                         inst.cfg.name, inst.cfg.interface
@@ -381,6 +386,40 @@ impl Daemon {
         }
         if let Err(e) = self.restart_named(&names, &prepared, now) {
             error!("cannot restart the instances after an address change: {e:#}");
+        }
+    }
+}
+
+/// Parses one received datagram into `adv`, counting it on socket `s`;
+/// returns its VRID, or `None` (counted by reason) if it is not a valid
+/// advert.
+fn parse_received(s: &mut Sock, r: &netif::Received<'_>, adv: &mut Advert) -> Option<u8> {
+    s.received += 1;
+    let ctx = match (r.src, r.dst) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => ChecksumCtx::ipv4(a, b),
+        (IpAddr::V6(a), IpAddr::V6(b)) => ChecksumCtx::ipv6(a, b),
+        _ => return None,
+    };
+    let parsed = Packet::new_checked(r.payload)
+        .and_then(|p| adv.parse_into(&p, &ctx).map(|o| (p.vrid(), o)));
+    match parsed {
+        Ok((vrid, outcome)) => {
+            match outcome {
+                ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Include) => {
+                    s.v3_ipv4_with_pseudo_header += 1
+                }
+                ChecksumOutcome::V3Ipv4(V3Ipv4PseudoHeader::Exclude) => {
+                    s.v3_ipv4_without_pseudo_header += 1
+                }
+                _ => {}
+            }
+            Some(vrid)
+        }
+        Err(e) => {
+            let key = status::parse_error_key(&e);
+            debug!("{}: dropped a VRRP packet from {}: {e}", s.ifname, r.src);
+            *s.parse_errors.entry(key).or_default() += 1;
+            None
         }
     }
 }

@@ -134,6 +134,7 @@ impl Daemon {
                 error!("reload refused, still running the previous configuration: {e:#}");
             }
         }
+        release_free_heap();
         let _ = sd_notify::notify("READY=1");
     }
 
@@ -200,7 +201,7 @@ impl Daemon {
         for unit in self.units.iter_mut().flatten() {
             if let Some(g) = &unit.group {
                 if let Some(ng) = self.cfg.sync_groups.iter().find(|x| x.name == g.name) {
-                    unit.group = Some(ng.clone());
+                    unit.group = Some(Box::new(ng.clone()));
                 }
             }
         }

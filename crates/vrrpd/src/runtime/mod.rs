@@ -7,8 +7,13 @@
 //! pidfds ([`hooks::HookRunner`]), the control socket
 //! ([`crate::control::ControlServer`]) and two self-pipes written by the
 //! signal handlers (TERM/INT: stop; HUP: reload). Timers are deadlines: the
-//! loop sleeps until the earliest `poll_timeout` of the routers, checks and
-//! hooks.
+//! loop sleeps until the earliest `poll_timeout` of the routers (kept in a
+//! binary heap), checks and hooks.
+//!
+//! At scale (docs/performance.md): sockets are read 32 datagrams per
+//! `recvmmsg`, adverts are sent 32 per `sendmmsg` (`tx.rs`), a wakeup costs
+//! O(log n) per due instance, and neither receiving nor sending an advert
+//! allocates.
 //!
 //! The daemon makes no protocol decision: each instance is a
 //! [`vrrp_fsm::VirtualRouter`] (or a member of a [`vrrp_fsm::SyncGroup`]);
@@ -26,8 +31,10 @@ mod noaccept;
 mod ops;
 pub mod reload;
 pub mod status;
+mod tx;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -37,9 +44,9 @@ use anyhow::{Context, anyhow, bail};
 use healthcheck::{Checker, Status as CheckStatus, TrackedCheck, Weight, Weighting};
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token};
-use netif::{GarpSender, Mode, NaSender, NetEvent, NetEvents, Netlink, VrrpSocket};
+use netif::{GarpSender, Mode, NaSender, NetEvent, NetEvents, Netlink, RecvBatch, VrrpSocket};
 use tracing::{debug, error, info, warn};
-use vrrp_fsm::{Action, AdvertKind, OperatorError, State, VirtualRouter};
+use vrrp_fsm::{Action, OperatorError, State, VirtualRouter};
 use vrrp_proto::{Advert, ChecksumCtx, ChecksumOutcome, Packet, V3Ipv4PseudoHeader};
 
 use crate::config::{self, Config, Instance};
@@ -74,6 +81,7 @@ pub struct Options {
 /// released and the stop hooks have run (or timed out).
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     let mut d = Daemon::start(opts)?;
+    release_free_heap();
     if let Err(e) = sd_notify::notify("READY=1") {
         warn!("sd_notify READY=1: {e}");
     }
@@ -84,6 +92,19 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         d.control_path.display()
     );
     d.run_loop()
+}
+
+/// Hands the heap that start-up (config parsing, netlink dumps) freed back
+/// to the kernel. glibc keeps freed memory in its arenas; at 1000 instances
+/// that was about half of the daemon's resident heap (docs/performance.md).
+#[allow(unsafe_code)] // The crate's one unsafe block (docs/decisions.md).
+pub(super) fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it has no
+    // preconditions and is safe to call at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Where a new instance goes: checked before anything changes.
@@ -125,7 +146,38 @@ struct Inst {
     last_transition: Option<TransitionStatus>,
     send_failing: bool,
     mismatch_logged: bool,
-    counters: BTreeMap<&'static str, u64>,
+    /// The [`tx::TxQueue`] flush in which sending last failed.
+    send_failed_in: u64,
+    counters: InstCounters,
+}
+
+/// The daemon's own per-instance counters, beside the state machine's
+/// (`vrrp_fsm::Stats`). A plain struct: a map here cost about 280 bytes per
+/// instance (docs/performance.md).
+#[derive(Debug, Default, Clone, Copy)]
+struct InstCounters {
+    send_errors: u64,
+    filter_errors: u64,
+    address_errors: u64,
+    addresses_restored: u64,
+    garp_sent: u64,
+    na_sent: u64,
+    announce_errors: u64,
+}
+
+impl InstCounters {
+    /// The counters by the names `status` and the metrics endpoint use.
+    fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("send_errors", self.send_errors),
+            ("filter_errors", self.filter_errors),
+            ("address_errors", self.address_errors),
+            ("addresses_restored", self.addresses_restored),
+            ("garp_sent", self.garp_sent),
+            ("na_sent", self.na_sent),
+            ("announce_errors", self.announce_errors),
+        ]
+    }
 }
 
 enum Fsm {
@@ -136,10 +188,13 @@ enum Fsm {
 struct Unit {
     fsm: Fsm,
     members: Vec<usize>,
-    group: Option<config::SyncGroup>,
+    group: Option<Box<config::SyncGroup>>,
     group_state: State,
     handover_until: Option<Instant>,
     stopped: bool,
+    /// The deadline last queued in [`Daemon::timers`] for this unit; a
+    /// queued entry that differs from it is stale.
+    deadline: Option<Instant>,
 }
 
 impl Unit {
@@ -202,6 +257,11 @@ struct Daemon {
     insts: Vec<Option<Inst>>,
     names: HashMap<String, usize>,
     units: Vec<Option<Unit>>,
+    /// Every unit's next deadline, earliest first. Entries are not removed
+    /// when a deadline moves; [`Daemon::refresh_deadline`] queues the new
+    /// one and the old entry is skipped as stale. A wakeup costs O(log n)
+    /// per due unit instead of a scan of every unit (docs/performance.md).
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     demux: HashMap<(usize, u8), Vec<usize>>,
     checker: Checker,
     hooks: HookRunner,
@@ -209,13 +269,38 @@ struct Daemon {
     metrics: Option<metrics::MetricsServer>,
     sig_stop: UnixStream,
     sig_hup: UnixStream,
-    buf: Vec<u8>,
+    /// The advert each received datagram is parsed into (reused).
+    rx_advert: Advert,
+    /// Adverts encoded but not yet sent (see `tx.rs`).
+    tx: tx::TxQueue,
+    /// Receive buffers for `recvmmsg` (taken while in use).
+    rx_batch: Option<Box<RecvBatch>>,
+    /// The actions [`Daemon::drain`] collects (reused).
+    action_buf: Vec<(usize, Action)>,
     phase: Phase,
     started: Instant,
     reloads: u64,
     reload_failures: u64,
     /// The nftables filter of Accept_Mode False, while any instance needs it.
     noaccept: Option<noaccept::NoAccept>,
+}
+
+/// A placeholder for [`Daemon::rx_advert`]; every field is overwritten by
+/// the first parse.
+fn scratch_advert() -> Advert {
+    Advert {
+        version: vrrp_proto::Version::V3,
+        vrid: const {
+            match vrrp_proto::Vrid::new(1) {
+                Some(v) => v,
+                None => panic!("1 is a VRID"),
+            }
+        },
+        priority: vrrp_proto::Priority::RELEASE,
+        interval: vrrp_proto::Interval::DEFAULT,
+        addrs: vrrp_proto::VirtualAddrs::V4(Vec::new()),
+        auth: vrrp_proto::Auth::None,
+    }
 }
 
 fn unix_ms() -> u64 {
@@ -331,6 +416,10 @@ impl Daemon {
             nl,
             net,
             net_buf: Vec::new(),
+            rx_advert: scratch_advert(),
+            tx: tx::TxQueue::default(),
+            rx_batch: Some(Box::default()),
+            action_buf: Vec::new(),
             garp,
             socks: Vec::new(),
             ifaces: HashMap::new(),
@@ -338,6 +427,7 @@ impl Daemon {
             insts: Vec::new(),
             names: HashMap::new(),
             units: Vec::new(),
+            timers: BinaryHeap::new(),
             demux: HashMap::new(),
             checker,
             hooks,
@@ -345,7 +435,6 @@ impl Daemon {
             metrics,
             sig_stop,
             sig_hup,
-            buf: vec![0u8; 65535],
             phase: Phase::Running,
             started: Instant::now(),
             reloads: 0,
@@ -491,7 +580,8 @@ impl Daemon {
                 last_transition: None,
                 send_failing: false,
                 mismatch_logged: false,
-                counters: BTreeMap::new(),
+                send_failed_in: 0,
+                counters: InstCounters::default(),
             }));
             self.names.insert(inst.name.clone(), id);
             ids.push(id);
@@ -519,10 +609,11 @@ impl Daemon {
             new_units.push(Unit {
                 fsm: Fsm::Group(sg),
                 members,
-                group: Some(g.clone()),
+                group: Some(Box::new(g.clone())),
                 group_state: State::Initialize,
                 handover_until: None,
                 stopped: false,
+                deadline: None,
             });
         }
         for &id in ids.iter().filter(|id| !grouped.contains(*id)) {
@@ -534,6 +625,7 @@ impl Daemon {
                 group_state: State::Initialize,
                 handover_until: None,
                 stopped: false,
+                deadline: None,
             });
         }
         let mut started = Vec::new();
@@ -625,7 +717,9 @@ impl Daemon {
     }
 
     fn drain(&mut self, u: usize, now: Instant) {
-        let mut actions = Vec::new();
+        // Reused across calls (a nested drain finds it empty and allocates).
+        let mut actions = std::mem::take(&mut self.action_buf);
+        actions.clear();
         let group_change = {
             let Some(unit) = self.units.get_mut(u).and_then(Option::as_mut) else {
                 return;
@@ -652,9 +746,11 @@ impl Daemon {
                 }
             }
         };
-        for (id, a) in actions {
+        for (id, a) in actions.drain(..) {
             self.execute(id, a, now);
         }
+        self.action_buf = actions;
+        self.refresh_deadline(u);
         if let Some((from, to, Some(g))) = group_change {
             info!(
                 "sync group {}: {} -> {}",
@@ -667,37 +763,21 @@ impl Daemon {
     }
 
     fn execute(&mut self, id: usize, action: Action, now: Instant) {
+        if let Action::SendAdvert(kind) = action {
+            return self.queue_advert(id, kind);
+        }
         let Some(inst) = self.insts.get_mut(id).and_then(Option::as_mut) else {
             return;
         };
         let name = inst.cfg.name.clone();
         match action {
-            Action::SendAdvert(kind) => {
-                let result = send_advert(&self.units, &self.socks, inst, kind);
-                match result {
-                    Ok(()) => {
-                        if inst.send_failing {
-                            info!("{name}: sending adverts works again");
-                            inst.send_failing = false;
-                        }
-                    }
-                    Err(e) => {
-                        *inst.counters.entry("send_errors").or_default() += 1;
-                        if !inst.send_failing {
-                            warn!("{name}: cannot send advert: {e:#}");
-                            inst.send_failing = true;
-                        } else {
-                            debug!("{name}: cannot send advert: {e:#}");
-                        }
-                    }
-                }
-            }
+            Action::SendAdvert(_) => {}
             Action::AddVip(addr) => {
                 // RFC 9568 §6.4.3: without Accept_Mode a non-owner master
                 // drops traffic to the VIP; block it before it exists.
                 if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
                     if let Err(e) = na.block(addr) {
-                        *inst.counters.entry("filter_errors").or_default() += 1;
+                        inst.counters.filter_errors += 1;
                         error!("{name}: cannot filter traffic to {addr}: {e:#}");
                     }
                 }
@@ -705,7 +785,7 @@ impl Daemon {
                 match self.nl.add_addr(inst.ifindex, addr, p, label.as_deref()) {
                     Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.cfg.interface),
                     Err(e) => {
-                        *inst.counters.entry("address_errors").or_default() += 1;
+                        inst.counters.address_errors += 1;
                         error!("{name}: cannot add {addr}/{p}: {e}");
                     }
                 }
@@ -715,13 +795,13 @@ impl Daemon {
                 match self.nl.del_addr(inst.ifindex, addr, p) {
                     Ok(_) => info!("{name}: removed {addr}/{p} from {}", inst.cfg.interface),
                     Err(e) => {
-                        *inst.counters.entry("address_errors").or_default() += 1;
+                        inst.counters.address_errors += 1;
                         error!("{name}: cannot remove {addr}/{p}: {e}");
                     }
                 }
                 if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
                     if let Err(e) = na.unblock(addr) {
-                        *inst.counters.entry("filter_errors").or_default() += 1;
+                        inst.counters.filter_errors += 1;
                         warn!("{name}: cannot remove the filter of {addr}: {e:#}");
                     }
                 }
@@ -731,9 +811,9 @@ impl Daemon {
                 // INTEROP: announce the interface's own MAC, as keepalived
                 // does without use_vmac (see netif::driver for the reasoning).
                 match self.garp.send(inst.ifindex, mac, addr) {
-                    Ok(()) => *inst.counters.entry("garp_sent").or_default() += 1,
+                    Ok(()) => inst.counters.garp_sent += 1,
                     Err(e) => {
-                        *inst.counters.entry("announce_errors").or_default() += 1;
+                        inst.counters.announce_errors += 1;
                         debug!("{name}: gratuitous ARP for {addr}: {e}");
                     }
                 }
@@ -744,12 +824,12 @@ impl Daemon {
                     .get(&inst.ifindex)
                     .and_then(|i| i.na.as_ref().map(|na| na.send(addr, i.mac, true)));
                 match sent {
-                    Some(Ok(())) => *inst.counters.entry("na_sent").or_default() += 1,
+                    Some(Ok(())) => inst.counters.na_sent += 1,
                     Some(Err(e)) => {
-                        *inst.counters.entry("announce_errors").or_default() += 1;
+                        inst.counters.announce_errors += 1;
                         debug!("{name}: neighbour advertisement for {addr}: {e}");
                     }
-                    None => *inst.counters.entry("announce_errors").or_default() += 1,
+                    None => inst.counters.announce_errors += 1,
                 }
             }
             Action::StateChanged(ch) => {
@@ -892,14 +972,67 @@ impl Daemon {
 
     // ----- the loop --------------------------------------------------------
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut t = self
-            .units
-            .iter()
-            .flatten()
-            .filter(|u| !u.stopped)
-            .filter_map(|u| u.poll_timeout().into_iter().chain(u.handover_until).min())
-            .min();
+    /// Queues unit `u`'s next deadline if it moved. Called after every
+    /// change to a unit: [`Self::drain`] runs after each input.
+    fn refresh_deadline(&mut self, u: usize) {
+        let Some(unit) = self.units.get_mut(u).and_then(Option::as_mut) else {
+            return;
+        };
+        let next = if unit.stopped {
+            None
+        } else {
+            unit.poll_timeout()
+                .into_iter()
+                .chain(unit.handover_until)
+                .min()
+        };
+        if next != unit.deadline {
+            unit.deadline = next;
+            if let Some(t) = next {
+                self.timers.push(Reverse((t, u)));
+            }
+        }
+    }
+
+    /// True if a queued timer entry is the unit's current deadline.
+    fn timer_is_live(&self, t: Instant, u: usize) -> bool {
+        self.units
+            .get(u)
+            .and_then(Option::as_ref)
+            .is_some_and(|x| x.deadline == Some(t))
+    }
+
+    /// The earliest unit deadline, dropping stale entries on the way.
+    fn next_unit_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((t, u))) = self.timers.peek() {
+            if self.timer_is_live(t, u) {
+                return Some(t);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Takes the units whose deadline has come, in deadline order.
+    pub(super) fn take_due_units(&mut self, now: Instant) -> Vec<usize> {
+        let mut due = Vec::new();
+        while let Some(&Reverse((t, u))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.timer_is_live(t, u) {
+                if let Some(unit) = self.units.get_mut(u).and_then(Option::as_mut) {
+                    unit.deadline = None;
+                }
+                due.push(u);
+            }
+        }
+        due
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        let mut t = self.next_unit_deadline();
         for other in [self.checker.poll_timeout(), self.hooks.poll_timeout()] {
             t = match (t, other) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -915,6 +1048,8 @@ impl Daemon {
     fn run_loop(&mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(256);
         loop {
+            // Adverts queued outside the loop (start-up) or by the last round.
+            self.flush_tx();
             let now = Instant::now();
             let timeout = self
                 .next_deadline()
@@ -951,7 +1086,10 @@ impl Daemon {
                 }
             }
             self.on_timers(now);
-            if self.progress_stop(now) {
+            let done = self.progress_stop(now);
+            // Everything this round encoded goes out in one batch per socket.
+            self.flush_tx();
+            if done {
                 break;
             }
         }
@@ -1015,43 +1153,6 @@ fn vip_meta(inst: &Instance, addr: IpAddr) -> (u8, Option<String>) {
         .map_or((if addr.is_ipv4() { 32 } else { 128 }, None), |v| {
             (v.prefix_len, v.label.clone())
         })
-}
-
-fn send_advert(
-    units: &[Option<Unit>],
-    socks: &[Option<Sock>],
-    inst: &Inst,
-    kind: AdvertKind,
-) -> anyhow::Result<()> {
-    let r = units
-        .get(inst.unit)
-        .and_then(Option::as_ref)
-        .and_then(|u| u.router(inst.member))
-        .ok_or_else(|| anyhow!("internal: router missing"))?;
-    let s = socks
-        .get(inst.sock)
-        .and_then(Option::as_ref)
-        .ok_or_else(|| anyhow!("internal: socket missing"))?;
-    let adv = r.advert(kind);
-    let src = s.sock.source();
-    let mut first_err = None;
-    for dst in s.sock.destinations() {
-        let ctx = match (src, dst) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => {
-                ChecksumCtx::ipv4(a, b).with_v3_ipv4_emit(inst.pseudo)
-            }
-            (IpAddr::V6(a), IpAddr::V6(b)) => ChecksumCtx::ipv6(a, b),
-            _ => continue,
-        };
-        let bytes = adv.to_bytes(&ctx).map_err(|e| anyhow!("encoding: {e}"))?;
-        if let Err(e) = s.sock.send_to(dst, &bytes) {
-            first_err.get_or_insert(e);
-        }
-    }
-    match first_err {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }
 
 /// Queues the hooks of a state change: the state's own hook, then the

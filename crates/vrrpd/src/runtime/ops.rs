@@ -89,8 +89,8 @@ impl Daemon {
             };
             let (_, _, breakdown) = self.tracking(inst);
             let mut counters = status::fsm_counters(r.stats());
-            for (k, v) in &inst.counters {
-                counters.insert((*k).to_owned(), *v);
+            for (k, v) in inst.counters.named() {
+                counters.insert(k.to_owned(), v);
             }
             instances.push(InstanceStatus {
                 name: inst.cfg.name.clone(),
