@@ -29,4 +29,10 @@ done
 
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# The static (musl) vrrpd build: what docs/operations.md recommends for
+# deployment, and what benches/scale measures. Pure Rust, no C toolchain.
+if command -v rustup >/dev/null 2>&1; then
+    rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
+        rustup target add x86_64-unknown-linux-musl
+fi
 echo "setup: done"

@@ -9,7 +9,7 @@
 #
 # Every argument goes to `vrrp-scale` (see `vrrp-scale --help`). Needs root,
 # iproute2 and keepalived (bash scripts/setup.sh installs them). Honours
-# CARGO_TARGET_DIR. Exit status: 0 all cases ran, 1 a case failed outright
+# CARGO_TARGET_DIR and VRRPD_BUILD=static|dynamic (below). Exit status: 0 all cases ran, 1 a case failed outright
 # (no convergence, failover not seen, VIPs left, daemon crash), 2 harness
 # error. Performance figures never fail the run.
 set -euo pipefail
@@ -28,13 +28,33 @@ for tool in ip keepalived cargo ethtool; do
     fi
 done
 
-echo "run.sh: building vrrpd and vrrp-scale (release)" >&2
-cargo build --release --quiet -p vrrpd -p vrrp-benches --bin vrrpd --bin vrrp-scale >&2
-
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 case "$target_dir" in
     /*) ;;
     *) target_dir=$root/$target_dir ;;
 esac
-bin=$target_dir/release
-exec "$bin/vrrp-scale" --vrrpd "$bin/vrrpd" "$@"
+
+# Which vrrpd build is measured: VRRPD_BUILD=static (default) is the static
+# musl binary docs/operations.md recommends for deployment; dynamic is the
+# host's default target (glibc). Without the musl target, static falls back
+# to dynamic and says so; the report's "vrrpd build" line shows what ran.
+musl=x86_64-unknown-linux-musl
+build=${VRRPD_BUILD:-static}
+if [ "$build" = static ] && ! rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
+    echo "run.sh: Rust target $musl not installed (rustup target add $musl); measuring the dynamic build" >&2
+    build=dynamic
+fi
+echo "run.sh: building vrrp-scale and vrrpd ($build, release)" >&2
+cargo build --release --quiet -p vrrp-benches --bin vrrp-scale >&2
+case "$build" in
+    static)
+        cargo build --release --quiet -p vrrpd --bin vrrpd --target "$musl" >&2
+        vrrpd=$target_dir/$musl/release/vrrpd ;;
+    dynamic)
+        cargo build --release --quiet -p vrrpd --bin vrrpd >&2
+        vrrpd=$target_dir/release/vrrpd ;;
+    *)
+        echo "run.sh: VRRPD_BUILD must be static or dynamic, not '$build'" >&2
+        exit 2 ;;
+esac
+exec "$target_dir/release/vrrp-scale" --vrrpd "$vrrpd" "$@"

@@ -139,7 +139,8 @@ pub(crate) fn recvmmsg(
             fd,
             hdrs.as_mut_ptr(),
             n as libc::c_uint,
-            libc::MSG_DONTWAIT,
+            // `as _`: the flags are `c_int` in glibc, `c_uint` in musl.
+            libc::MSG_DONTWAIT as _,
             std::ptr::null_mut(),
         )
     };
@@ -257,8 +258,14 @@ pub(crate) fn sendmmsg(
     // SAFETY: every header points into `names`, `iovs`, `ctrl` and the
     // payload slices, all alive until this returns; the kernel only reads
     // the payloads (the `cast_mut` above is for the C signature only).
-    let rc =
-        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
+    let rc = unsafe {
+        libc::sendmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT as _,
+        )
+    };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -142,14 +142,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// Logs to stderr at the level `RUST_LOG` names: a level (`debug`) or
+/// `target=level` directives (`info,vrrpd=debug,netif=warn`). These are
+/// `tracing_subscriber`'s `Targets` filter, not the regex-based env filter,
+/// which would add a regex engine to a daemon that has no other use for one.
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let default = Targets::new().with_default(LevelFilter::INFO);
+    let (filter, bad) = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match spec.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (
+                default,
+                Some(format!("RUST_LOG={spec:?} ignored ({e}); logging at info")),
+            ),
+        },
+        _ => (default, None),
+    };
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
         .init();
+    if let Some(warning) = bad {
+        tracing::warn!("{warning}");
+    }
+}
+
+fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
+    init_logging();
     let opts = vrrpd::runtime::Options {
         config_path: config,
         control_socket: socket,

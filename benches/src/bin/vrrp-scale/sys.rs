@@ -3,6 +3,7 @@
 //! process trees).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -304,12 +305,75 @@ pub(crate) fn machine_info(vrrpd: &str) -> Vec<(String, String)> {
             first_line(&["keepalived", "--version"]),
         ),
         ("vrrpd".into(), first_line(&[vrrpd, "--version"])),
+        ("vrrpd build".into(), linkage(Path::new(vrrpd))),
     ]
+}
+
+/// "static" or "dynamic" for an ELF64 executable: dynamic when it names a
+/// program interpreter (a `PT_INTERP` program header, i.e. ld.so). The
+/// report says which build was measured, because shared libraries are a
+/// large share of a small daemon's resident memory.
+pub(crate) fn linkage(path: &Path) -> String {
+    const PT_INTERP: u32 = 3;
+    let Ok(bytes) = std::fs::read(path) else {
+        return "unknown (unreadable)".into();
+    };
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |o: usize| {
+        bytes
+            .get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u64_at = |o: usize| {
+        bytes
+            .get(o..o + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes)
+    };
+    // ELF64, little-endian: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38.
+    if bytes.get(..6) != Some(b"\x7fELF\x02\x01".as_slice()) {
+        return "unknown (not a little-endian ELF64 file)".into();
+    }
+    let (Some(phoff), Some(entsize), Some(num)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+        return "unknown (truncated ELF header)".into();
+    };
+    let interp = (0..usize::from(num)).any(|i| {
+        usize::try_from(phoff)
+            .ok()
+            .and_then(|off| u32_at(off + i * usize::from(entsize)))
+            == Some(PT_INTERP)
+    });
+    if interp {
+        "dynamic (shared libc, ld.so)".into()
+    } else {
+        "static (no shared libraries)".into()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linkage_tells_static_from_dynamic() {
+        // This test binary is linked like the toolchain's default target.
+        let me = std::env::current_exe().expect("own path");
+        let expect = if cfg!(target_env = "gnu") {
+            "dynamic"
+        } else {
+            "static"
+        };
+        assert!(linkage(&me).starts_with(expect), "{}", linkage(&me));
+        let dir = std::env::temp_dir().join(format!("linkage-{}", std::process::id()));
+        std::fs::write(&dir, b"#!/bin/sh\n").expect("write");
+        assert!(linkage(&dir).starts_with("unknown"));
+        let _ = std::fs::remove_file(&dir);
+        assert!(linkage(Path::new("/nonexistent/vrrpd")).starts_with("unknown"));
+    }
 
     #[test]
     fn stat_with_spaces_and_parens_in_name() {

@@ -128,8 +128,6 @@ impl VirtualRouter {
             priority: Priority::RELEASE,
             ..advert.clone()
         };
-        let n = cfg.addr_count();
-        let per_transition = 8 + n * (usize::from(cfg.announce.repeat) + 3);
         VirtualRouter {
             priority: cfg.priority,
             master_adver_interval: cfg.interval,
@@ -138,7 +136,13 @@ impl VirtualRouter {
             started: false,
             tracked_delta: 0,
             timers: TimerTable::default(),
-            actions: VecDeque::with_capacity(2 * per_transition),
+            // Empty until first used: the queue grows to the largest burst
+            // this router has needed (a transition with its announcements)
+            // and keeps that capacity, so steady-state adverts allocate
+            // nothing (tests/alloc.rs) and a router that only ever listens
+            // as Backup holds a few bytes, not a transition's worth
+            // (docs/performance.md, memory).
+            actions: VecDeque::new(),
             advert,
             release,
             stats: Stats::default(),

@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -226,7 +227,7 @@ impl Cx<'_> {
                     vips.insert(vip.addr, inst.name.clone());
                 }
             }
-            instances.push(inst);
+            instances.push(Arc::new(inst));
         }
 
         let mut sync_groups = Vec::new();
@@ -309,6 +310,7 @@ impl Cx<'_> {
                 "an instance needs at least one virtual address",
             );
         }
+        vips.shrink_to_fit();
         if vips.len() > 255 {
             self.at(
                 &ri.virtual_addresses,

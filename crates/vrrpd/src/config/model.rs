@@ -8,6 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
 
 /// The whole configuration file, validated.
@@ -15,8 +17,9 @@ use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
 pub struct Config {
     /// Daemon-wide settings.
     pub global: Global,
-    /// VRRP instances, in file order.
-    pub instances: Vec<Instance>,
+    /// VRRP instances, in file order. Shared (`Arc`) with the daemon's
+    /// per-instance state, so a running daemon holds one copy of each.
+    pub instances: Vec<Arc<Instance>>,
     /// Health checks, in file order.
     pub checks: Vec<Check>,
     /// Sync groups, in file order.

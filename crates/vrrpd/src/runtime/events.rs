@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Netlink events kept buffered between reads (`on_netlink`).
+const NET_BUF_KEEP: usize = 64;
+
 impl Daemon {
     pub(super) fn on_timers(&mut self, now: Instant) {
         for u in self.take_due_units(now) {
@@ -162,6 +165,11 @@ impl Daemon {
         for ifindex in addr_ifaces {
             self.check_sources(ifindex, now);
         }
+        // Keep the buffer for the next read, but not the size of a burst
+        // (adding 1000 VIPs at start-up queues 1000 address events): link
+        // and address events are rare, a burst can pay its allocation.
+        evs.clear();
+        evs.shrink_to(NET_BUF_KEEP);
         self.net_buf = evs;
     }
 

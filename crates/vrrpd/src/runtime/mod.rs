@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
@@ -132,7 +133,7 @@ struct Iface {
 }
 
 struct Inst {
-    cfg: Instance,
+    cfg: Arc<Instance>,
     ifindex: u32,
     sock: usize,
     unit: usize,

@@ -71,10 +71,16 @@ fn group_of<'a>(cfg: &'a Config, name: &str) -> Option<&'a SyncGroup> {
 /// Computes the plan that takes a daemon running `old` to `new`.
 pub fn plan(old: &Config, new: &Config) -> Plan {
     let mut p = Plan::default();
-    let old_i: BTreeMap<&str, &Instance> =
-        old.instances.iter().map(|i| (i.name.as_str(), i)).collect();
-    let new_i: BTreeMap<&str, &Instance> =
-        new.instances.iter().map(|i| (i.name.as_str(), i)).collect();
+    let old_i: BTreeMap<&str, &Instance> = old
+        .instances
+        .iter()
+        .map(|i| (i.name.as_str(), &**i))
+        .collect();
+    let new_i: BTreeMap<&str, &Instance> = new
+        .instances
+        .iter()
+        .map(|i| (i.name.as_str(), &**i))
+        .collect();
 
     // Members of groups whose membership changed restart together.
     let mut forced: BTreeSet<&str> = BTreeSet::new();
