@@ -7,7 +7,8 @@ use std::time::Instant;
 use vrrp_proto::Advert;
 
 use crate::actions::{Action, State};
-use crate::router::{OperatorError, VirtualRouter};
+use crate::config::Config;
+use crate::router::{OperatorError, ReconfigureError, VirtualRouter};
 
 /// Why a sync group could not be formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -147,6 +148,27 @@ impl SyncGroup {
     /// Fault-mode check of member `index`.
     pub fn set_check_fault(&mut self, now: Instant, index: usize, faulted: bool) {
         self.one(now, index, |m| m.set_check_fault(now, faulted));
+    }
+
+    /// Applies a changed configuration to member `index` in place (a
+    /// reload), as [`VirtualRouter::reconfigure`] does for a lone router,
+    /// then applies the group rules: a member whose new priority loses
+    /// Master to a peer takes the others to Backup with it, as any other
+    /// input would. An out-of-range index changes nothing.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        index: usize,
+        cfg: Config,
+    ) -> Result<(), ReconfigureError> {
+        if cfg.is_owner() {
+            // Members are never owners (see `new`); the router would
+            // refuse the change of ownership anyway.
+            return Err(ReconfigureError::Ownership);
+        }
+        let mut result = Ok(());
+        self.one(now, index, |m| result = m.reconfigure(now, cfg));
+        result
     }
 
     /// Switchover of the whole group: every Master member hands over.

@@ -1073,6 +1073,77 @@ fn config_builder_rejects_invalid_configurations() {
 }
 
 #[test]
+fn sync_group_member_reconfigures_in_place_and_the_group_follows() {
+    let t0 = Instant::now();
+    let a = VirtualRouter::new(builder(Version::V3, 100).build().expect("valid"));
+    let b = VirtualRouter::new(
+        Config::builder(8, Version::V3)
+            .priority(50)
+            .primary_addr(PRIMARY)
+            .virtual_addr(Ipv4Addr::new(192, 0, 2, 200))
+            .announce(quiet())
+            .build()
+            .expect("valid"),
+    );
+    let mut g = SyncGroup::new(vec![a, b]).expect("group");
+    g.startup(t0);
+    g.handle_timeout(t0 + cs(360));
+    g.handle_timeout(t0 + cs(399));
+    while g.poll_action().is_some() {}
+    assert_eq!(g.state(), State::Master);
+
+    // Member 0 gets a lower priority and one more address: it stays
+    // Master and only the new address moves.
+    let t = t0 + cs(400);
+    let vip_c = Ipv4Addr::new(192, 0, 2, 102);
+    let new = Config::builder(7, Version::V3)
+        .priority(40)
+        .primary_addr(PRIMARY)
+        .virtual_addrs([VIP_A, VIP_B, vip_c])
+        .announce(quiet())
+        .build()
+        .expect("valid");
+    g.reconfigure(t, 0, new).expect("same router");
+    let acts: Vec<_> = std::iter::from_fn(|| g.poll_action()).collect();
+    assert_eq!(
+        acts,
+        vec![
+            (0, Action::AddVip(vip_c.into())),
+            (0, Action::SendGarp(vip_c))
+        ]
+    );
+    assert_eq!(g.state(), State::Master);
+    assert_eq!(g.member(0).map(|m| m.priority().get()), Some(40));
+
+    // An advert at 60, which member 0 ignored at 100, now takes it to
+    // Backup, and member 1 follows.
+    g.handle_advert(t + cs(10), 0, HIGHER, 255, &adv(Version::V3, 60, 100));
+    let acts: Vec<_> = std::iter::from_fn(|| g.poll_action()).collect();
+    assert!(acts.contains(&(
+        0,
+        changed(State::Master, State::Backup, Reason::HigherPriority)
+    )));
+    assert!(acts.contains(&(1, changed(State::Master, State::Backup, Reason::SyncGroup))));
+
+    // What a router cannot take in place, a member cannot either.
+    let owner = builder(Version::V3, 255).build().expect("valid");
+    assert_eq!(
+        g.reconfigure(t + cs(20), 0, owner),
+        Err(ReconfigureError::Ownership)
+    );
+    let other = Config::builder(9, Version::V3)
+        .primary_addr(PRIMARY)
+        .virtual_addr(VIP_A)
+        .build()
+        .expect("valid");
+    assert_eq!(
+        g.reconfigure(t + cs(20), 1, other),
+        Err(ReconfigureError::Vrid)
+    );
+    assert_eq!(g.poll_action(), None);
+}
+
+#[test]
 fn reconfigure_moves_only_changed_addresses_and_keeps_the_state() {
     let t0 = Instant::now();
     let (mut r, t) = master(t0);

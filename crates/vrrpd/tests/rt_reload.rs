@@ -2,7 +2,9 @@
 //! tags `rtr`, `rti`, `rtp`): SIGHUP
 //! reloads by difference (an invalid file changes nothing, an unchanged
 //! instance keeps its state and VIP, a new one starts, a removed one
-//! releases), notify hooks get keepalived's arguments in order, and
+//! releases, a priority or address change is applied in place against a
+//! second host, tag `rtt`), notify hooks get keepalived's arguments in
+//! order, and
 //! SIGTERM with no backup still exits 0 without VIPs.
 //!
 //! Needs root and `ip netns`; skips with a message otherwise.
@@ -283,4 +285,125 @@ fn a_changed_primary_address_is_followed() {
     if std::env::var_os("VDD_SHOW_LOGS").is_some() {
         eprintln!("{}", h.log(D));
     }
+}
+
+/// Host 0's VI_1 at `priority` with `vips`, notify hook to the lab's log.
+fn vi1(lab: &Lab, priority: u8, vips: &[&str]) -> String {
+    Inst {
+        vips: vips.iter().map(|v| format!("{v}/24")).collect(),
+        extra: format!(
+            "garp_master_delay = \"0s\"\nnotify = {}\n",
+            lab.notify_hook()
+        ),
+        ..Inst::v3("VI_1", 1, priority, "unused")
+    }
+    .toml()
+}
+
+/// VI_1's state on `host`, empty while the daemon does not answer yet.
+fn state(lab: &Lab, host: usize) -> String {
+    lab.status_json(host)
+        .and_then(|s| {
+            s["data"]["instances"]
+                .as_array()?
+                .iter()
+                .find(|i| i["name"] == "VI_1")
+                .and_then(|i| i["state"].as_str().map(str::to_owned))
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn sighup_retunes_priority_and_addresses_without_a_restart() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rtt", 2);
+    let (a, b) = ("10.99.0.200", "10.99.0.202");
+    start(&h, &vi1(&h, 150, &[a]));
+    h.write_vrrpd_toml(1, "", &Inst::v3("VI_1", 1, 100, &format!("{a}/24")).toml());
+    h.spawn_vrrpd(1, "vrrpd1", &[]);
+    assert!(
+        h.wait_until(Duration::from_secs(10), || state(&h, 0) == "master"
+            && state(&h, 1) == "backup"
+            && has(&h, a)),
+        "no master/backup pair:\n{}",
+        h.logs()
+    );
+    let reload = |body: &str, n: u64| {
+        write(&h, body);
+        h.signal(D, SIGHUP);
+        assert!(
+            h.wait_until(Duration::from_secs(5), || reloads(&h) == (n, 0)),
+            "reload {n} not applied:\n{}",
+            h.log(D)
+        );
+    };
+
+    // Priority below the peer's: the peer preempts (RFC 9568 §6.4.3), and
+    // host 0 follows to Backup without going through Initialize.
+    reload(&vi1(&h, 50, &[a]), 1);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || state(&h, 1) == "master"
+            && state(&h, 0) == "backup"
+            && !has(&h, a)),
+        "the peer did not take over:\n{}",
+        h.logs()
+    );
+    let st = h.instance_status(0, "VI_1").unwrap();
+    assert_eq!(st["priority"]["configured"], 50);
+    assert_eq!(st["priority"]["effective"], 50);
+    assert!(h.log(D).contains("1 retuned in place"), "{}", h.log(D));
+
+    // Back above it: host 0 preempts again.
+    reload(&vi1(&h, 150, &[a]), 2);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || state(&h, 0) == "master"
+            && state(&h, 1) == "backup"
+            && has(&h, a)),
+        "host 0 did not preempt back:\n{}",
+        h.logs()
+    );
+    let since = h.instance_status(0, "VI_1").unwrap()["last_transition"].clone();
+
+    // A second address: added with its prefix, the first never leaves.
+    write(&h, &vi1(&h, 150, &[a, b]));
+    h.signal(D, SIGHUP);
+    let mut lost = false;
+    let ok = h.wait_until(Duration::from_secs(5), || {
+        lost |= !has(&h, a);
+        reloads(&h) == (3, 0) && has(&h, b)
+    });
+    assert!(ok, "{b} not added:\n{}", h.log(D));
+    assert!(!lost, "{a} went away while {b} was added");
+    // The first dropped: removed from the kernel with its /24.
+    reload(&vi1(&h, 150, &[b]), 4);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || !has(&h, a)),
+        "{a} stayed:\n{}",
+        h.addrs(&h.hosts[0])
+    );
+    assert!(has(&h, b));
+    let st = h.instance_status(0, "VI_1").unwrap();
+    assert_eq!(st["state"], "master");
+    assert_eq!(st["last_transition"], since);
+    assert_eq!(st["vips"], serde_json::json!([format!("{b}/24")]));
+
+    stop(&h);
+    // No restart in between: no STOP until the real one, and each state
+    // change once.
+    let hooks = std::fs::read_to_string(h.hook_log_path()).unwrap();
+    let lines: Vec<&str> = hooks.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 BACKUP 50",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 STOP 150"
+        ],
+        "{hooks}"
+    );
 }

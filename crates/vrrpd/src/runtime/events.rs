@@ -308,7 +308,7 @@ impl Daemon {
             if !holds {
                 continue;
             }
-            let (p, label) = vip_meta(&inst.cfg, addr);
+            let (p, label) = vip_meta(&inst.cfg, addr, &[]);
             match self.nl.add_addr(ifindex, addr, p, label.as_deref()) {
                 Ok(true) => {
                     inst.counters.addresses_restored += 1;

@@ -160,6 +160,29 @@ impl Daemon {
                 .validate()
                 .map_err(|e| anyhow!("check {:?}: {e}", c.name))?;
         }
+        // Retuned instances: their new state-machine configuration, from
+        // the address they already send from, and the addresses they drop.
+        let mut retuned = Vec::with_capacity(plan.retune.len());
+        for name in &plan.retune {
+            let (Some(&id), Some(ni)) = (
+                self.names.get(name),
+                new.instances.iter().find(|i| &i.name == name),
+            ) else {
+                continue;
+            };
+            let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
+                continue;
+            };
+            let fsm_cfg = mapping::fsm_config(ni, inst.source).map_err(|e| anyhow!(e))?;
+            let dropped: Vec<config::Vip> = inst
+                .cfg
+                .vips
+                .iter()
+                .filter(|v| !ni.vips.iter().any(|n| n.addr == v.addr))
+                .cloned()
+                .collect();
+            retuned.push((id, fsm_cfg, dropped));
+        }
         if needs_noaccept(&new) && self.noaccept.is_none() {
             self.noaccept = Some(noaccept::NoAccept::install()?);
         }
@@ -205,6 +228,7 @@ impl Daemon {
                 }
             }
         }
+        self.retune(retuned, now);
         self.rebuild_demux();
         self.add_instances(&starting, &prepared, now).context(
             "starting the new and changed instances failed after the old ones were stopped",
@@ -213,9 +237,10 @@ impl Daemon {
             self.recompute(id, now);
         }
         Ok(format!(
-            "{} kept, {} updated in place, {} restarted, {} added, {} removed; checks: {} added, {} replaced, {} removed",
+            "{} kept, {} updated in place, {} retuned in place, {} restarted, {} added, {} removed; checks: {} added, {} replaced, {} removed",
             plan.keep.len(),
             plan.update.len(),
+            plan.retune.len(),
             plan.restart.len(),
             plan.add.len(),
             plan.remove.len(),
@@ -223,6 +248,35 @@ impl Daemon {
             plan.checks_replace.len(),
             plan.checks_remove.len()
         ))
+    }
+
+    /// Hands each retuned instance (its `cfg` already replaced) its new
+    /// state-machine configuration: `VirtualRouter::reconfigure` keeps the
+    /// state and moves only the addresses that changed.
+    fn retune(&mut self, retuned: Vec<(usize, vrrp_fsm::Config, Vec<config::Vip>)>, now: Instant) {
+        for (id, fsm_cfg, dropped) in retuned {
+            let Some(inst) = self.insts.get_mut(id).and_then(Option::as_mut) else {
+                continue;
+            };
+            inst.pseudo = mapping::pseudo_header(&inst.cfg);
+            let (u, member) = (inst.unit, inst.member);
+            let name = inst.cfg.name.clone();
+            let Some(unit) = self.units.get_mut(u).and_then(Option::as_mut) else {
+                continue;
+            };
+            let r = match &mut unit.fsm {
+                Fsm::Solo(r) => r.reconfigure(now, fsm_cfg),
+                Fsm::Group(g) => g.reconfigure(now, member, fsm_cfg),
+            };
+            match r {
+                Ok(()) => info!("{name}: reconfigured in place"),
+                // The plan only retunes what the router takes in place.
+                Err(e) => error!("{name}: not reconfigured: {e}"),
+            }
+            self.retired_vips = dropped;
+            self.drain(u, now);
+            self.retired_vips.clear();
+        }
     }
 
     /// Stops (immediately: priority 0 from a master, addresses removed,

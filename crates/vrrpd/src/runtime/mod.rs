@@ -278,6 +278,10 @@ struct Daemon {
     rx_batch: Option<Box<RecvBatch>>,
     /// The actions [`Daemon::drain`] collects (reused).
     action_buf: Vec<(usize, Action)>,
+    /// Virtual addresses a reload is dropping from a retuned instance,
+    /// for the prefix length of their `RemoveVip` (they are no longer in
+    /// the instance's configuration). Empty outside [`Daemon::try_reload`].
+    retired_vips: Vec<config::Vip>,
     phase: Phase,
     started: Instant,
     reloads: u64,
@@ -421,6 +425,7 @@ impl Daemon {
             tx: tx::TxQueue::default(),
             rx_batch: Some(Box::default()),
             action_buf: Vec::new(),
+            retired_vips: Vec::new(),
             garp,
             socks: Vec::new(),
             ifaces: HashMap::new(),
@@ -782,7 +787,7 @@ impl Daemon {
                         error!("{name}: cannot filter traffic to {addr}: {e:#}");
                     }
                 }
-                let (p, label) = vip_meta(&inst.cfg, addr);
+                let (p, label) = vip_meta(&inst.cfg, addr, &[]);
                 match self.nl.add_addr(inst.ifindex, addr, p, label.as_deref()) {
                     Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.cfg.interface),
                     Err(e) => {
@@ -792,7 +797,7 @@ impl Daemon {
                 }
             }
             Action::RemoveVip(addr) => {
-                let (p, _) = vip_meta(&inst.cfg, addr);
+                let (p, _) = vip_meta(&inst.cfg, addr, &self.retired_vips);
                 match self.nl.del_addr(inst.ifindex, addr, p) {
                     Ok(_) => info!("{name}: removed {addr}/{p} from {}", inst.cfg.interface),
                     Err(e) => {
@@ -1147,9 +1152,12 @@ fn prepare(nl: &mut Netlink, inst: &Instance, skip: &[IpAddr]) -> anyhow::Result
     })
 }
 
-fn vip_meta(inst: &Instance, addr: IpAddr) -> (u8, Option<String>) {
+/// Prefix length and label of `addr` in `inst`'s configuration, else in
+/// `retired` (addresses a reload just dropped), else a host route.
+fn vip_meta(inst: &Instance, addr: IpAddr, retired: &[config::Vip]) -> (u8, Option<String>) {
     inst.vips
         .iter()
+        .chain(retired)
         .find(|v| v.addr == addr)
         .map_or((if addr.is_ipv4() { 32 } else { 128 }, None), |v| {
             (v.prefix_len, v.label.clone())

@@ -6,16 +6,27 @@
 //! * **updated in place** when only what the daemon (not the state
 //!   machine) uses changed: notify hooks, tracked checks and tracked
 //!   interfaces (the effective priority is recomputed);
-//! * **restarted** when anything the state machine or the sockets use
-//!   changed (VRID, priority, addresses, timers, interface, ...), or when
-//!   its sync group's membership changed (a group's members restart
-//!   together);
+//! * **retuned** when, beyond those, only settings the state machine takes
+//!   in place changed (`VirtualRouter::reconfigure`): priority (but not
+//!   to or from 255), advertisement interval, preemption and its delay,
+//!   authentication, gratuitous ARP / NA settings, the VRRPv3 IPv4
+//!   checksum form, and virtual addresses added or dropped. The instance
+//!   keeps its state, timers and sockets; a master adds only the new
+//!   addresses, drops only the removed ones, and announces the new ones.
+//!   An address kept with another prefix length or label restarts the
+//!   instance (the kernel's copy would not change otherwise);
+//! * **restarted** when anything else the state machine or the sockets use
+//!   changed (VRID, version, family, interface, unicast peers or source,
+//!   Accept_Mode, ownership), or when its sync group's membership changed
+//!   (a group's members restart together);
 //! * **added** or **removed** otherwise (a removed instance releases:
 //!   priority 0, addresses removed).
 //!
 //! Checks are matched by name too: unchanged ones keep their state.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use vrrp_proto::Priority;
 
 use crate::config::{Config, Instance, SyncGroup};
 
@@ -26,6 +37,9 @@ pub struct Plan {
     pub keep: Vec<String>,
     /// Instances whose hooks or tracking changed (router untouched).
     pub update: Vec<String>,
+    /// Instances whose state-machine settings changed, applied in place
+    /// (state, timers and unchanged addresses kept).
+    pub retune: Vec<String>,
     /// Instances stopped and started again with the new settings.
     pub restart: Vec<String>,
     /// New instances.
@@ -44,6 +58,7 @@ impl Plan {
     /// True if the reload changes nothing at all.
     pub fn is_noop(&self) -> bool {
         self.update.is_empty()
+            && self.retune.is_empty()
             && self.restart.is_empty()
             && self.add.is_empty()
             && self.remove.is_empty()
@@ -60,6 +75,32 @@ fn router_part(i: &Instance) -> Instance {
     i.track_checks.clear();
     i.track_interfaces.clear();
     i
+}
+
+/// True if `old` can become `new` in place: they differ only in what
+/// [`router_part`] leaves out and in what `VirtualRouter::reconfigure`
+/// takes (see the module documentation).
+fn retunable(old: &Instance, new: &Instance) -> bool {
+    let o = router_part(old);
+    let mut n = router_part(new);
+    n.priority = o.priority;
+    n.advert_interval = o.advert_interval;
+    n.preempt = o.preempt;
+    n.preempt_delay = o.preempt_delay;
+    n.auth = o.auth;
+    n.garp = o.garp.clone();
+    n.v3_ipv4_checksum = o.v3_ipv4_checksum;
+    n.vips.clone_from(&o.vips);
+    let owner = |i: &Instance| i.priority == Priority::OWNER;
+    // A kept address must keep its prefix length and label: the state
+    // machine does not move it, so the kernel's copy would stay as it was.
+    let same_kept = new.vips.iter().all(|v| {
+        old.vips
+            .iter()
+            .find(|o| o.addr == v.addr)
+            .is_none_or(|o| o == v)
+    });
+    n == o && owner(old) == owner(new) && same_kept
 }
 
 fn group_of<'a>(cfg: &'a Config, name: &str) -> Option<&'a SyncGroup> {
@@ -102,8 +143,14 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
         match old_i.get(name) {
             None => p.add.push((*name).to_owned()),
             Some(oi) => {
-                if forced.contains(name) || router_part(oi) != router_part(ni) {
+                if forced.contains(name) {
                     p.restart.push((*name).to_owned());
+                } else if router_part(oi) != router_part(ni) {
+                    if retunable(oi, ni) {
+                        p.retune.push((*name).to_owned());
+                    } else {
+                        p.restart.push((*name).to_owned());
+                    }
                 } else if oi != ni
                     || group_of(old, name).map(|g| &g.hooks)
                         != group_of(new, name).map(|g| &g.hooks)
@@ -132,6 +179,10 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
                 }
                 if let Some(pos) = p.update.iter().position(|k| k == m) {
                     p.update.remove(pos);
+                    p.restart.push(m.clone());
+                }
+                if let Some(pos) = p.retune.iter().position(|k| k == m) {
+                    p.retune.remove(pos);
                     p.restart.push(m.clone());
                 }
             }
@@ -246,7 +297,8 @@ instances = ["g1", "g2"]
         let p = plan(&cfg(BASE), &cfg(&new));
         assert_eq!(p.keep, ["g1", "g2", "keep"]);
         assert_eq!(p.update, ["hooks"]);
-        assert_eq!(p.restart, ["prio"]);
+        assert_eq!(p.retune, ["prio"]);
+        assert!(p.restart.is_empty());
         assert_eq!(p.add, ["new"]);
         assert_eq!(p.remove, ["gone"]);
         assert_eq!(p.checks_add, ["c"]);
@@ -254,14 +306,77 @@ instances = ["g1", "g2"]
         assert!(p.checks_remove.is_empty());
     }
 
+    /// BASE with `extra` added to instance `name`'s settings.
+    fn with(base: &str, name: &str, vrid: u8, extra: &str) -> String {
+        let head = format!("name = \"{name}\"\ninterface = \"eth0\"\nvrid = {vrid}\n");
+        assert!(base.contains(&head), "{name}");
+        base.replace(&head, &format!("{head}{extra}\n"))
+    }
+
+    #[test]
+    fn state_machine_settings_are_retuned_and_the_rest_restarts() {
+        let old = cfg(BASE);
+        let retuned = [
+            "priority = 120",
+            "advert_interval = \"3s\"",
+            "preempt = false",
+            "preempt_delay = \"5s\"",
+            "garp_master_repeat = 3",
+        ];
+        for extra in retuned {
+            let p = plan(&old, &cfg(&with(BASE, "prio", 3, extra)));
+            assert_eq!(p.retune, ["prio"], "{extra}");
+            assert!(p.restart.is_empty(), "{extra}: {p:?}");
+        }
+        // Addresses added and dropped retune; tracking changes with them
+        // are applied too (the instance's whole configuration is replaced).
+        let vips = BASE.replace(
+            "virtual_addresses = [\"192.0.2.3\"]",
+            "virtual_addresses = [\"192.0.2.30/24\"]\ntrack_checks = [\"a\"]",
+        );
+        let p = plan(&old, &cfg(&vips));
+        assert_eq!(p.retune, ["prio"]);
+        let restarted = [
+            "priority = 255",
+            "accept = false",
+            "unicast_peers = [\"192.0.2.77\"]",
+            "version = 3",
+        ];
+        for extra in restarted {
+            let p = plan(&old, &cfg(&with(BASE, "prio", 3, extra)));
+            assert_eq!(p.restart, ["prio"], "{extra}");
+            assert!(p.retune.is_empty(), "{extra}: {p:?}");
+        }
+        // A kept address with another prefix length would stay as the
+        // kernel has it: restart.
+        let prefix = BASE.replace("\"192.0.2.3\"", "\"192.0.2.3/24\"");
+        assert_eq!(plan(&old, &cfg(&prefix)).restart, ["prio"]);
+        let iface = BASE.replace(
+            "name = \"prio\"\ninterface = \"eth0\"",
+            "name = \"prio\"\ninterface = \"eth1\"",
+        );
+        assert_eq!(plan(&old, &cfg(&iface)).restart, ["prio"]);
+    }
+
     #[test]
     fn a_changed_group_member_restarts_the_whole_group() {
-        let new = BASE.replace(
-            "name = \"g2\"\ninterface = \"eth0\"\nvrid = 6\n",
-            "name = \"g2\"\ninterface = \"eth0\"\nvrid = 6\npriority = 90\n",
-        );
-        let p = plan(&cfg(BASE), &cfg(&new));
+        // Retuning a member leaves its partners alone.
+        let p = plan(&cfg(BASE), &cfg(&with(BASE, "g2", 6, "priority = 90")));
+        assert_eq!(p.retune, ["g2"]);
+        assert!(p.restart.is_empty(), "{p:?}");
+        // Restarting one restarts all.
+        let p = plan(&cfg(BASE), &cfg(&with(BASE, "g2", 6, "accept = false")));
         assert_eq!(p.restart, ["g1", "g2"]);
+        assert!(p.retune.is_empty(), "{p:?}");
+        let both = with(
+            &with(BASE, "g1", 5, "priority = 90"),
+            "g2",
+            6,
+            "accept = false",
+        );
+        let p = plan(&cfg(BASE), &cfg(&both));
+        assert_eq!(p.restart, ["g1", "g2"]);
+        assert!(p.retune.is_empty(), "{p:?}");
         // A member leaving restarts the former partners; one joining restarts too.
         let new = BASE.replace(
             "instances = [\"g1\", \"g2\"]",
