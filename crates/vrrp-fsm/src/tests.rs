@@ -900,9 +900,8 @@ fn maintenance_releases_and_never_takes_over_until_turned_off() {
     assert_eq!(r.state(), State::Master);
 }
 
-#[test]
-fn sync_group_members_go_master_together_and_follow_backup_and_fault() {
-    let t0 = Instant::now();
+/// A sync group of VRID 7 at priority 100 (member 0) and VRID 8 at 50.
+fn group_pair() -> SyncGroup {
     let a = VirtualRouter::new(builder(Version::V3, 100).build().expect("valid"));
     let b = VirtualRouter::new(
         Config::builder(8, Version::V3)
@@ -913,7 +912,13 @@ fn sync_group_members_go_master_together_and_follow_backup_and_fault() {
             .build()
             .expect("valid"),
     );
-    let mut g = SyncGroup::new(vec![a, b]).expect("group");
+    SyncGroup::new(vec![a, b]).expect("group")
+}
+
+#[test]
+fn sync_group_members_go_master_together_and_follow_backup_and_fault() {
+    let t0 = Instant::now();
+    let mut g = group_pair();
     g.startup(t0);
     while g.poll_action().is_some() {}
     // Member 0 (MDI 360) wants Master first but waits for member 1 (MDI
@@ -1075,17 +1080,7 @@ fn config_builder_rejects_invalid_configurations() {
 #[test]
 fn sync_group_member_reconfigures_in_place_and_the_group_follows() {
     let t0 = Instant::now();
-    let a = VirtualRouter::new(builder(Version::V3, 100).build().expect("valid"));
-    let b = VirtualRouter::new(
-        Config::builder(8, Version::V3)
-            .priority(50)
-            .primary_addr(PRIMARY)
-            .virtual_addr(Ipv4Addr::new(192, 0, 2, 200))
-            .announce(quiet())
-            .build()
-            .expect("valid"),
-    );
-    let mut g = SyncGroup::new(vec![a, b]).expect("group");
+    let mut g = group_pair();
     g.startup(t0);
     g.handle_timeout(t0 + cs(360));
     g.handle_timeout(t0 + cs(399));

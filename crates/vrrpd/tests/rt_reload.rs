@@ -407,3 +407,78 @@ fn sighup_retunes_priority_and_addresses_without_a_restart() {
         "{hooks}"
     );
 }
+
+#[test]
+fn a_reload_updates_the_accept_false_filter_in_one_step() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rtn", 1);
+    let open = instance(&h, "VI_1", 1, "10.99.0.200");
+    let closed = |vip: &str| {
+        Inst {
+            extra: "accept = false\n".into(),
+            ..Inst::v3("VI_2", 2, 150, &format!("{vip}/24"))
+        }
+        .toml()
+    };
+    let set = |h: &Lab| {
+        let out = h.ns_output(
+            &h.hosts[0].ns,
+            &["nft", "list", "set", "inet", "vrrpd", "vips4"],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    start(&h, &open);
+    assert!(
+        h.wait_until(Duration::from_secs(10), || has(&h, "10.99.0.200")),
+        "{}",
+        h.log(D)
+    );
+    // Accept_Mode True only: no table.
+    assert!(!set(&h).contains("10.99"), "{}", set(&h));
+
+    // An instance with accept = false arrives: its VIP is filtered, the
+    // other instance's is not.
+    write(&h, &format!("{open}{}", closed("10.99.0.201")));
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (1, 0)
+            && has(&h, "10.99.0.201")),
+        "{}",
+        h.log(D)
+    );
+    let s = set(&h);
+    assert!(
+        s.contains("10.99.0.201") && !s.contains("10.99.0.200"),
+        "{s}"
+    );
+
+    // Its address changes: the filter holds exactly the new one.
+    write(&h, &format!("{open}{}", closed("10.99.0.202")));
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (2, 0)
+            && has(&h, "10.99.0.202")
+            && !has(&h, "10.99.0.201")),
+        "{}",
+        h.log(D)
+    );
+    let s = set(&h);
+    assert!(
+        s.contains("10.99.0.202") && !s.contains("10.99.0.201"),
+        "{s}"
+    );
+
+    // Gone again: nothing filtered.
+    write(&h, &open);
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (3, 0)),
+        "{}",
+        h.log(D)
+    );
+    assert!(!set(&h).contains("10.99.0.20"), "{}", set(&h));
+    stop(&h);
+}

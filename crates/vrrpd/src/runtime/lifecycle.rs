@@ -186,6 +186,18 @@ impl Daemon {
         if needs_noaccept(&new) && self.noaccept.is_none() {
             self.noaccept = Some(noaccept::NoAccept::install()?);
         }
+        // The filter holds the old and the new Accept_Mode False VIPs while
+        // instances change, then only the new ones.
+        let filtered = noaccept_vips(&new);
+        if let Some(na) = &self.noaccept {
+            let mut both = noaccept_vips(&self.cfg);
+            for a in &filtered {
+                if !both.contains(a) {
+                    both.push(*a);
+                }
+            }
+            na.set(&both)?;
+        }
         if new.global.control_socket != self.cfg.global.control_socket {
             warn!("control_socket changed: takes effect at the next restart");
         }
@@ -235,6 +247,13 @@ impl Daemon {
         )?;
         for id in 0..self.insts.len() {
             self.recompute(id, now);
+        }
+        if let Some(na) = &self.noaccept {
+            if let Err(e) = na.set(&filtered) {
+                // The union stays: traffic to dropped VIPs, which no
+                // instance holds any more, is still filtered.
+                warn!("{e:#}");
+            }
         }
         Ok(format!(
             "{} kept, {} updated in place, {} retuned in place, {} restarted, {} added, {} removed; checks: {} added, {} replaced, {} removed",

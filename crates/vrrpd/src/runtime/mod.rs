@@ -158,7 +158,6 @@ struct Inst {
 #[derive(Debug, Default, Clone, Copy)]
 struct InstCounters {
     send_errors: u64,
-    filter_errors: u64,
     address_errors: u64,
     addresses_restored: u64,
     garp_sent: u64,
@@ -168,10 +167,9 @@ struct InstCounters {
 
 impl InstCounters {
     /// The counters by the names `status` and the metrics endpoint use.
-    fn named(&self) -> [(&'static str, u64); 7] {
+    fn named(&self) -> [(&'static str, u64); 6] {
         [
             ("send_errors", self.send_errors),
-            ("filter_errors", self.filter_errors),
             ("address_errors", self.address_errors),
             ("addresses_restored", self.addresses_restored),
             ("garp_sent", self.garp_sent),
@@ -350,6 +348,16 @@ fn needs_noaccept(cfg: &Config) -> bool {
         .any(|i| !i.accept && !i.priority.is_owner())
 }
 
+/// The VIPs whose traffic the filter drops: those of every instance with
+/// Accept_Mode False (in any state; see `noaccept`).
+fn noaccept_vips(cfg: &Config) -> Vec<IpAddr> {
+    cfg.instances
+        .iter()
+        .filter(|i| !i.accept && !i.priority.is_owner())
+        .flat_map(|i| i.vips.iter().map(|v| v.addr))
+        .collect()
+}
+
 fn all_vips(cfg: &Config) -> Vec<IpAddr> {
     cfg.instances
         .iter()
@@ -400,7 +408,9 @@ impl Daemon {
         let sig_stop = signal_pipe(&[libc::SIGTERM, libc::SIGINT])?;
         let sig_hup = signal_pipe(&[libc::SIGHUP])?;
         let noaccept = if needs_noaccept(&cfg) {
-            Some(noaccept::NoAccept::install()?)
+            let na = noaccept::NoAccept::install()?;
+            na.set(&noaccept_vips(&cfg))?;
+            Some(na)
         } else {
             None
         };
@@ -780,13 +790,8 @@ impl Daemon {
             Action::SendAdvert(_) => {}
             Action::AddVip(addr) => {
                 // RFC 9568 §6.4.3: without Accept_Mode a non-owner master
-                // drops traffic to the VIP; block it before it exists.
-                if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
-                    if let Err(e) = na.block(addr) {
-                        inst.counters.filter_errors += 1;
-                        error!("{name}: cannot filter traffic to {addr}: {e:#}");
-                    }
-                }
+                // drops traffic to the VIP; the filter already holds it
+                // (`noaccept_vips`).
                 let (p, label) = vip_meta(&inst.cfg, addr, &[]);
                 match self.nl.add_addr(inst.ifindex, addr, p, label.as_deref()) {
                     Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.cfg.interface),
@@ -803,12 +808,6 @@ impl Daemon {
                     Err(e) => {
                         inst.counters.address_errors += 1;
                         error!("{name}: cannot remove {addr}/{p}: {e}");
-                    }
-                }
-                if let (false, Some(na)) = (inst.cfg.accept, &self.noaccept) {
-                    if let Err(e) = na.unblock(addr) {
-                        inst.counters.filter_errors += 1;
-                        warn!("{name}: cannot remove the filter of {addr}: {e:#}");
                     }
                 }
             }
