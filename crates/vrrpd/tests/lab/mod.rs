@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub mod frr;
 pub mod peers;
 
 /// The UDP port the responders listen on.
