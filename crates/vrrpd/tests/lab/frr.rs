@@ -30,7 +30,8 @@ pub fn frr_available() -> bool {
     ok
 }
 
-/// One FRR virtual router (IPv4).
+/// One FRR virtual router (one address family: FRR's IPv4 and IPv6
+/// routers of a VRID are independent).
 #[derive(Debug, Clone)]
 pub struct FrrRouter {
     /// VRID.
@@ -41,21 +42,33 @@ pub struct FrrRouter {
     pub priority: u8,
     /// Advertisement interval in milliseconds (multiple of 10).
     pub advert_ms: u32,
-    /// The virtual address, with its prefix length.
+    /// The virtual address, with its prefix length (IPv6 needs version 3).
     pub vip: String,
 }
 
 impl FrrRouter {
+    fn is_v6(&self) -> bool {
+        self.vip.contains(':')
+    }
+
     /// The macvlan device holding the VIP (FRR finds it by its MAC).
     pub fn device(&self) -> String {
-        format!("vrrp4-{}", self.vrid)
+        format!("vrrp{}-{}", if self.is_v6() { 6 } else { 4 }, self.vrid)
+    }
+
+    /// RFC 9568 §7.3 virtual MAC: 00-00-5E-00-01-{VRID} for IPv4,
+    /// 00-00-5E-00-02-{VRID} for IPv6.
+    fn mac(&self) -> String {
+        let family = if self.is_v6() { 2 } else { 1 };
+        format!("00:00:5e:00:{family:02x}:{:02x}", self.vrid)
     }
 
     fn config(&self, ifname: &str) -> String {
         let v = self.vrid;
         let addr = self.vip.split('/').next().unwrap_or(&self.vip);
+        let kind = if self.is_v6() { "ipv6" } else { "ip" };
         format!(
-            "interface {ifname}\n vrrp {v} version {}\n vrrp {v} priority {}\n vrrp {v} advertisement-interval {}\n vrrp {v} ip {addr}\n",
+            "interface {ifname}\n vrrp {v} version {}\n vrrp {v} priority {}\n vrrp {v} advertisement-interval {}\n vrrp {v} {kind} {addr}\n",
             self.version, self.priority, self.advert_ms
         )
     }
@@ -68,7 +81,13 @@ impl Lab {
     pub fn start_frr(&self, i: usize, router: &FrrRouter) {
         let h = self.hosts[i].clone();
         let dev = router.device();
-        let mac = format!("00:00:5e:00:01:{:02x}", router.vrid);
+        let mac = router.mac();
+        // The macvlan's link-local address (FRR's IPv6 source) must be
+        // usable at once: no duplicate address detection on new devices.
+        self.ns_run(
+            &h.ns,
+            &["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"],
+        );
         self.ns_run(
             &h.ns,
             &[
