@@ -291,19 +291,10 @@ impl ControlServer {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        while !conn.outbuf.is_empty() {
-            match conn.stream.write(&conn.outbuf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    conn.outbuf.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    self.close(registry, token);
-                    return;
-                }
-            }
+        match write_pending(&mut conn.stream, &mut conn.outbuf) {
+            Written::All => {}
+            Written::WouldBlock => return,
+            Written::Failed => return self.close(registry, token),
         }
         if conn.closing && conn.outbuf.is_empty() {
             self.close(registry, token);
@@ -341,6 +332,34 @@ pub(crate) fn read_available(stream: &mut impl Read, into: &mut Vec<u8>) -> bool
             Err(_) => return true,
         }
     }
+}
+
+/// What [`write_pending`] managed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Everything was written.
+    All,
+    /// The socket is full; the rest stays queued for the next writable event.
+    WouldBlock,
+    /// The connection failed or wrote nothing (the caller closes it).
+    Failed,
+}
+
+/// Writes as much of `out` as a non-blocking stream takes now, removing
+/// what was written.
+pub(crate) fn write_pending(stream: &mut impl Write, out: &mut Vec<u8>) -> Written {
+    while !out.is_empty() {
+        match stream.write(out) {
+            Ok(0) => return Written::Failed,
+            Ok(n) => {
+                out.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Written::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Written::Failed,
+        }
+    }
+    Written::All
 }
 
 fn queue(conn: &mut Conn, response: &Response) {
@@ -393,6 +412,56 @@ pub fn request(path: &Path, req: &Request, timeout: Duration) -> io::Result<Resp
 mod tests {
     use super::*;
     use mio::{Events, Poll};
+
+    /// A socket that takes `room` bytes, then answers with `then`.
+    struct Sink {
+        got: Vec<u8>,
+        room: usize,
+        then: Option<io::ErrorKind>,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.room);
+            if n == 0 {
+                return self.then.map_or(Ok(0), |k| Err(k.into()));
+            }
+            self.room -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_pending_keeps_what_did_not_fit() {
+        let sink = |room, then| Sink {
+            got: Vec::new(),
+            room,
+            then,
+        };
+        let mut out = b"hello".to_vec();
+        let mut s = sink(3, Some(io::ErrorKind::WouldBlock));
+        assert_eq!(write_pending(&mut s, &mut out), Written::WouldBlock);
+        assert_eq!(
+            (s.got.as_slice(), out.as_slice()),
+            (&b"hel"[..], &b"lo"[..])
+        );
+        s.room = 10;
+        assert_eq!(write_pending(&mut s, &mut out), Written::All);
+        assert_eq!((s.got.as_slice(), out.len()), (&b"hello"[..], 0));
+        let mut out = b"x".to_vec();
+        assert_eq!(write_pending(&mut sink(0, None), &mut out), Written::Failed);
+        let reset = Some(io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            write_pending(&mut sink(0, reset), &mut out),
+            Written::Failed
+        );
+        assert_eq!(out, b"x");
+    }
 
     fn serve_until(
         server: &mut ControlServer,

@@ -7,14 +7,14 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use serde_json::Value;
 
-use crate::control::read_available;
+use crate::control::{Written, read_available, write_pending};
 
 /// Connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 16;
@@ -126,16 +126,10 @@ impl MetricsServer {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        while !conn.outbuf.is_empty() {
-            match conn.stream.write(&conn.outbuf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    conn.outbuf.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
+        match write_pending(&mut conn.stream, &mut conn.outbuf) {
+            Written::All => {}
+            Written::WouldBlock => return,
+            Written::Failed => return self.close(registry, token),
         }
         if conn.answered {
             self.close(registry, token);
