@@ -52,6 +52,7 @@ use crate::error::{Error, Family, Result};
 use crate::events::{NetEvent, NetEvents};
 use crate::rtnl::{Netlink, ifindex};
 use crate::socket::{Mode, VrrpSocket};
+use crate::vmac::{VirtualMacs, VmacLink};
 
 const NETLINK: Token = Token(0);
 
@@ -148,11 +149,6 @@ struct Iface {
     na: Option<NaSender>,
 }
 
-struct Vmac {
-    ifindex: u32,
-    mac: [u8; 6],
-}
-
 struct Slot {
     router: VirtualRouter,
     sock: usize,
@@ -160,7 +156,7 @@ struct Slot {
     ifindex: u32,
     /// The interface the virtual addresses go on.
     vip_ifindex: u32,
-    vmac: Option<Vmac>,
+    vmac: Option<VmacLink>,
     prefix_len: u8,
     label: Option<String>,
     v3_ipv4_checksum: V3Ipv4PseudoHeader,
@@ -182,8 +178,8 @@ pub struct Driver {
     net_buf: Vec<NetEvent>,
     out: Vec<DriverEvent>,
     shut_down: bool,
-    /// Sysctl files to restore on shutdown, with their old contents.
-    restore: Vec<(String, String)>,
+    /// Virtual MAC interfaces' parent settings, restored on shutdown.
+    vmacs: VirtualMacs,
 }
 
 impl std::fmt::Debug for Driver {
@@ -224,7 +220,7 @@ impl Driver {
             net_buf: Vec::new(),
             out: Vec::new(),
             shut_down: false,
-            restore: Vec::new(),
+            vmacs: VirtualMacs::new(),
         })
     }
 
@@ -387,7 +383,7 @@ impl Driver {
                 self.drain(id);
                 self.routers[id].stopped = true;
                 if let Some(v) = self.routers[id].vmac.take() {
-                    if let Err(error) = self.nl.del_link(v.ifindex) {
+                    if let Err(error) = self.vmacs.remove(&mut self.nl, &v) {
                         self.out.push(DriverEvent::Error {
                             router: Some(RouterId(id)),
                             error,
@@ -395,51 +391,31 @@ impl Driver {
                     }
                 }
             }
-            for (path, old) in std::mem::take(&mut self.restore) {
-                if let Err(error) = write_sysctl(&path, &old) {
-                    self.out.push(DriverEvent::Error {
-                        router: None,
-                        error,
-                    });
-                }
+            for error in self.vmacs.restore() {
+                self.out.push(DriverEvent::Error {
+                    router: None,
+                    error,
+                });
             }
         }
         std::mem::take(&mut self.out)
     }
 
-    /// Creates the macvlan `name` with the virtual MAC on `parent` (replacing
-    /// one a crashed run left) and sets `arp_ignore` as described at
-    /// [`RouterOptions::vmac`].
-    fn make_vmac(&mut self, parent: u32, name: &str, vrid: Vrid, family: Family) -> Result<Vmac> {
+    /// Creates the macvlan `name` with the virtual MAC on `parent` (see
+    /// [`RouterOptions::vmac`] and [`VirtualMacs`]).
+    fn make_vmac(
+        &mut self,
+        parent: u32,
+        name: &str,
+        vrid: Vrid,
+        family: Family,
+    ) -> Result<VmacLink> {
         if family == Family::V6 {
             return Err(Error::Unsupported {
                 what: "virtual MAC for IPv6 routers in the driver",
             });
         }
-        if let Ok(old) = ifindex(name) {
-            self.nl.del_link(old)?;
-        }
-        let mac = crate::rtnl::virtual_mac(vrid, family);
-        let idx = self.nl.create_macvlan(parent, name, mac)?;
-        let parent_name = self.nl.link(parent)?.name;
-        // arp_ignore=1: the parent does not answer ARP for the VIPs (which
-        // are on the macvlan) with its own MAC. arp_announce=2: ARP requests
-        // the parent sends carry its own address, never a VIP (else
-        // neighbours would learn the VIP at the parent's MAC).
-        for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
-            let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
-            if self.restore.iter().any(|(p, _)| *p == path) {
-                continue;
-            }
-            let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
-                path: path.clone(),
-                source,
-            })?;
-            write_sysctl(&path, value)?;
-            self.restore.push((path, old.trim().to_owned()));
-        }
-        write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
-        Ok(Vmac { ifindex: idx, mac })
+        self.vmacs.create(&mut self.nl, parent, name, vrid)
     }
 
     fn source_addr(&mut self, ifindex: u32, family: Family, vips: &[IpAddr]) -> Result<IpAddr> {
@@ -696,13 +672,6 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
-}
-
-fn write_sysctl(path: &str, value: &str) -> Result<()> {
-    std::fs::write(path, value).map_err(|source| Error::Sysctl {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 fn vip_list(cfg: &Config) -> Vec<IpAddr> {

@@ -10,8 +10,9 @@
 //!   Non-blocking and registered with mio.
 //! - [`Netlink`]: rtnetlink (through `neli`) to add and remove virtual
 //!   addresses (idempotently), list addresses (to find VIPs a crashed run
-//!   left behind), look interfaces up, and create or delete the macvlan
-//!   interface that carries a virtual MAC.
+//!   left behind), look interfaces up, and create or delete a macvlan.
+//! - [`VirtualMacs`]: the macvlan that carries a virtual MAC (keepalived's
+//!   `use_vmac`), with the parent's ARP settings it needs, restored on drop.
 //! - [`NetEvents`]: link up/down and address added/removed events, typed,
 //!   non-blocking, registered with mio.
 //! - [`GarpSender`] and [`NaSender`]: gratuitous ARP on a send-only
@@ -89,6 +90,7 @@ mod events;
 mod rtnl;
 mod socket;
 mod sys;
+mod vmac;
 
 pub use announce::{ALL_NODES, GarpSender, NaSender};
 pub use error::{Error, Family, Result};
@@ -101,3 +103,4 @@ pub use socket::{
     IPPROTO_VRRP, Mode, RECV_BUFFER, Received, RecvBatch, SocketStats, VRRP_GROUP_V4,
     VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
 };
+pub use vmac::{VirtualMacs, VmacLink};

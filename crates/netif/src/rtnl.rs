@@ -474,8 +474,9 @@ impl Netlink {
     }
 
     /// Creates a macvlan interface `name` in bridge mode on `parent`, with
-    /// hardware address `mac` (e.g. [`virtual_mac`]), and sets it up.
-    /// Returns the new interface's index.
+    /// hardware address `mac` (e.g. [`virtual_mac`]), administratively down
+    /// (so that its settings can be made before it sends anything; see
+    /// [`Netlink::set_link_up`]). Returns the new interface's index.
     ///
     /// Bridge mode lets the macvlan and other macvlans on the same parent
     /// reach each other; the parent itself cannot reach its macvlans (a
@@ -612,7 +613,6 @@ fn macvlan_msg(parent: u32, name: &str, mac: [u8; 6]) -> io::Result<Ifinfomsg> {
     attrs.push(attr(Ifla::Linkinfo, info)?);
     IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
-        .up()
         .rtattrs(attrs)
         .build()
         .map_err(invalid)

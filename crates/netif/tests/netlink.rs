@@ -328,7 +328,9 @@ fn macvlan_with_the_virtual_mac_comes_and_goes() {
         assert_eq!(link.mac, Some(mac));
         assert_eq!(link.kind.as_deref(), Some("macvlan"));
         assert_eq!(link.parent, Some(parent));
-        assert!(link.admin_up);
+        assert!(!link.admin_up, "created down");
+        nl.set_link_up(idx, true).unwrap();
+        assert!(nl.link(idx).unwrap().admin_up);
         // Creating it twice is an error that names the interface.
         let e = nl.create_macvlan(parent, "vrrp4.42", mac).unwrap_err();
         assert!(

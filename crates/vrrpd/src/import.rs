@@ -641,10 +641,14 @@ impl Convert {
                         let _ = writeln!(body, "garp_master_repeat = {v}");
                     }
                 }
-                "use_vmac" => self.skip(
-                    c,
-                    "use_vmac: vrrpd does not support a virtual MAC yet; the instance uses the interface's own MAC",
-                ),
+                "use_vmac" => {
+                    let _ = writeln!(body, "use_vmac = true");
+                    if let Some(name) = c.args.first() {
+                        let _ = writeln!(body, "vmac_name = {}", quote(name));
+                    }
+                }
+                // vrrpd always sends adverts from the base interface.
+                "vmac_xmit_base" => {}
                 "dont_track_primary" => self.skip(
                     c,
                     "dont_track_primary: vrrpd always tracks the instance's interface",
@@ -652,7 +656,24 @@ impl Convert {
                 other => self.skip(c, &format!("vrrp_instance key `{other}` is not imported")),
             }
         }
-        let mut write_one = |out: &mut String, name: &str, addrs: &[String], version: u8| {
+        let mut write_one = |out: &mut String,
+                             name: &str,
+                             addrs: &[String],
+                             version: u8,
+                             ipv6: bool| {
+            // vrrpd's virtual MAC interfaces are IPv4 only.
+            let body: String = if ipv6 && body.contains("use_vmac") {
+                self.note(
+                    n.line,
+                    format!("use_vmac dropped from {name}: vrrpd supports it for IPv4 only"),
+                );
+                body.lines()
+                    .filter(|l| !l.starts_with("use_vmac") && !l.starts_with("vmac_name"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            } else {
+                body.clone()
+            };
             // RFC 9568 removed authentication: it only goes to a v2 instance.
             let auth = match (&auth_line, version) {
                 (Some((_, a)), 2) => a.as_str(),
@@ -673,12 +694,12 @@ impl Convert {
             );
         };
         match (v4.is_empty(), v6.is_empty()) {
-            (false, true) => write_one(out, name, &v4, version),
-            (true, false) => write_one(out, name, &v6, 3),
+            (false, true) => write_one(out, name, &v4, version, false),
+            (true, false) => write_one(out, name, &v6, 3, true),
             (false, false) => {
                 let name6 = format!("{name}_v6");
-                write_one(out, name, &v4, version);
-                write_one(out, &name6, &v6, 3);
+                write_one(out, name, &v4, version, false);
+                write_one(out, &name6, &v6, 3, true);
                 self.note(n.line, format!("instance {name} mixes IPv4 and IPv6: split into {name} and {name6} (one family per VRRP router, RFC 9568 §7.1); add {name6} to its sync group if it has one"));
             }
             (true, true) => self.note(

@@ -20,8 +20,7 @@
 //! What is not here: protocol decisions (they are `vrrp-fsm`'s; the daemon
 //! only carries out its actions), packet formats (`vrrp-proto`), socket and
 //! netlink code (`netif`), probes (`healthcheck`). Not implemented yet:
-//! a virtual MAC for instances (netif can create the macvlan; the daemon
-//! does not wire it, so the configuration has no `use_vmac` key yet).
+//! a virtual MAC (`use_vmac`) for IPv6 instances.
 #![deny(unsafe_code)]
 
 pub mod config;

@@ -417,3 +417,80 @@ fn accept_mode_defaults_to_true_and_false_has_no_effect_on_the_owner() {
         "no effect on the address owner",
     );
 }
+
+#[test]
+fn virtual_mac_rules() {
+    // Default name as keepalived's: vrrp.<VRID>.
+    let ok = inst("virtual_addresses = [\"192.0.2.1/24\"]\nuse_vmac = true\n");
+    let cfg = load_str(&ok, "t.toml").unwrap();
+    assert_eq!(cfg.instances[0].vmac.as_deref(), Some("vrrp.51"));
+    let named = inst(
+        "virtual_addresses = [{ address = \"192.0.2.1/24\", label = \"vr51:a\" }]\nuse_vmac = true\nvmac_name = \"vr51\"\n",
+    );
+    let cfg = load_str(&named, "t.toml").unwrap();
+    assert_eq!(cfg.instances[0].vmac.as_deref(), Some("vr51"));
+    assert_eq!(cfg.instances[0].vips[0].label.as_deref(), Some("vr51:a"));
+    let off = inst("virtual_addresses = [\"192.0.2.1\"]\nuse_vmac = false\n");
+    assert_eq!(load_str(&off, "t.toml").unwrap().instances[0].vmac, None);
+
+    rejects(
+        &inst("version = 3\nvirtual_addresses = [\"2001:db8::1\"]\nuse_vmac = true\n"),
+        7,
+        12,
+        "IPv4 instances only",
+    );
+    rejects(
+        &inst("virtual_addresses = [\"192.0.2.1\"]\nvmac_name = \"vr51\"\n"),
+        6,
+        13,
+        "vmac_name needs use_vmac = true",
+    );
+    rejects(
+        &inst("virtual_addresses = [\"192.0.2.1\"]\nuse_vmac = true\nvmac_name = \"eth0\"\n"),
+        7,
+        13,
+        "must differ from the instance's interface",
+    );
+    rejects(
+        &inst("virtual_addresses = [\"192.0.2.1\"]\nuse_vmac = true\nvmac_name = \"a/b\"\n"),
+        7,
+        13,
+        "not a valid interface name",
+    );
+    // Labels name the interface the addresses go on: the virtual MAC one.
+    rejects(
+        &inst(
+            "virtual_addresses = [{ address = \"192.0.2.1\", label = \"eth0:a\" }]\nuse_vmac = true\n",
+        ),
+        5,
+        55,
+        "must start with the interface name \"vrrp.51\"",
+    );
+    // One virtual MAC interface per instance, never an instance's interface.
+    let two = |first: &str, second: &str| {
+        format!(
+            "{BASE}virtual_addresses = [\"192.0.2.1\"]\n{first}[[instance]]\nname = \"VI_2\"\ninterface = \"eth1\"\nvrid = 52\nvirtual_addresses = [\"192.0.2.2\"]\n{second}"
+        )
+    };
+    rejects(
+        &two(
+            "use_vmac = true\nvmac_name = \"vr\"\n",
+            "use_vmac = true\nvmac_name = \"vr\"\n",
+        ),
+        13,
+        12,
+        "virtual MAC interface vr is already used by instance \"VI_1\"",
+    );
+    rejects(
+        &two("", "use_vmac = true\nvmac_name = \"eth0\"\n"),
+        11,
+        12,
+        "is the interface of instance \"VI_1\"",
+    );
+    rejects(
+        &two("use_vmac = true\nvmac_name = \"eth1\"\n", ""),
+        10,
+        13,
+        "eth1 is the virtual MAC interface of instance \"VI_1\"",
+    );
+}

@@ -26,19 +26,17 @@ fn vip4() -> IpAddr {
 
 /// Two hosts, host 0 at priority `p0`, host 1 at `p1`, one v3 instance.
 fn pair(tag: &str, p0: u8, p1: u8) -> Lab {
+    pair_with(tag, p0, p1, "")
+}
+
+/// As [`pair`], with `extra` TOML lines in both instances.
+fn pair_with(tag: &str, p0: u8, p1: u8, extra: &str) -> Lab {
     let lab = Lab::new(tag, 2);
-    lab.start_vrrpd(
-        0,
-        "vrrpd0",
-        &[Inst::v3("VI_1", 42, p0, &format!("{VIP4}/24"))],
-        "",
-    );
-    lab.start_vrrpd(
-        1,
-        "vrrpd1",
-        &[Inst::v3("VI_1", 42, p1, &format!("{VIP4}/24"))],
-        "",
-    );
+    for (i, prio) in [(0, p0), (1, p1)] {
+        let mut inst = Inst::v3("VI_1", 42, prio, &format!("{VIP4}/24"));
+        inst.extra = extra.into();
+        lab.start_vrrpd(i, &format!("vrrpd{i}"), &[inst], "");
+    }
     lab
 }
 
@@ -502,12 +500,7 @@ fn accept_false_drops_traffic_to_the_vip_on_a_non_owner_master() {
     if !lab::can_run() {
         return;
     }
-    let lab = Lab::new("na", 2);
-    for (i, prio) in [(0, 200), (1, 100)] {
-        let mut inst = Inst::v3("VI_1", 42, prio, &format!("{VIP4}/24"));
-        inst.extra = "accept = false\n".into();
-        lab.start_vrrpd(i, &format!("vrrpd{i}"), &[inst], "");
-    }
+    let lab = pair_with("na", 200, 100, "accept = false\n");
     elected(&lab, 0);
     let nft = |i: usize| {
         String::from_utf8_lossy(
@@ -556,13 +549,7 @@ fn accept_false_drops_traffic_to_the_vip_on_a_non_owner_master() {
         String::from_utf8_lossy(&neigh.stdout)
     );
     // The VIP still moves and stays filtered; a clean stop deletes the table.
-    lab.signal("vrrpd0", libc_sigterm());
-    assert_eq!(
-        lab.wait_exit("vrrpd0", T).and_then(|s| s.code()),
-        Some(0),
-        "{}",
-        lab.logs()
-    );
+    sigterm_exits_0(&lab, "vrrpd0");
     assert!(lab.wait_vip_only_on(1, vip4(), T), "{}", lab.logs());
     // The new master drops traffic to the VIP from its first moment.
     let to_vip = lab.start_prober(vip4(), Duration::from_millis(5));
@@ -581,10 +568,96 @@ fn accept_false_drops_traffic_to_the_vip_on_a_non_owner_master() {
     );
 }
 
+/// Sends SIGTERM to `name` and asserts that it exits with status 0.
+fn sigterm_exits_0(lab: &Lab, name: &str) {
+    lab.signal(name, libc_sigterm());
+    assert_eq!(
+        lab.wait_exit(name, T).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        lab.logs()
+    );
+}
+
 fn libc_sigterm() -> i32 {
     15
 }
 
 fn libc_sighup() -> i32 {
     1
+}
+
+#[test]
+fn use_vmac_keeps_one_mac_for_the_vip_across_a_failover() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = pair_with("vm", 200, 100, "use_vmac = true\n");
+    let out = |i: usize, args: &[&str]| {
+        String::from_utf8_lossy(&lab.ns_output(&lab.hosts[i].ns, args).stdout).into_owned()
+    };
+    let on_vmac = |i: usize| out(i, &["ip", "-o", "addr", "show", "dev", "vrrp.42"]);
+    assert!(
+        lab.wait_state(0, "VI_1", "master", T) && lab.wait_until(T, || on_vmac(0).contains(VIP4)),
+        "host 0 never became master with the VIP on vrrp.42:\n{}",
+        lab.logs()
+    );
+    assert!(lab.wait_state(1, "VI_1", "backup", T), "{}", lab.logs());
+    // RFC 9568 §7.3: 00-00-5E-00-01-{VRID}; the VIP is on the macvlan, and
+    // the parent answers ARP only for its own addresses.
+    let link = out(0, &["ip", "-d", "link", "show", "vrrp.42"]);
+    assert!(
+        link.contains("00:00:5e:00:01:2a") && link.contains("macvlan"),
+        "{link}"
+    );
+    assert!(!out(0, &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(VIP4));
+    let arp_ignore = |i: usize| {
+        out(i, &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"])
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(arp_ignore(0), "1");
+    // The backup has its macvlan, without IPv6 (it never sends from the
+    // virtual MAC) and without the VIP.
+    let backup = on_vmac(1);
+    assert!(
+        !backup.contains(VIP4) && !backup.contains("inet6"),
+        "{backup}"
+    );
+
+    lab.start_responders();
+    let prober = lab.start_prober(vip4(), Duration::from_millis(2));
+    assert!(prober.wait_for_host(0, T), "client never reached host 0");
+    let neigh = || out_client(&lab, &["ip", "neigh", "show", VIP4]);
+    assert!(neigh().contains("00:00:5e:00:01:2a"), "{}", neigh());
+
+    // SIGTERM: host 1 takes over with the same MAC; host 0 removes its
+    // macvlan and gives eth0 its ARP settings back.
+    sigterm_exits_0(&lab, "vrrpd0");
+    assert!(
+        prober.wait_for_host(1, T),
+        "client never reached host 1:\n{}",
+        lab.logs()
+    );
+    let report = prober.finish();
+    assert_eq!(report.holders(), vec![0, 1]);
+    assert!(neigh().contains("00:00:5e:00:01:2a"), "{}", neigh());
+    assert!(on_vmac(1).contains(VIP4));
+    assert!(
+        !lab.ns_output(&lab.hosts[0].ns, &["ip", "link", "show", "vrrp.42"])
+            .status
+            .success(),
+        "host 0's macvlan stayed"
+    );
+    assert_eq!(arp_ignore(0), "0");
+    eprintln!(
+        "use_vmac: graceful-stop outage {:?} ({} probes lost)",
+        report.longest_outage(),
+        report.lost()
+    );
+    assert!(report.longest_outage() < Duration::from_secs(1));
+}
+
+fn out_client(lab: &Lab, args: &[&str]) -> String {
+    String::from_utf8_lossy(&lab.ns_output(&lab.client.ns, args).stdout).into_owned()
 }

@@ -109,3 +109,39 @@ fn debian_keepalived_samples_import_without_crashing() {
     }
     assert!(n > 10, "only {n} samples");
 }
+
+#[test]
+fn use_vmac_carries_over_for_ipv4() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "vrrp_instance VM {\n  interface eth0\n  virtual_router_id 7\n  use_vmac vr7\n  vmac_xmit_base\n  virtual_ipaddress {\n    192.0.2.7/24\n    2001:db8::7/64\n  }\n}\n\
+         vrrp_instance VD {\n  interface eth0\n  virtual_router_id 8\n  use_vmac\n  virtual_ipaddress {\n    192.0.2.8/24\n  }\n}\n",
+    )
+    .unwrap();
+    let imported = import_file(&p).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let vmacs: Vec<(&str, Option<&str>)> = cfg
+        .instances
+        .iter()
+        .map(|i| (i.name.as_str(), i.vmac.as_deref()))
+        .collect();
+    assert_eq!(
+        vmacs,
+        [("VM", Some("vr7")), ("VM_v6", None), ("VD", Some("vrrp.8"))]
+    );
+    let notes: Vec<&str> = imported.notes.iter().map(|n| n.message.as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("use_vmac dropped from VM_v6")),
+        "{notes:#?}"
+    );
+    // vmac_xmit_base is what vrrpd does anyway: no note.
+    assert!(
+        !notes.iter().any(|n| n.contains("vmac_xmit_base")),
+        "{notes:#?}"
+    );
+}

@@ -482,3 +482,53 @@ fn a_reload_updates_the_accept_false_filter_in_one_step() {
     assert!(!set(&h).contains("10.99.0.20"), "{}", set(&h));
     stop(&h);
 }
+
+#[test]
+fn a_reload_moves_the_vips_off_and_onto_a_virtual_mac() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rtv", 1);
+    let plain = instance(&h, "VI_1", 1, "10.99.0.200");
+    let vmac = format!("{}\nuse_vmac = true\n\n", plain.trim_end());
+    let on_vmac = |h: &Lab| {
+        let out = h.ns_output(
+            &h.hosts[0].ns,
+            &["ip", "-o", "addr", "show", "dev", "vrrp.1"],
+        );
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).contains("10.99.0.200"))
+    };
+    start(&h, &vmac);
+    assert!(
+        h.wait_until(Duration::from_secs(10), || on_vmac(&h) == Some(true)),
+        "{}",
+        h.log(D)
+    );
+    assert!(!has(&h, "10.99.0.200"));
+
+    // use_vmac off: the instance restarts on eth0 and the macvlan goes.
+    write(&h, &plain);
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (1, 0)
+            && has(&h, "10.99.0.200")
+            && on_vmac(&h).is_none()),
+        "{}",
+        h.log(D)
+    );
+    // And on again.
+    write(&h, &vmac);
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (2, 0)
+            && on_vmac(&h) == Some(true)
+            && !has(&h, "10.99.0.200")),
+        "{}",
+        h.log(D)
+    );
+    stop(&h);
+    assert_eq!(on_vmac(&h), None, "macvlan left after stop");
+}

@@ -186,6 +186,10 @@ impl Cx<'_> {
         let mut names = HashSet::new();
         let mut vrids: HashMap<(String, Family, u8), String> = HashMap::new();
         let mut vips: HashMap<IpAddr, String> = HashMap::new();
+        // Interface names: those instances run on, and virtual MAC
+        // interfaces, which must be new and distinct.
+        let mut ifnames: HashMap<String, String> = HashMap::new();
+        let mut vmacs: HashMap<String, String> = HashMap::new();
         for spanned in &raw.instances {
             let ri = spanned.get_ref();
             if !names.insert(ri.name.get_ref().as_str()) {
@@ -225,6 +229,31 @@ impl Cx<'_> {
                     );
                 } else {
                     vips.insert(vip.addr, inst.name.clone());
+                }
+            }
+            if let Some(other) = vmacs.get(&inst.interface) {
+                self.at(
+                    &ri.interface,
+                    format!(
+                        "{} is the virtual MAC interface of instance {other:?}",
+                        inst.interface
+                    ),
+                );
+            }
+            ifnames.insert(inst.interface.clone(), inst.name.clone());
+            if let (Some(v), Some(at)) = (&inst.vmac, &ri.use_vmac) {
+                if let Some(other) = vmacs.get(v) {
+                    self.at(
+                        at,
+                        format!("virtual MAC interface {v} is already used by instance {other:?}"),
+                    );
+                } else if let Some(other) = ifnames.get(v) {
+                    self.at(
+                        at,
+                        format!("virtual MAC interface {v} is the interface of instance {other:?}"),
+                    );
+                } else {
+                    vmacs.insert(v.clone(), inst.name.clone());
                 }
             }
             instances.push(Arc::new(inst));
@@ -297,10 +326,32 @@ impl Cx<'_> {
         };
         let advert_interval = self.advert_interval(ri.advert_interval.as_ref(), version);
 
+        // keepalived's use_vmac: the VIPs go on a macvlan named vmac_name
+        // (default `vrrp.<VRID>`, as keepalived names it).
+        let vmac = match (&ri.use_vmac, &ri.vmac_name) {
+            (Some(u), name) if *u.get_ref() => Some(match name {
+                Some(n) => {
+                    self.interface_name(n);
+                    if *n.get_ref() == interface {
+                        self.at(n, "vmac_name must differ from the instance's interface");
+                    }
+                    n.get_ref().clone()
+                }
+                None => format!("vrrp.{}", ri.vrid.get_ref()),
+            }),
+            (_, Some(n)) => {
+                self.at(n, "vmac_name needs use_vmac = true");
+                None
+            }
+            _ => None,
+        };
+        // Labels start with the name of the interface the VIPs go on.
+        let vip_dev = vmac.clone().unwrap_or_else(|| interface.clone());
+
         // Virtual addresses: one family per instance, v2 is IPv4 only.
         let mut vips = Vec::new();
         for v in ri.virtual_addresses.get_ref() {
-            if let Some(vip) = self.vip(v, &interface) {
+            if let Some(vip) = self.vip(v, &vip_dev) {
                 vips.push(vip);
             }
         }
@@ -332,6 +383,11 @@ impl Cx<'_> {
                     raw_vip,
                     "an instance carries one address family (RFC 9568 §7.1); put IPv6 addresses in an instance of their own",
                 );
+            }
+        }
+        if let (Family::V6, Some(u)) = (family, &ri.use_vmac) {
+            if vmac.is_some() {
+                self.at(u, "use_vmac is supported for IPv4 instances only");
             }
         }
         if family == Family::V6 && version == Version::V2 {
@@ -489,6 +545,7 @@ impl Cx<'_> {
             track_interfaces,
             track_checks,
             v3_ipv4_checksum,
+            vmac,
             garp,
             hooks,
         })

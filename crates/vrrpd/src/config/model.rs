@@ -181,6 +181,10 @@ pub struct Instance {
     pub track_checks: Vec<TrackCheck>,
     /// VRRPv3 IPv4 checksum mode.
     pub v3_ipv4_checksum: V3Ipv4Checksum,
+    /// The virtual MAC interface (keepalived's `use_vmac`): a macvlan of
+    /// this name on `interface` carries the virtual addresses with the
+    /// virtual router MAC (RFC 9568 §7.3). IPv4 only.
+    pub vmac: Option<String>,
     /// Gratuitous ARP / NA settings.
     pub garp: Garp,
     /// Notify hooks.

@@ -56,6 +56,8 @@ pub(crate) struct RawInstance {
     #[serde(default)]
     pub(crate) track_checks: Vec<Spanned<NameOr<RawTrackCheck>>>,
     pub(crate) v3_ipv4_checksum: Option<Spanned<String>>,
+    pub(crate) use_vmac: Option<Spanned<bool>>,
+    pub(crate) vmac_name: Option<Spanned<String>>,
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
     pub(crate) garp_master_repeat: Option<Spanned<u32>>,
     pub(crate) garp_master_refresh: Option<Spanned<Dur>>,

@@ -296,7 +296,7 @@ impl Daemon {
             return;
         }
         for inst in self.insts.iter_mut().flatten() {
-            if inst.ifindex != ifindex || !inst.cfg.vips.iter().any(|v| v.addr == addr) {
+            if inst.vip_ifindex() != ifindex || !inst.cfg.vips.iter().any(|v| v.addr == addr) {
                 continue;
             }
             let holds = self
@@ -314,7 +314,8 @@ impl Daemon {
                     inst.counters.addresses_restored += 1;
                     warn!(
                         "{}: {addr}/{p} was removed from {} while master; restored",
-                        inst.cfg.name, inst.cfg.interface
+                        inst.cfg.name,
+                        inst.vip_dev()
                     );
                 }
                 Ok(false) => {}

@@ -318,7 +318,18 @@ impl Daemon {
                 if let Some(inst) = self.insts[id].take() {
                     self.names.remove(&inst.cfg.name);
                     self.release_sock(inst.sock);
+                    self.remove_vmac(&inst);
                 }
+            }
+        }
+    }
+
+    /// Deletes an instance's virtual MAC interface (its VIPs are gone).
+    pub(super) fn remove_vmac(&mut self, inst: &Inst) {
+        if let (Some(link), Some(name)) = (&inst.vmac, &inst.cfg.vmac) {
+            match self.vmacs.remove(&mut self.nl, link) {
+                Ok(()) => info!("{}: removed virtual MAC interface {name}", inst.cfg.name),
+                Err(e) => warn!("{}: cannot remove {name}: {e}", inst.cfg.name),
             }
         }
     }

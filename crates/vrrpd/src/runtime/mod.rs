@@ -135,6 +135,8 @@ struct Iface {
 struct Inst {
     cfg: Arc<Instance>,
     ifindex: u32,
+    /// The virtual MAC interface the VIPs go on (`use_vmac`).
+    vmac: Option<netif::VmacLink>,
     sock: usize,
     unit: usize,
     member: usize,
@@ -150,6 +152,18 @@ struct Inst {
     /// The [`tx::TxQueue`] flush in which sending last failed.
     send_failed_in: u64,
     counters: InstCounters,
+}
+
+impl Inst {
+    /// The interface the VIPs go on: the virtual MAC interface if any.
+    fn vip_ifindex(&self) -> u32 {
+        self.vmac.map_or(self.ifindex, |v| v.ifindex)
+    }
+
+    /// Its name, for logs.
+    fn vip_dev(&self) -> &str {
+        self.cfg.vmac.as_deref().unwrap_or(&self.cfg.interface)
+    }
 }
 
 /// The daemon's own per-instance counters, beside the state machine's
@@ -276,6 +290,8 @@ struct Daemon {
     rx_batch: Option<Box<RecvBatch>>,
     /// The actions [`Daemon::drain`] collects (reused).
     action_buf: Vec<(usize, Action)>,
+    /// Virtual MAC interfaces' parent settings (restored on drop).
+    vmacs: netif::VirtualMacs,
     /// Virtual addresses a reload is dropping from a retuned instance,
     /// for the prefix length of their `RemoveVip` (they are no longer in
     /// the instance's configuration). Empty outside [`Daemon::try_reload`].
@@ -436,6 +452,7 @@ impl Daemon {
             rx_batch: Some(Box::default()),
             action_buf: Vec::new(),
             retired_vips: Vec::new(),
+            vmacs: netif::VirtualMacs::new(),
             garp,
             socks: Vec::new(),
             ifaces: HashMap::new(),
@@ -580,10 +597,27 @@ impl Daemon {
                 .find(|g| g.instances.contains(&inst.name))
                 .map(|g| g.name.clone());
             let link_up = self.links.get(&p.ifindex).is_some_and(|l| l.1);
+            let vmac = match &inst.vmac {
+                Some(name) => {
+                    let link = self
+                        .vmacs
+                        .create(&mut self.nl, p.ifindex, name, inst.vrid)
+                        .with_context(|| {
+                            format!("instance {:?}: virtual MAC interface {name}", inst.name)
+                        })?;
+                    info!(
+                        "{}: virtual MAC interface {name} on {}",
+                        inst.name, inst.interface
+                    );
+                    Some(link)
+                }
+                None => None,
+            };
             let id = self.insts.len();
             self.insts.push(Some(Inst {
                 cfg: inst.clone(),
                 ifindex: p.ifindex,
+                vmac,
                 sock,
                 unit: usize::MAX,
                 member: 0,
@@ -793,8 +827,11 @@ impl Daemon {
                 // drops traffic to the VIP; the filter already holds it
                 // (`noaccept_vips`).
                 let (p, label) = vip_meta(&inst.cfg, addr, &[]);
-                match self.nl.add_addr(inst.ifindex, addr, p, label.as_deref()) {
-                    Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.cfg.interface),
+                match self
+                    .nl
+                    .add_addr(inst.vip_ifindex(), addr, p, label.as_deref())
+                {
+                    Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.vip_dev()),
                     Err(e) => {
                         inst.counters.address_errors += 1;
                         error!("{name}: cannot add {addr}/{p}: {e}");
@@ -803,8 +840,8 @@ impl Daemon {
             }
             Action::RemoveVip(addr) => {
                 let (p, _) = vip_meta(&inst.cfg, addr, &self.retired_vips);
-                match self.nl.del_addr(inst.ifindex, addr, p) {
-                    Ok(_) => info!("{name}: removed {addr}/{p} from {}", inst.cfg.interface),
+                match self.nl.del_addr(inst.vip_ifindex(), addr, p) {
+                    Ok(_) => info!("{name}: removed {addr}/{p} from {}", inst.vip_dev()),
                     Err(e) => {
                         inst.counters.address_errors += 1;
                         error!("{name}: cannot remove {addr}/{p}: {e}");
@@ -812,10 +849,17 @@ impl Daemon {
                 }
             }
             Action::SendGarp(addr) => {
-                let mac = self.ifaces.get(&inst.ifindex).map_or([0; 6], |i| i.mac);
-                // INTEROP: announce the interface's own MAC, as keepalived
-                // does without use_vmac (see netif::driver for the reasoning).
-                match self.garp.send(inst.ifindex, mac, addr) {
+                // INTEROP: without use_vmac, announce the interface's own
+                // MAC, as keepalived does (see netif::driver for the
+                // reasoning); with it, the virtual MAC from its interface.
+                let (ifindex, mac) = match inst.vmac {
+                    Some(v) => (v.ifindex, v.mac),
+                    None => (
+                        inst.ifindex,
+                        self.ifaces.get(&inst.ifindex).map_or([0; 6], |i| i.mac),
+                    ),
+                };
+                match self.garp.send(ifindex, mac, addr) {
                     Ok(()) => inst.counters.garp_sent += 1,
                     Err(e) => {
                         inst.counters.announce_errors += 1;
@@ -1101,6 +1145,18 @@ impl Daemon {
         info!("stopped");
         self.hooks.kill_all(Duration::from_secs(1));
         Ok(())
+    }
+}
+
+impl Drop for Daemon {
+    /// Virtual MAC interfaces go with the daemon, on every way out (a
+    /// clean stop has removed their addresses; a failed start-up or reload
+    /// may not have). `vmacs` then restores the parents' ARP settings.
+    fn drop(&mut self) {
+        let insts: Vec<Inst> = self.insts.iter_mut().filter_map(Option::take).collect();
+        for inst in &insts {
+            self.remove_vmac(inst);
+        }
     }
 }
 

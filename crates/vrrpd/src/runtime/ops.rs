@@ -117,6 +117,7 @@ impl Daemon {
                     .collect(),
                 sync_group: inst.group.clone(),
                 source: inst.source.to_string(),
+                vmac: inst.cfg.vmac.clone(),
             });
         }
         let interfaces: Vec<serde_json::Value> = self

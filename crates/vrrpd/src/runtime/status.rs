@@ -39,6 +39,8 @@ pub struct InstanceStatus {
     pub sync_group: Option<String>,
     /// The advert source address (primary address).
     pub source: String,
+    /// The virtual MAC interface carrying the VIPs (`use_vmac`), if any.
+    pub vmac: Option<String>,
 }
 
 /// `"priority"` of an instance.
@@ -293,6 +295,7 @@ mod tests {
             vips: vec!["192.0.2.10/32".into()],
             sync_group: None,
             source: "192.0.2.1".into(),
+            vmac: None,
         }
     }
 

@@ -1,0 +1,127 @@
+//! Virtual MAC interfaces, as keepalived's `use_vmac` makes them: a macvlan
+//! device in bridge mode on the router's interface, with the virtual router
+//! MAC 00:00:5e:00:01:{VRID} ([RFC 9568 §7.3]), that carries the virtual
+//! addresses, so that neighbours keep one MAC for them across failovers.
+//!
+//! The parent's ARP settings are changed so that only the macvlan answers
+//! for the virtual addresses: `arp_ignore=1` on the parent and the macvlan
+//! (answer only for addresses configured on the receiving interface) and
+//! `arp_announce=2` on the parent (its own ARP requests never name a virtual
+//! address). [`VirtualMacs`] remembers the parent's old values and writes
+//! them back when dropped. Adverts keep going out of the parent interface,
+//! from its primary address (keepalived's `vmac_xmit_base`). IPv4 only:
+//! IPv6 is disabled on the macvlan, so that a backup's copy (every router
+//! has one) never sends from the virtual MAC.
+//!
+//! [RFC 9568 §7.3]: https://www.rfc-editor.org/rfc/rfc9568#section-7.3
+
+use vrrp_proto::Vrid;
+
+use crate::error::{Error, Family, Result};
+use crate::rtnl::{Netlink, ifindex, virtual_mac};
+
+/// One macvlan made by [`VirtualMacs::create`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmacLink {
+    /// Its interface index: the virtual addresses go here, and gratuitous
+    /// ARP leaves from here.
+    pub ifindex: u32,
+    /// Its hardware address, the virtual router MAC.
+    pub mac: [u8; 6],
+}
+
+/// Makes virtual MAC interfaces and keeps the parent settings they changed,
+/// to restore them on drop. Removing a macvlan is the owner's call
+/// ([`VirtualMacs::remove`]), after its addresses are gone.
+#[derive(Debug, Default)]
+pub struct VirtualMacs {
+    /// Sysctl files changed, with their old contents.
+    saved: Vec<(String, String)>,
+}
+
+impl VirtualMacs {
+    /// Nothing changed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Creates the macvlan `name` with `vrid`'s IPv4 virtual MAC on
+    /// interface `parent` (replacing an interface of that name that a
+    /// crashed run left) and applies the ARP settings of the module docs.
+    pub fn create(
+        &mut self,
+        nl: &mut Netlink,
+        parent: u32,
+        name: &str,
+        vrid: Vrid,
+    ) -> Result<VmacLink> {
+        if let Ok(old) = ifindex(name) {
+            nl.del_link(old)?;
+        }
+        let mac = virtual_mac(vrid, Family::V4);
+        let idx = nl.create_macvlan(parent, name, mac)?;
+        match self.configure(nl, parent, name, idx) {
+            Ok(()) => Ok(VmacLink { ifindex: idx, mac }),
+            Err(e) => {
+                // Leave nothing half made behind.
+                let _ = nl.del_link(idx);
+                Err(e)
+            }
+        }
+    }
+
+    /// The settings of a new macvlan `name` (index `idx`) and its parent,
+    /// then up.
+    fn configure(&mut self, nl: &mut Netlink, parent: u32, name: &str, idx: u32) -> Result<()> {
+        // No IPv6 on it: its link-local address (the same on every router,
+        // being made from the virtual MAC), DAD and MLD would be sent from
+        // the virtual MAC by backups too, and switches would learn the
+        // virtual MAC at a backup's port. It is created down, so nothing
+        // has left yet.
+        let v6 = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+        if std::path::Path::new(&v6).exists() {
+            write_sysctl(&v6, "1")?;
+        }
+        let parent_name = nl.link(parent)?.name;
+        for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+            let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
+            if self.saved.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
+                path: path.clone(),
+                source,
+            })?;
+            write_sysctl(&path, value)?;
+            self.saved.push((path, old.trim().to_owned()));
+        }
+        write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
+        nl.set_link_up(idx, true)
+    }
+
+    /// Deletes a macvlan made by [`VirtualMacs::create`] (absent is fine).
+    pub fn remove(&mut self, nl: &mut Netlink, link: &VmacLink) -> Result<()> {
+        nl.del_link(link.ifindex).map(drop)
+    }
+
+    /// Writes the parent settings back; the errors of those that failed.
+    pub fn restore(&mut self) -> Vec<Error> {
+        std::mem::take(&mut self.saved)
+            .into_iter()
+            .filter_map(|(path, old)| write_sysctl(&path, &old).err())
+            .collect()
+    }
+}
+
+impl Drop for VirtualMacs {
+    fn drop(&mut self) {
+        let _ = self.restore();
+    }
+}
+
+fn write_sysctl(path: &str, value: &str) -> Result<()> {
+    std::fs::write(path, value).map_err(|source| Error::Sysctl {
+        path: path.to_owned(),
+        source,
+    })
+}
