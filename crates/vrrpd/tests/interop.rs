@@ -1,6 +1,6 @@
 //! Interoperability with keepalived (Debian's package) as the peer: VRRPv2
-//! with a password, VRRPv3 over IPv4 and over IPv6; vrrpd as master and as
-//! backup. Both must agree on one master (exactly one VIP holder, the one
+//! with a password, VRRPv3 over IPv4 and over IPv6, and VRRPv3 with a
+//! virtual MAC on both sides; vrrpd as master and as backup. Both must agree on one master (exactly one VIP holder, the one
 //! with the higher priority), and each must take over when the other's link
 //! goes down.
 #![allow(clippy::unwrap_used)]
@@ -147,4 +147,71 @@ fn v3_ipv6_vrrpd_master_keepalived_backup() {
 #[test]
 fn v3_ipv6_keepalived_master_vrrpd_backup() {
     interop("i6b", Flavour::V3Ipv6, false);
+}
+
+/// Both sides with a virtual MAC (keepalived's `use_vmac`, vrrpd's
+/// `use_vmac = true`): they agree on the master, the VIP sits on the
+/// master's macvlan, and the client's neighbour entry keeps the virtual MAC
+/// when the master's link goes down and the other side takes over.
+fn interop_vmac(tag: &str, vrrpd_master: bool) {
+    if !lab::can_run() || !keepalived_available() {
+        return;
+    }
+    let (p_vrrpd, p_ka) = if vrrpd_master { (200, 100) } else { (100, 200) };
+    let (master, backup) = if vrrpd_master { (0, 1) } else { (1, 0) };
+    let lab = Lab::new(tag, 2);
+    let vip: IpAddr = "10.99.0.212".parse().unwrap();
+    let inst = |prio| Inst {
+        extra: "use_vmac = true\n".into(),
+        keepalived_extra: "  use_vmac\n".into(),
+        ..Inst::v3("VI_1", 54, prio, "10.99.0.212/24")
+    };
+    lab.start_keepalived(1, &[inst(p_ka)]);
+    lab.start_vrrpd(0, "vrrpd0", &[inst(p_vrrpd)], "");
+    let on_vmac = |i: usize| {
+        let out = lab.ns_output(
+            &lab.hosts[i].ns,
+            &["ip", "-o", "addr", "show", "dev", "vrrp.54"],
+        );
+        String::from_utf8_lossy(&out.stdout).contains("10.99.0.212/24")
+    };
+    let t = Duration::from_secs(10);
+    let vrrpd_state = if vrrpd_master { "master" } else { "backup" };
+    assert!(
+        lab.wait_until(t, || on_vmac(master) && !on_vmac(backup))
+            && lab.wait_state(0, "VI_1", vrrpd_state, t),
+        "host {master} never became the only holder on vrrp.54:\n{}",
+        lab.logs()
+    );
+    lab.start_responders();
+    let prober = lab.start_prober(vip, Duration::from_millis(2));
+    assert!(
+        prober.wait_for_host(master as u8, t),
+        "client never reached host {master}"
+    );
+    let neigh = || {
+        let out = lab.ns_output(&lab.client.ns, &["ip", "neigh", "show", "10.99.0.212"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(neigh().contains("00:00:5e:00:01:36"), "{}", neigh());
+    lab.set_link(&lab.hosts[master], false);
+    assert!(
+        prober.wait_for_host(backup as u8, t),
+        "client never reached host {backup}:\n{}",
+        lab.logs()
+    );
+    assert!(on_vmac(backup));
+    assert!(neigh().contains("00:00:5e:00:01:36"), "{}", neigh());
+    let report = prober.finish();
+    assert_eq!(report.holders(), vec![master as u8, backup as u8]);
+}
+
+#[test]
+fn use_vmac_keepalived_master_vrrpd_backup() {
+    interop_vmac("ivb", false);
+}
+
+#[test]
+fn use_vmac_vrrpd_master_keepalived_backup() {
+    interop_vmac("ivm", true);
 }

@@ -44,6 +44,8 @@ pub struct Inst {
     pub password: Option<String>,
     /// Extra TOML lines for vrrpd (tracking, hooks, ...).
     pub extra: String,
+    /// Extra lines inside keepalived's `vrrp_instance` block.
+    pub keepalived_extra: String,
 }
 
 impl Inst {
@@ -59,6 +61,7 @@ impl Inst {
             preempt: true,
             password: None,
             extra: String::new(),
+            keepalived_extra: String::new(),
         }
     }
 
@@ -104,12 +107,13 @@ impl Inst {
         };
         let preempt = if self.preempt { "" } else { "  nopreempt\n" };
         format!(
-            "vrrp_instance {} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {}\n  version {}\n  priority {}\n  advert_int {}\n{preempt}{auth}  virtual_ipaddress {{\n{}  }}\n}}\n",
+            "vrrp_instance {} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {}\n  version {}\n  priority {}\n  advert_int {}\n{preempt}{auth}{}  virtual_ipaddress {{\n{}  }}\n}}\n",
             self.name,
             self.vrid,
             self.version,
             self.priority,
             f64::from(self.advert_ms) / 1000.0,
+            self.keepalived_extra,
             vips.concat()
         )
     }
