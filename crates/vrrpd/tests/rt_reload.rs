@@ -532,3 +532,43 @@ fn a_reload_moves_the_vips_off_and_onto_a_virtual_mac() {
     stop(&h);
     assert_eq!(on_vmac(&h), None, "macvlan left after stop");
 }
+
+#[test]
+fn a_deleted_virtual_mac_interface_is_recreated_with_its_vips() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rtd", 1);
+    let plain = instance(&h, "VI_1", 1, "10.99.0.200");
+    start(&h, &format!("{}\nuse_vmac = true\n\n", plain.trim_end()));
+    let on_vmac = |h: &Lab| {
+        let out = h.ns_output(
+            &h.hosts[0].ns,
+            &["ip", "-o", "addr", "show", "dev", "vrrp.1"],
+        );
+        String::from_utf8_lossy(&out.stdout).contains("10.99.0.200/24")
+    };
+    assert!(
+        h.wait_until(Duration::from_secs(10), || on_vmac(&h)),
+        "{}",
+        h.log(D)
+    );
+    let ns = h.hosts[0].ns.clone();
+    h.ns_run(&ns, &["ip", "link", "del", "vrrp.1"]);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || on_vmac(&h)),
+        "vrrp.1 and its VIP did not come back:\n{}",
+        h.log(D)
+    );
+    let st = h.instance_status(0, "VI_1").unwrap();
+    assert_eq!(st["state"], "master");
+    assert!(
+        st["counters"]["addresses_restored"].as_u64().unwrap() >= 1,
+        "{st}"
+    );
+    let link = h.ns_output(&ns, &["ip", "-d", "link", "show", "vrrp.1"]);
+    assert!(String::from_utf8_lossy(&link.stdout).contains("00:00:5e:00:01:01"));
+    assert!(!h.log(D).contains("cannot add"), "{}", h.log(D));
+    stop(&h);
+}

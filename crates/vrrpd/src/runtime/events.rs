@@ -135,6 +135,7 @@ impl Daemon {
                 NetEvent::LinkRemoved { ifindex, name } => {
                     self.link_changed(*ifindex, name, false, now);
                     self.links.remove(ifindex);
+                    self.vmac_removed(*ifindex);
                 }
                 NetEvent::AddrRemoved(a) => {
                     addr_ifaces.insert(a.ifindex);
@@ -288,6 +289,62 @@ impl Daemon {
         self.add_instances(names, prepared, now)
     }
 
+    /// Someone deleted an instance's virtual MAC interface: make it again
+    /// and, if the instance holds its VIPs, put them back and announce
+    /// them (as for a VIP removed by hand, below).
+    pub(super) fn vmac_removed(&mut self, ifindex: u32) {
+        for id in 0..self.insts.len() {
+            let Some(inst) = self.insts[id].as_ref() else {
+                continue;
+            };
+            let (Some(link), Some(name)) = (inst.vmac, inst.cfg.vmac.clone()) else {
+                continue;
+            };
+            if link.ifindex != ifindex {
+                continue;
+            }
+            let (parent, vrid, iname) = (inst.ifindex, inst.cfg.vrid, inst.cfg.name.clone());
+            let holds = router_of(&self.units, inst).is_some_and(VirtualRouter::holds_vips);
+            let link = match self.vmacs.create(&mut self.nl, parent, &name, vrid) {
+                Ok(l) => l,
+                Err(e) => {
+                    // The parent went too: restarting on its return
+                    // (`follow_recreated`) makes the macvlan again.
+                    warn!(
+                        "{iname}: virtual MAC interface {name} was deleted; cannot recreate it: {e}"
+                    );
+                    continue;
+                }
+            };
+            warn!("{iname}: virtual MAC interface {name} was deleted; recreated");
+            let Some(inst) = self.insts[id].as_mut() else {
+                continue;
+            };
+            inst.vmac = Some(link);
+            if !holds {
+                continue;
+            }
+            for v in &inst.cfg.vips {
+                match self
+                    .nl
+                    .add_addr(link.ifindex, v.addr, v.prefix_len, v.label.as_deref())
+                {
+                    Ok(_) => inst.counters.addresses_restored += 1,
+                    Err(e) => {
+                        inst.counters.address_errors += 1;
+                        error!("{iname}: cannot add {}/{}: {e}", v.addr, v.prefix_len);
+                    }
+                }
+                if let IpAddr::V4(a) = v.addr {
+                    match self.garp.send(link.ifindex, link.mac, a) {
+                        Ok(()) => inst.counters.garp_sent += 1,
+                        Err(_) => inst.counters.announce_errors += 1,
+                    }
+                }
+            }
+        }
+    }
+
     /// An address disappeared: if it is a VIP of a master on a usable link
     /// (someone removed it, or a link flap flushed an IPv6 address), put it
     /// back.
@@ -299,12 +356,7 @@ impl Daemon {
             if inst.vip_ifindex() != ifindex || !inst.cfg.vips.iter().any(|v| v.addr == addr) {
                 continue;
             }
-            let holds = self
-                .units
-                .get(inst.unit)
-                .and_then(Option::as_ref)
-                .and_then(|u| u.router(inst.member))
-                .is_some_and(VirtualRouter::holds_vips);
+            let holds = router_of(&self.units, inst).is_some_and(VirtualRouter::holds_vips);
             if !holds {
                 continue;
             }

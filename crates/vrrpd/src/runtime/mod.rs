@@ -895,11 +895,7 @@ impl Daemon {
                     at_unix_ms: unix_ms(),
                 });
                 let hooks = inst.cfg.hooks.clone();
-                let prio = self
-                    .units
-                    .get(inst.unit)
-                    .and_then(Option::as_ref)
-                    .and_then(|u| u.router(inst.member))
+                let prio = router_of(&self.units, inst)
                     .map_or(inst.cfg.priority.get(), |r| r.priority().get());
                 // Entering Initialize means the instance stopped: the
                 // notify_stop hook and state STOP.
@@ -1146,6 +1142,14 @@ impl Daemon {
         self.hooks.kill_all(Duration::from_secs(1));
         Ok(())
     }
+}
+
+/// The router of `inst` in its unit, if the unit runs.
+fn router_of<'a>(units: &'a [Option<Unit>], inst: &Inst) -> Option<&'a VirtualRouter> {
+    units
+        .get(inst.unit)
+        .and_then(Option::as_ref)
+        .and_then(|u| u.router(inst.member))
 }
 
 impl Drop for Daemon {

@@ -79,12 +79,7 @@ impl Daemon {
     pub(super) fn status_json(&self) -> serde_json::Value {
         let mut instances = Vec::new();
         for inst in self.insts.iter().flatten() {
-            let Some(r) = self
-                .units
-                .get(inst.unit)
-                .and_then(Option::as_ref)
-                .and_then(|u| u.router(inst.member))
-            else {
+            let Some(r) = router_of(&self.units, inst) else {
                 continue;
             };
             let (_, _, breakdown) = self.tracking(inst);

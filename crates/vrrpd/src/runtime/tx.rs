@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 use vrrp_fsm::AdvertKind;
 use vrrp_proto::{ChecksumCtx, Packet};
 
-use super::Daemon;
+use super::{Daemon, router_of};
 
 /// Messages per `sendmmsg` call (netif's batch size).
 const CHUNK: usize = 32;
@@ -63,12 +63,7 @@ impl Daemon {
             .get(id)
             .and_then(Option::as_ref)
             .ok_or_else(|| anyhow!("internal: instance missing"))?;
-        let r = self
-            .units
-            .get(inst.unit)
-            .and_then(Option::as_ref)
-            .and_then(|u| u.router(inst.member))
-            .ok_or_else(|| anyhow!("internal: router missing"))?;
+        let r = router_of(&self.units, inst).ok_or_else(|| anyhow!("internal: router missing"))?;
         let s = self
             .socks
             .get(inst.sock)
