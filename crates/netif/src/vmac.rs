@@ -8,7 +8,7 @@
 //! (answer only for addresses configured on the receiving interface) and
 //! `arp_announce=2` on the parent (its own ARP requests never name a virtual
 //! address). [`VirtualMacs`] remembers the parent's old values and writes
-//! them back when dropped. Adverts keep going out of the parent interface,
+//! them back when the parent's last macvlan is removed, or when dropped. Adverts keep going out of the parent interface,
 //! from its primary address (keepalived's `vmac_xmit_base`). IPv4 only:
 //! IPv6 is disabled on the macvlan, so that a backup's copy (every router
 //! has one) never sends from the virtual MAC.
@@ -28,6 +28,8 @@ pub struct VmacLink {
     pub ifindex: u32,
     /// Its hardware address, the virtual router MAC.
     pub mac: [u8; 6],
+    /// The interface it sits on.
+    pub parent: u32,
 }
 
 /// Makes virtual MAC interfaces and keeps the parent settings they changed,
@@ -35,8 +37,10 @@ pub struct VmacLink {
 /// ([`VirtualMacs::remove`]), after its addresses are gone.
 #[derive(Debug, Default)]
 pub struct VirtualMacs {
-    /// Sysctl files changed, with their old contents.
-    saved: Vec<(String, String)>,
+    /// Sysctl files changed, with their old contents, by parent.
+    saved: Vec<(u32, String, String)>,
+    /// Live macvlans per parent.
+    live: Vec<(u32, usize)>,
 }
 
 impl VirtualMacs {
@@ -61,7 +65,17 @@ impl VirtualMacs {
         let mac = virtual_mac(vrid, Family::V4);
         let idx = nl.create_macvlan(parent, name, mac)?;
         match self.configure(nl, parent, name, idx) {
-            Ok(()) => Ok(VmacLink { ifindex: idx, mac }),
+            Ok(()) => {
+                match self.live.iter_mut().find(|(p, _)| *p == parent) {
+                    Some((_, n)) => *n += 1,
+                    None => self.live.push((parent, 1)),
+                }
+                Ok(VmacLink {
+                    ifindex: idx,
+                    mac,
+                    parent,
+                })
+            }
             Err(e) => {
                 // Leave nothing half made behind.
                 let _ = nl.del_link(idx);
@@ -85,7 +99,7 @@ impl VirtualMacs {
         let parent_name = nl.link(parent)?.name;
         for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
             let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
-            if self.saved.iter().any(|(p, _)| *p == path) {
+            if self.saved.iter().any(|(_, p, _)| *p == path) {
                 continue;
             }
             let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
@@ -93,23 +107,41 @@ impl VirtualMacs {
                 source,
             })?;
             write_sysctl(&path, value)?;
-            self.saved.push((path, old.trim().to_owned()));
+            self.saved.push((parent, path, old.trim().to_owned()));
         }
         write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
         nl.set_link_up(idx, true)
     }
 
-    /// Deletes a macvlan made by [`VirtualMacs::create`] (absent is fine).
+    /// Deletes a macvlan made by [`VirtualMacs::create`] (absent is fine);
+    /// the parent's settings go back when this was its last one.
     pub fn remove(&mut self, nl: &mut Netlink, link: &VmacLink) -> Result<()> {
-        nl.del_link(link.ifindex).map(drop)
+        let deleted = nl.del_link(link.ifindex).map(drop);
+        let last = match self.live.iter_mut().find(|(p, _)| *p == link.parent) {
+            Some((_, n)) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            None => false,
+        };
+        if last {
+            self.live.retain(|(p, _)| *p != link.parent);
+            let (back, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.saved)
+                .into_iter()
+                .partition(|(p, _, _)| *p == link.parent);
+            self.saved = keep;
+            if let Some(e) = write_back(back).into_iter().next() {
+                deleted?;
+                return Err(e);
+            }
+        }
+        deleted
     }
 
-    /// Writes the parent settings back; the errors of those that failed.
+    /// Writes every parent's settings back; the errors of those that failed.
     pub fn restore(&mut self) -> Vec<Error> {
-        std::mem::take(&mut self.saved)
-            .into_iter()
-            .filter_map(|(path, old)| write_sysctl(&path, &old).err())
-            .collect()
+        self.live.clear();
+        write_back(std::mem::take(&mut self.saved))
     }
 }
 
@@ -117,6 +149,13 @@ impl Drop for VirtualMacs {
     fn drop(&mut self) {
         let _ = self.restore();
     }
+}
+
+fn write_back(saved: Vec<(u32, String, String)>) -> Vec<Error> {
+    saved
+        .into_iter()
+        .filter_map(|(_, path, old)| write_sysctl(&path, &old).err())
+        .collect()
 }
 
 fn write_sysctl(path: &str, value: &str) -> Result<()> {

@@ -509,7 +509,17 @@ fn a_reload_moves_the_vips_off_and_onto_a_virtual_mac() {
     );
     assert!(!has(&h, "10.99.0.200"));
 
-    // use_vmac off: the instance restarts on eth0 and the macvlan goes.
+    let arp_ignore = |h: &Lab| {
+        let out = h.ns_output(
+            &h.hosts[0].ns,
+            &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"],
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(arp_ignore(&h), "1");
+
+    // use_vmac off: the instance restarts on eth0, the macvlan goes, and
+    // eth0 gets its ARP settings back.
     write(&h, &plain);
     h.signal(D, SIGHUP);
     assert!(
@@ -519,6 +529,7 @@ fn a_reload_moves_the_vips_off_and_onto_a_virtual_mac() {
         "{}",
         h.log(D)
     );
+    assert_eq!(arp_ignore(&h), "0");
     // And on again.
     write(&h, &vmac);
     h.signal(D, SIGHUP);
@@ -529,8 +540,10 @@ fn a_reload_moves_the_vips_off_and_onto_a_virtual_mac() {
         "{}",
         h.log(D)
     );
+    assert_eq!(arp_ignore(&h), "1");
     stop(&h);
     assert_eq!(on_vmac(&h), None, "macvlan left after stop");
+    assert_eq!(arp_ignore(&h), "0");
 }
 
 #[test]

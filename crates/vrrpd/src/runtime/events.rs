@@ -305,6 +305,9 @@ impl Daemon {
             }
             let (parent, vrid, iname) = (inst.ifindex, inst.cfg.vrid, inst.cfg.name.clone());
             let holds = router_of(&self.units, inst).is_some_and(VirtualRouter::holds_vips);
+            // Forget the old one (its parent settings go back if it was the
+            // last; `create` makes them again).
+            let _ = self.vmacs.remove(&mut self.nl, &link);
             let link = match self.vmacs.create(&mut self.nl, parent, &name, vrid) {
                 Ok(l) => l,
                 Err(e) => {
