@@ -587,16 +587,6 @@ impl Daemon {
                     );
                 }
             }
-            let sock = self.open_sock(p, &inst.interface)?;
-            if let Some(s) = self.socks[sock].as_mut() {
-                s.users += 1;
-            }
-            let group = cfg
-                .sync_groups
-                .iter()
-                .find(|g| g.instances.contains(&inst.name))
-                .map(|g| g.name.clone());
-            let link_up = self.links.get(&p.ifindex).is_some_and(|l| l.1);
             let vmac = match &inst.vmac {
                 Some(name) => {
                     let link = self
@@ -613,6 +603,24 @@ impl Daemon {
                 }
                 None => None,
             };
+            let sock = match self.open_sock(p, &inst.interface) {
+                Ok(s) => s,
+                Err(e) => {
+                    if let Some(link) = &vmac {
+                        let _ = self.vmacs.remove(&mut self.nl, link);
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(s) = self.socks[sock].as_mut() {
+                s.users += 1;
+            }
+            let group = cfg
+                .sync_groups
+                .iter()
+                .find(|g| g.instances.contains(&inst.name))
+                .map(|g| g.name.clone());
+            let link_up = self.links.get(&p.ifindex).is_some_and(|l| l.1);
             let id = self.insts.len();
             self.insts.push(Some(Inst {
                 cfg: inst.clone(),
