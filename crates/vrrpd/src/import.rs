@@ -729,15 +729,16 @@ impl Convert {
             return;
         };
         let mut label = None;
+        let mut dev = None;
         let mut args = a.args.iter();
         while let Some(word) = args.next() {
             match word.as_str() {
                 "label" => label = args.next().cloned(),
                 "dev" => {
-                    let dev = args.next();
-                    if dev.map(String::as_str) != interface {
-                        self.note(a.line, format!("{text}: `dev {}` differs from the instance interface; vrrpd adds VIPs on the instance interface", dev.map_or("", |s| s.as_str())));
-                    }
+                    dev = args
+                        .next()
+                        .filter(|d| Some(d.as_str()) != interface)
+                        .cloned();
                 }
                 other => {
                     self.note(a.line, format!("{text}: option `{other}` is not imported"));
@@ -745,9 +746,17 @@ impl Convert {
                 }
             }
         }
-        let entry = match label {
-            Some(l) => format!("{{ address = {}, label = {} }}", quote(text), quote(&l)),
-            None => quote(text),
+        let mut keys = Vec::new();
+        if let Some(l) = label {
+            keys.push(format!("label = {}", quote(&l)));
+        }
+        if let Some(d) = dev {
+            keys.push(format!("interface = {}", quote(&d)));
+        }
+        let entry = if keys.is_empty() {
+            quote(text)
+        } else {
+            format!("{{ address = {}, {} }}", quote(text), keys.join(", "))
         };
         if ip.is_ipv4() {
             v4.push(entry);

@@ -494,3 +494,41 @@ fn virtual_mac_rules() {
         "eth1 is the virtual MAC interface of instance \"VI_1\"",
     );
 }
+
+#[test]
+fn an_address_can_name_its_own_interface() {
+    let ok = inst(
+        "virtual_addresses = [\"192.0.2.1/24\", { address = \"198.51.100.1/24\", interface = \"ext0\", label = \"ext0:v\" }, { address = \"192.0.2.2\", interface = \"eth0\" }]\n",
+    );
+    let cfg = load_str(&ok, "t.toml").unwrap();
+    let devs: Vec<Option<&str>> = cfg.instances[0]
+        .vips
+        .iter()
+        .map(|v| v.interface.as_deref())
+        .collect();
+    // Naming the instance's own interface is the same as naming none.
+    assert_eq!(devs, [None, Some("ext0"), None]);
+    rejects(
+        &inst("virtual_addresses = [{ address = \"192.0.2.1\", interface = \"a b\" }]\n"),
+        5,
+        59,
+        "not a valid interface name",
+    );
+    // The label follows the address's interface.
+    rejects(
+        &inst(
+            "virtual_addresses = [{ address = \"192.0.2.1\", interface = \"ext0\", label = \"eth0:v\" }]\n",
+        ),
+        5,
+        75,
+        "must start with the interface name \"ext0\"",
+    );
+    rejects(
+        &inst(
+            "virtual_addresses = [{ address = \"192.0.2.1\", interface = \"ext0\" }]\nuse_vmac = true\n",
+        ),
+        5,
+        59,
+        "cannot be combined with use_vmac",
+    );
+}

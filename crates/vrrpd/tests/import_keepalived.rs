@@ -145,3 +145,36 @@ fn use_vmac_carries_over_for_ipv4() {
         "{notes:#?}"
     );
 }
+
+#[test]
+fn an_address_dev_becomes_its_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "vrrp_instance VI {\n  interface eth0\n  virtual_router_id 9\n  virtual_ipaddress {\n    192.0.2.9/24 dev eth0\n    198.51.100.9/24 dev eth1 label eth1:vip\n  }\n}\n",
+    )
+    .unwrap();
+    let imported = import_file(&p).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let vips: Vec<(String, Option<&str>, Option<&str>)> = cfg.instances[0]
+        .vips
+        .iter()
+        .map(|v| {
+            (
+                v.addr.to_string(),
+                v.interface.as_deref(),
+                v.label.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            ("192.0.2.9".to_owned(), None, None),
+            ("198.51.100.9".to_owned(), Some("eth1"), Some("eth1:vip"))
+        ]
+    );
+    assert!(imported.notes.is_empty(), "{:#?}", imported.notes);
+}

@@ -585,3 +585,68 @@ fn a_deleted_virtual_mac_interface_is_recreated_with_its_vips() {
     assert!(!h.log(D).contains("cannot add"), "{}", h.log(D));
     stop(&h);
 }
+
+#[test]
+fn an_address_on_another_interface_follows_the_instance() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rto", 1);
+    let ns = h.hosts[0].ns.clone();
+    let body = Inst {
+        vips: vec!["10.99.0.200/24".into()],
+        extra: "garp_master_delay = \"0s\"\n".into(),
+        ..Inst::v3("VI_1", 1, 150, "unused")
+    }
+    .toml()
+    .replace(
+        "virtual_addresses = [\"10.99.0.200/24\"]",
+        "virtual_addresses = [\"10.99.0.200/24\", { address = \"198.51.100.1/24\", interface = \"ext0\" }]",
+    );
+    // A missing interface stops start-up, naming it, before any change.
+    write(&h, &body);
+    let cfg = h.vrrpd_config_path(0).display().to_string();
+    let out = h.ns_output(&ns, &[lab::peers::vrrpd_bin(), "run", "-c", &cfg]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("\"ext0\""), "{err}");
+    assert!(!has(&h, "10.99.0.200"));
+
+    h.ns_run(
+        &ns,
+        &[
+            "ip", "link", "add", "ext0", "type", "veth", "peer", "name", "ext1",
+        ],
+    );
+    h.ns_run(&ns, &["ip", "link", "set", "ext0", "up"]);
+    h.ns_run(&ns, &["ip", "link", "set", "ext1", "up"]);
+    let on_ext0 = |h: &Lab| {
+        let out = h.ns_output(&ns, &["ip", "-o", "addr", "show", "dev", "ext0"]);
+        String::from_utf8_lossy(&out.stdout).contains("198.51.100.1/24")
+    };
+    h.spawn_vrrpd(0, D, &[]);
+    assert!(
+        h.wait_until(Duration::from_secs(10), || on_ext0(&h)
+            && has(&h, "10.99.0.200")),
+        "{}",
+        h.log(D)
+    );
+    // Removed by hand while master: put back on its own interface.
+    h.ns_run(
+        &ns,
+        &["ip", "addr", "del", "198.51.100.1/24", "dev", "ext0"],
+    );
+    assert!(
+        h.wait_until(Duration::from_secs(5), || on_ext0(&h)),
+        "not restored:\n{}",
+        h.log(D)
+    );
+    let st = h.instance_status(0, "VI_1").unwrap();
+    assert!(
+        st["counters"]["addresses_restored"].as_u64().unwrap() >= 1,
+        "{st}"
+    );
+    // A stop removes both.
+    stop(&h);
+    assert!(!on_ext0(&h) && !has(&h, "10.99.0.200"));
+}

@@ -351,7 +351,7 @@ impl Cx<'_> {
         // Virtual addresses: one family per instance, v2 is IPv4 only.
         let mut vips = Vec::new();
         for v in ri.virtual_addresses.get_ref() {
-            if let Some(vip) = self.vip(v, &vip_dev) {
+            if let Some(vip) = self.vip(v, &vip_dev, vmac.is_some()) {
                 vips.push(vip);
             }
         }
@@ -598,7 +598,12 @@ impl Cx<'_> {
         }
     }
 
-    fn vip(&mut self, v: &Spanned<NameOr<raw::RawVip>>, interface: &str) -> Option<Vip> {
+    fn vip(
+        &mut self,
+        v: &Spanned<NameOr<raw::RawVip>>,
+        instance_dev: &str,
+        vmac: bool,
+    ) -> Option<Vip> {
         let NameOr(rv) = v.get_ref();
         // A bare string has no position of its own: use the list entry's.
         let text = rv.address.get_ref();
@@ -631,6 +636,18 @@ impl Cx<'_> {
                 return None;
             }
         }
+        // keepalived's `dev`: the address on another interface.
+        let own_dev = rv.interface.as_ref().map(|i| {
+            self.interface_name(i);
+            if vmac {
+                self.at(
+                    i,
+                    "an address with its own interface cannot be combined with use_vmac (the virtual MAC interface carries every address)",
+                );
+            }
+            i.get_ref().clone()
+        });
+        let interface = own_dev.as_deref().unwrap_or(instance_dev);
         let label = match &rv.label {
             None => None,
             Some(l) => {
@@ -650,6 +667,7 @@ impl Cx<'_> {
             addr,
             prefix_len,
             label,
+            interface: own_dev.filter(|d| d != instance_dev),
         })
     }
 

@@ -73,6 +73,10 @@ pub struct Vip {
     pub prefix_len: u8,
     /// IPv4 address label (`ip addr add ... label eth0:vip`).
     pub label: Option<String>,
+    /// The interface the address goes on when it is not the instance's
+    /// (keepalived's `dev`): a router on an inside link can hold an address
+    /// on an outside one.
+    pub interface: Option<String>,
 }
 
 /// Which checksum a VRRPv3 IPv4 advert carries.

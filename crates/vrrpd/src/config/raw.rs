@@ -99,6 +99,7 @@ impl_hook_keys!(RawSyncGroup);
 pub(crate) struct RawVip {
     pub(crate) address: Spanned<String>,
     pub(crate) label: Option<Spanned<String>>,
+    pub(crate) interface: Option<Spanned<String>>,
 }
 
 impl From<String> for RawVip {
@@ -106,6 +107,7 @@ impl From<String> for RawVip {
         RawVip {
             address: Spanned::new(0..0, address),
             label: None,
+            interface: None,
         }
     }
 }

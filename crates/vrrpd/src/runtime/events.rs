@@ -356,21 +356,25 @@ impl Daemon {
             return;
         }
         for inst in self.insts.iter_mut().flatten() {
-            if inst.vip_ifindex() != ifindex || !inst.cfg.vips.iter().any(|v| v.addr == addr) {
+            if !inst.cfg.vips.iter().any(|v| v.addr == addr) {
+                continue;
+            }
+            let meta = vip_meta(&inst.cfg, addr, &[]);
+            if inst.vip_target(&meta).map(|t| t.0) != Ok(ifindex) {
                 continue;
             }
             let holds = router_of(&self.units, inst).is_some_and(VirtualRouter::holds_vips);
             if !holds {
                 continue;
             }
-            let (p, label) = vip_meta(&inst.cfg, addr, &[]);
-            match self.nl.add_addr(ifindex, addr, p, label.as_deref()) {
+            let p = meta.prefix_len;
+            match self.nl.add_addr(ifindex, addr, p, meta.label.as_deref()) {
                 Ok(true) => {
                     inst.counters.addresses_restored += 1;
                     warn!(
                         "{}: {addr}/{p} was removed from {} while master; restored",
                         inst.cfg.name,
-                        inst.vip_dev()
+                        meta.interface.as_deref().unwrap_or(inst.vip_dev())
                     );
                 }
                 Ok(false) => {}

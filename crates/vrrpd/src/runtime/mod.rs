@@ -555,6 +555,61 @@ impl Daemon {
 
     /// Builds, registers and starts the instances `names` of `self.cfg`
     /// (sync group members together).
+    /// For VIPs on interfaces of their own (keepalived's `dev`): removes
+    /// those a crashed run left there, and learns each interface's MAC
+    /// (gratuitous ARP) and, for IPv6, opens its neighbour advertisement
+    /// sender. Failures are logged: the instance runs, and adding the
+    /// address reports again if the interface is missing.
+    fn prepare_vip_interfaces(&mut self, inst: &Instance) {
+        let mut devs: Vec<&str> = inst
+            .vips
+            .iter()
+            .filter_map(|v| v.interface.as_deref())
+            .collect();
+        devs.sort_unstable();
+        devs.dedup();
+        for dev in devs {
+            let Ok(ifindex) = netif::ifindex(dev) else {
+                warn!("{}: interface {dev} does not exist", inst.name);
+                continue;
+            };
+            let here: Vec<IpAddr> = inst
+                .vips
+                .iter()
+                .filter(|v| v.interface.as_deref() == Some(dev))
+                .map(|v| v.addr)
+                .collect();
+            match self.nl.remove_stale_vips(ifindex, &here) {
+                Ok(stale) => {
+                    for a in stale {
+                        info!(
+                            "{}: removed {}/{} from {dev}, left by an earlier run",
+                            inst.name, a.addr, a.prefix_len
+                        );
+                    }
+                }
+                Err(e) => warn!("{}: cannot remove stale addresses on {dev}: {e}", inst.name),
+            }
+            if !self.ifaces.contains_key(&ifindex) {
+                let mac = self.nl.mac(ifindex).ok().flatten().unwrap_or([0; 6]);
+                self.ifaces.insert(ifindex, Iface { mac, na: None });
+            }
+            if inst.family == config::Family::V6 {
+                let ll = self.nl.ipv6_link_local(ifindex, &here).ok().flatten();
+                if let (Some(ll), Some(iface)) = (ll, self.ifaces.get_mut(&ifindex)) {
+                    if iface.na.is_none() {
+                        match NaSender::open(ifindex, ll) {
+                            Ok(na) => iface.na = Some(na),
+                            Err(e) => {
+                                warn!("{}: neighbour advertisements on {dev}: {e}", inst.name)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn add_instances(
         &mut self,
         names: &BTreeSet<String>,
@@ -579,6 +634,7 @@ impl Daemon {
                 }
                 Err(e) => warn!("{}: cannot remove stale addresses: {e}", inst.name),
             }
+            self.prepare_vip_interfaces(inst);
             for t in &inst.track_interfaces {
                 if !self.links.values().any(|(n, _)| *n == t.name) {
                     warn!(
@@ -834,12 +890,16 @@ impl Daemon {
                 // RFC 9568 §6.4.3: without Accept_Mode a non-owner master
                 // drops traffic to the VIP; the filter already holds it
                 // (`noaccept_vips`).
-                let (p, label) = vip_meta(&inst.cfg, addr, &[]);
-                match self
-                    .nl
-                    .add_addr(inst.vip_ifindex(), addr, p, label.as_deref())
-                {
-                    Ok(_) => info!("{name}: added {addr}/{p} to {}", inst.vip_dev()),
+                let meta = vip_meta(&inst.cfg, addr, &[]);
+                let p = meta.prefix_len;
+                let added = inst.vip_target(&meta).and_then(|(ifindex, dev)| {
+                    self.nl
+                        .add_addr(ifindex, addr, p, meta.label.as_deref())
+                        .map(|_| dev)
+                        .map_err(|e| e.to_string())
+                });
+                match added {
+                    Ok(dev) => info!("{name}: added {addr}/{p} to {dev}"),
                     Err(e) => {
                         inst.counters.address_errors += 1;
                         error!("{name}: cannot add {addr}/{p}: {e}");
@@ -847,9 +907,16 @@ impl Daemon {
                 }
             }
             Action::RemoveVip(addr) => {
-                let (p, _) = vip_meta(&inst.cfg, addr, &self.retired_vips);
-                match self.nl.del_addr(inst.vip_ifindex(), addr, p) {
-                    Ok(_) => info!("{name}: removed {addr}/{p} from {}", inst.vip_dev()),
+                let meta = vip_meta(&inst.cfg, addr, &self.retired_vips);
+                let p = meta.prefix_len;
+                let removed = inst.vip_target(&meta).and_then(|(ifindex, dev)| {
+                    self.nl
+                        .del_addr(ifindex, addr, p)
+                        .map(|_| dev)
+                        .map_err(|e| e.to_string())
+                });
+                match removed {
+                    Ok(dev) => info!("{name}: removed {addr}/{p} from {dev}"),
                     Err(e) => {
                         inst.counters.address_errors += 1;
                         error!("{name}: cannot remove {addr}/{p}: {e}");
@@ -860,9 +927,17 @@ impl Daemon {
                 // INTEROP: without use_vmac, announce the interface's own
                 // MAC, as keepalived does (see netif::driver for the
                 // reasoning); with it, the virtual MAC from its interface.
-                let (ifindex, mac) = match inst.vmac {
-                    Some(v) => (v.ifindex, v.mac),
-                    None => (
+                let own = vip_meta(&inst.cfg, IpAddr::V4(addr), &[]).interface;
+                let (ifindex, mac) = match (inst.vmac, own) {
+                    (Some(v), _) => (v.ifindex, v.mac),
+                    // keepalived's `dev`: that interface's own MAC.
+                    (None, Some(dev)) => {
+                        let i = netif::ifindex(&dev).unwrap_or(0);
+                        let mac = self.ifaces.get(&i).map(|f| f.mac);
+                        let mac = mac.or_else(|| self.nl.mac(i).ok().flatten());
+                        (i, mac.unwrap_or([0; 6]))
+                    }
+                    (None, None) => (
                         inst.ifindex,
                         self.ifaces.get(&inst.ifindex).map_or([0; 6], |i| i.mac),
                     ),
@@ -876,9 +951,10 @@ impl Daemon {
                 }
             }
             Action::SendUnsolicitedNa(addr) => {
-                let sent = self
-                    .ifaces
-                    .get(&inst.ifindex)
+                let own = vip_meta(&inst.cfg, IpAddr::V6(addr), &[]).interface;
+                let ifindex = own.map_or(Some(inst.ifindex), |d| netif::ifindex(&d).ok());
+                let sent = ifindex
+                    .and_then(|i| self.ifaces.get(&i))
                     .and_then(|i| i.na.as_ref().map(|na| na.send(addr, i.mac, true)));
                 match sent {
                     Some(Ok(())) => inst.counters.na_sent += 1,
@@ -1207,6 +1283,18 @@ fn prepare(nl: &mut Netlink, inst: &Instance, skip: &[IpAddr]) -> anyhow::Result
             })?
         }
     };
+    // keepalived's `dev`: addresses on other interfaces, which must exist.
+    for v in &inst.vips {
+        if let Some(dev) = &v.interface {
+            netif::ifindex(dev).map_err(|_| {
+                anyhow!(
+                    "instance {:?}: interface {dev:?} of virtual address {} does not exist",
+                    inst.name,
+                    v.addr
+                )
+            })?;
+        }
+    }
     let mode = if inst.unicast_peers.is_empty() {
         Mode::Multicast
     } else {
@@ -1221,14 +1309,44 @@ fn prepare(nl: &mut Netlink, inst: &Instance, skip: &[IpAddr]) -> anyhow::Result
 
 /// Prefix length and label of `addr` in `inst`'s configuration, else in
 /// `retired` (addresses a reload just dropped), else a host route.
-fn vip_meta(inst: &Instance, addr: IpAddr, retired: &[config::Vip]) -> (u8, Option<String>) {
-    inst.vips
-        .iter()
-        .chain(retired)
-        .find(|v| v.addr == addr)
-        .map_or((if addr.is_ipv4() { 32 } else { 128 }, None), |v| {
-            (v.prefix_len, v.label.clone())
-        })
+/// How a VIP is installed: prefix length, label, and its own interface
+/// (keepalived's `dev`) if not the instance's.
+struct VipMeta {
+    prefix_len: u8,
+    label: Option<String>,
+    interface: Option<String>,
+}
+
+/// The [`VipMeta`] of `addr` in `inst`'s configuration, else in `retired`
+/// (addresses a reload just dropped), else a host route on the instance's
+/// interface.
+fn vip_meta(inst: &Instance, addr: IpAddr, retired: &[config::Vip]) -> VipMeta {
+    match inst.vips.iter().chain(retired).find(|v| v.addr == addr) {
+        Some(v) => VipMeta {
+            prefix_len: v.prefix_len,
+            label: v.label.clone(),
+            interface: v.interface.clone(),
+        },
+        None => VipMeta {
+            prefix_len: if addr.is_ipv4() { 32 } else { 128 },
+            label: None,
+            interface: None,
+        },
+    }
+}
+
+impl Inst {
+    /// Where a VIP with `meta` goes: (interface index, name). Its own
+    /// interface is looked up by name each time, so that one re-created
+    /// since start-up is found.
+    fn vip_target(&self, meta: &VipMeta) -> Result<(u32, String), String> {
+        match &meta.interface {
+            Some(dev) => netif::ifindex(dev)
+                .map(|i| (i, dev.clone()))
+                .map_err(|_| format!("interface {dev} does not exist")),
+            None => Ok((self.vip_ifindex(), self.vip_dev().to_owned())),
+        }
+    }
 }
 
 /// Queues the hooks of a state change: the state's own hook, then the
