@@ -139,6 +139,16 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// Adding or removing a route failed.
+    #[error("{op} route {route}: {source}")]
+    Route {
+        /// `adding` or `removing`.
+        op: &'static str,
+        /// The route.
+        route: crate::rtnl::Route,
+        /// The OS error.
+        source: io::Error,
+    },
     /// Removing an address failed.
     #[error("removing {addr}/{prefix_len} from interface {ifindex}: {source}")]
     DelAddr {

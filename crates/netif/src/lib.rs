@@ -96,8 +96,8 @@ pub use announce::{ALL_NODES, GarpSender, NaSender};
 pub use error::{Error, Family, Result};
 pub use events::{NetEvent, NetEvents};
 pub use rtnl::{
-    IfAddr, Link, MAX_IFNAME_LEN, Netlink, OperState, ifindex, validate_ifname, validate_label,
-    virtual_mac,
+    IfAddr, Link, MAX_IFNAME_LEN, Netlink, OperState, Route, ifindex, validate_ifname,
+    validate_label, virtual_mac,
 };
 pub use socket::{
     IPPROTO_VRRP, Mode, RECV_BUFFER, Received, RecvBatch, SocketStats, VRRP_GROUP_V4,

@@ -11,11 +11,15 @@ use std::io::{self, Cursor};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use neli::consts::nl::NlmF;
-use neli::consts::rtnl::{Ifa, IfaF, Iff, Ifla, IflaInfo, RtAddrFamily, RtScope, Rtm};
+use neli::consts::rtnl::{
+    Ifa, IfaF, Iff, Ifla, IflaInfo, RtAddrFamily, RtScope, RtTable, Rta, Rtm, Rtn, Rtprot,
+};
 use neli::consts::socket::NlFamily;
 use neli::err::SocketError;
 use neli::nl::{NlPayload, NlmsghdrBuilder};
-use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder};
+use neli::rtnl::{
+    Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder, Rtmsg, RtmsgBuilder,
+};
 use neli::socket::synchronous::NlSocketHandle;
 use neli::types::{Buffer, RtBuffer};
 use neli::utils::Groups;
@@ -332,6 +336,40 @@ impl Netlink {
         }
     }
 
+    /// Adds `route` (to the main table unless it names one). Returns
+    /// `Ok(false)` if it was already there (`EEXIST` is not an error).
+    pub fn add_route(&mut self, route: &Route) -> Result<bool> {
+        let wrap = |source| Error::Route {
+            op: "adding",
+            route: route.clone(),
+            source,
+        };
+        check_prefix(route.dst, route.prefix_len)?;
+        let msg = route_msg(route).map_err(wrap)?;
+        match self.request(Rtm::Newroute, NlmF::CREATE | NlmF::EXCL, msg) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(wrap(e)),
+        }
+    }
+
+    /// Removes `route`. Returns `Ok(false)` if it was not there (`ESRCH`
+    /// is not an error).
+    pub fn del_route(&mut self, route: &Route) -> Result<bool> {
+        let wrap = |source| Error::Route {
+            op: "removing",
+            route: route.clone(),
+            source,
+        };
+        check_prefix(route.dst, route.prefix_len)?;
+        let msg = route_msg(route).map_err(wrap)?;
+        match self.request(Rtm::Delroute, NlmF::empty(), msg) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+            Err(e) => Err(wrap(e)),
+        }
+    }
+
     /// Removes `addr/prefix_len` from interface `ifindex`.
     ///
     /// Returns `Ok(true)` if it was removed and `Ok(false)` if it was not
@@ -551,6 +589,90 @@ where
     RtattrBuilder::default()
         .rta_type(ty)
         .rta_payload(payload)
+        .build()
+        .map_err(invalid)
+}
+
+/// A static route a master installs beside its virtual addresses
+/// (keepalived's `virtual_routes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Destination network.
+    pub dst: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// Next hop, if any (same family as `dst`).
+    pub gateway: Option<IpAddr>,
+    /// Outgoing interface, if any.
+    pub oif: Option<u32>,
+    /// Metric (`RTA_PRIORITY`), if any.
+    pub metric: Option<u32>,
+    /// Routing table; `None` is the main table.
+    pub table: Option<u32>,
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.dst, self.prefix_len)?;
+        if let Some(g) = self.gateway {
+            write!(f, " via {g}")?;
+        }
+        if let Some(i) = self.oif {
+            write!(f, " oif {i}")?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        Ok(())
+    }
+}
+
+fn ip_bytes(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+fn route_msg(r: &Route) -> io::Result<Rtmsg> {
+    let mut attrs = RtBuffer::<Rta, Buffer>::new();
+    attrs.push(attr(Rta::Dst, Buffer::from(ip_bytes(r.dst)))?);
+    if let Some(g) = r.gateway {
+        attrs.push(attr(Rta::Gateway, Buffer::from(ip_bytes(g)))?);
+    }
+    if let Some(i) = r.oif {
+        attrs.push(attr(Rta::Oif, i)?);
+    }
+    if let Some(m) = r.metric {
+        attrs.push(attr(Rta::Priority, m)?);
+    }
+    let table = r.table.unwrap_or(u32::from(libc::RT_TABLE_MAIN));
+    attrs.push(attr(Rta::Table, table)?);
+    let family = if r.dst.is_ipv4() {
+        RtAddrFamily::Inet
+    } else {
+        RtAddrFamily::Inet6
+    };
+    // A route without a next hop is on-link.
+    let scope = if r.gateway.is_some() {
+        RtScope::Universe
+    } else {
+        RtScope::Link
+    };
+    RtmsgBuilder::default()
+        .rtm_family(family)
+        .rtm_dst_len(r.prefix_len)
+        .rtm_src_len(0)
+        .rtm_tos(0)
+        // The 8-bit field says "see RTA_TABLE" for tables above 255.
+        .rtm_table(u8::try_from(table).map_or(RtTable::Unspec, RtTable::from))
+        .rtm_protocol(Rtprot::Static)
+        .rtm_scope(scope)
+        .rtm_type(Rtn::Unicast)
+        .rtattrs(attrs)
         .build()
         .map_err(invalid)
 }

@@ -405,3 +405,79 @@ fn carrier_loss_is_a_link_down_too() {
         "{up:?}"
     );
 }
+
+/// 198.51.100.0/24 via 10.99.0.254 metric 50.
+fn via_route() -> netif::Route {
+    netif::Route {
+        dst: "198.51.100.0".parse().unwrap(),
+        prefix_len: 24,
+        gateway: Some("10.99.0.254".parse().unwrap()),
+        oif: None,
+        metric: Some(50),
+        table: None,
+    }
+}
+
+#[test]
+fn routes_come_and_go_idempotently() {
+    let Some(lab) = Lab::new("rt", 1) else {
+        return;
+    };
+    let ns = lab.hosts[0].clone();
+    lab.run_in(&ns, move || {
+        let mut nl = Netlink::new().unwrap();
+        let via = via_route();
+        let on_link = netif::Route {
+            dst: "203.0.113.0".parse().unwrap(),
+            prefix_len: 25,
+            gateway: None,
+            oif: Some(eth0()),
+            metric: None,
+            table: Some(1000),
+        };
+        let v6 = netif::Route {
+            dst: "2001:db8:5::".parse().unwrap(),
+            prefix_len: 48,
+            gateway: Some("fd00:99::254".parse().unwrap()),
+            oif: Some(eth0()),
+            metric: None,
+            table: None,
+        };
+        for r in [&via, &on_link, &v6] {
+            assert!(nl.add_route(r).unwrap(), "{r}");
+            assert!(!nl.add_route(r).unwrap(), "EEXIST is not an error: {r}");
+        }
+        // A next hop that is not on any link is refused with a clear error.
+        let bad = netif::Route {
+            gateway: Some("192.0.2.254".parse().unwrap()),
+            ..via.clone()
+        };
+        let e = nl.add_route(&bad).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("adding route 198.51.100.0/24 via 192.0.2.254"),
+            "{e}"
+        );
+    });
+    let main = lab.exec(&ns, &["ip", "route", "show"]);
+    assert!(
+        main.contains("198.51.100.0/24 via 10.99.0.254 dev eth0"),
+        "{main}"
+    );
+    assert!(main.contains("metric 50"), "{main}");
+    let t1000 = lab.exec(&ns, &["ip", "route", "show", "table", "1000"]);
+    assert!(t1000.contains("203.0.113.0/25 dev eth0"), "{t1000}");
+    let v6 = lab.exec(&ns, &["ip", "-6", "route", "show"]);
+    assert!(
+        v6.contains("2001:db8:5::/48 via fd00:99::254 dev eth0"),
+        "{v6}"
+    );
+    lab.run_in(&ns, move || {
+        let mut nl = Netlink::new().unwrap();
+        let r = via_route();
+        assert!(nl.del_route(&r).unwrap());
+        assert!(!nl.del_route(&r).unwrap(), "ESRCH is not an error");
+    });
+    let main = lab.exec(&ns, &["ip", "route", "show"]);
+    assert!(!main.contains("198.51.100.0/24"), "{main}");
+}

@@ -532,3 +532,66 @@ fn an_address_can_name_its_own_interface() {
         "cannot be combined with use_vmac",
     );
 }
+
+#[test]
+fn virtual_routes_rules() {
+    let ok = inst(
+        "virtual_addresses = [\"192.0.2.1/24\"]\nvirtual_routes = [{ to = \"198.51.100.0/24\", via = \"192.0.2.254\", metric = 5 }, { to = \"203.0.113.7\", interface = \"eth1\", table = 100 }]\n",
+    );
+    let cfg = load_str(&ok, "t.toml").unwrap();
+    let r = &cfg.instances[0].virtual_routes;
+    assert_eq!(
+        (
+            r[0].to.to_string(),
+            r[0].prefix_len,
+            r[0].via.map(|v| v.to_string()),
+            r[0].metric
+        ),
+        (
+            "198.51.100.0".into(),
+            24,
+            Some("192.0.2.254".into()),
+            Some(5)
+        )
+    );
+    assert_eq!(
+        (r[1].prefix_len, r[1].interface.as_deref(), r[1].table),
+        (32, Some("eth1"), Some(100))
+    );
+    let route = |r: &str| {
+        inst(&format!(
+            "virtual_addresses = [\"192.0.2.1\"]\nvirtual_routes = [{r}]\n"
+        ))
+    };
+    rejects(
+        &route("{ to = \"198.51.100.1/24\" }"),
+        6,
+        26,
+        "host bits set",
+    );
+    rejects(&route("{ to = \"nowhere\" }"), 6, 26, "is not a network");
+    rejects(
+        &route("{ to = \"198.51.100.0/33\" }"),
+        6,
+        26,
+        "prefix length must be 0 to 32",
+    );
+    rejects(
+        &route("{ to = \"198.51.100.0/24\", via = \"2001:db8::1\" }"),
+        6,
+        51,
+        "next hop 2001:db8::1 is not of the instance's address family",
+    );
+    rejects(
+        &route("{ to = \"198.51.100.0/24\", table = 0 }"),
+        6,
+        53,
+        "table 0",
+    );
+    rejects(
+        &route("{ to = \"198.51.100.0/24\", gateway = \"192.0.2.9\" }"),
+        6,
+        45,
+        "unknown field `gateway`",
+    );
+}

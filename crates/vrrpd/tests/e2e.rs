@@ -661,3 +661,46 @@ fn use_vmac_keeps_one_mac_for_the_vip_across_a_failover() {
 fn out_client(lab: &Lab, args: &[&str]) -> String {
     String::from_utf8_lossy(&lab.ns_output(&lab.client.ns, args).stdout).into_owned()
 }
+
+#[test]
+fn virtual_routes_follow_the_master() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = pair_with(
+        "vr",
+        200,
+        100,
+        "virtual_routes = [{ to = \"198.51.100.0/24\", via = \"10.99.0.254\", metric = 7 }, { to = \"203.0.113.0/25\", table = 100 }]\n",
+    );
+    elected(&lab, 0);
+    let routes = |i: usize| {
+        let main = lab.ns_output(&lab.hosts[i].ns, &["ip", "route", "show"]);
+        let t100 = lab.ns_output(&lab.hosts[i].ns, &["ip", "route", "show", "table", "100"]);
+        let main = String::from_utf8_lossy(&main.stdout).into_owned();
+        let t100 = String::from_utf8_lossy(&t100.stdout).into_owned();
+        (
+            main.contains("198.51.100.0/24 via 10.99.0.254 dev eth0") && main.contains("metric 7"),
+            t100.contains("203.0.113.0/25 dev eth0"),
+        )
+    };
+    assert!(
+        lab.wait_until(T, || routes(0) == (true, true)),
+        "routes not on the master: {:?}\n{}",
+        routes(0),
+        lab.logs()
+    );
+    assert_eq!(routes(1), (false, false), "routes on the backup");
+    // The master stops: the routes move with the VIP.
+    sigterm_exits_0(&lab, "vrrpd0");
+    assert!(lab.wait_vip_only_on(1, vip4(), T), "{}", lab.logs());
+    assert!(
+        lab.wait_until(T, || routes(1) == (true, true)),
+        "routes not on the new master: {:?}\n{}",
+        routes(1),
+        lab.logs()
+    );
+    assert_eq!(routes(0), (false, false), "routes left on the old master");
+    let st = lab.instance_status(1, "VI_1").unwrap();
+    assert_eq!(st["counters"]["route_errors"], 0, "{st}");
+}

@@ -178,3 +178,42 @@ fn an_address_dev_becomes_its_interface() {
     );
     assert!(imported.notes.is_empty(), "{:#?}", imported.notes);
 }
+
+#[test]
+fn virtual_routes_carry_over_or_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "vrrp_instance VI {\n  interface eth0\n  virtual_router_id 9\n  virtual_ipaddress {\n    192.0.2.9/24\n  }\n  virtual_routes {\n    198.51.100.0/24 via 192.0.2.254 dev eth1 metric 5\n    to 0.0.0.0/0 gw 192.0.2.1 table 100\n    blackhole 203.0.113.1/32\n  }\n}\n",
+    )
+    .unwrap();
+    let imported = import_file(&p).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let routes: Vec<String> = cfg.instances[0]
+        .virtual_routes
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{} {:?} {:?} {:?} {:?}",
+                r.to, r.prefix_len, r.via, r.interface, r.metric, r.table
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "198.51.100.0/24 Some(192.0.2.254) Some(\"eth1\") Some(5) None",
+            "0.0.0.0/0 Some(192.0.2.1) None None Some(100)"
+        ]
+    );
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n.line == 10 && n.message.contains("blackhole 203.0.113.1/32")),
+        "{:#?}",
+        imported.notes
+    );
+}

@@ -22,7 +22,7 @@ use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
 
 pub use model::{
     Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, SyncGroup, TrackCheck,
-    TrackInterface, V3Ipv4Checksum, Vip,
+    TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
 use raw::{Argv, Dur, HookKeys, NameOr, RawCheck, RawConfig, RawInstance, RawSyncGroup};
 
@@ -441,6 +441,12 @@ impl Cx<'_> {
             );
         }
 
+        let virtual_routes = ri
+            .virtual_routes
+            .iter()
+            .filter_map(|r| self.route(r))
+            .collect();
+
         let mut track_interfaces = Vec::new();
         for t in &ri.track_interfaces {
             let NameOr(rt) = t.get_ref();
@@ -545,6 +551,7 @@ impl Cx<'_> {
             track_interfaces,
             track_checks,
             v3_ipv4_checksum,
+            virtual_routes,
             vmac,
             garp,
             hooks,
@@ -714,6 +721,74 @@ impl Cx<'_> {
                 Auth::None
             }
         }
+    }
+
+    fn route(&mut self, r: &Spanned<raw::RawRoute>) -> Option<VirtualRoute> {
+        let rr = r.get_ref();
+        let text = rr.to.get_ref();
+        let (a, l) = match text.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (text.as_str(), None),
+        };
+        let Ok(to) = a.parse::<IpAddr>() else {
+            self.at(
+                &rr.to,
+                format!("{text:?} is not a network (write e.g. \"198.51.100.0/24\")"),
+            );
+            return None;
+        };
+        let max = if to.is_ipv4() { 32 } else { 128 };
+        let prefix_len = match l.map(str::parse::<u8>) {
+            None => max,
+            Some(Ok(n)) if n <= max => n,
+            Some(_) => {
+                self.at(
+                    &rr.to,
+                    format!("{text:?}: prefix length must be 0 to {max}"),
+                );
+                return None;
+            }
+        };
+        // The kernel refuses a destination with host bits set.
+        let host_bits = match to {
+            IpAddr::V4(v) => {
+                u32::from(v) & u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0) != 0
+            }
+            IpAddr::V6(v) => {
+                u128::from(v) & u128::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0) != 0
+            }
+        };
+        if host_bits {
+            self.at(
+                &rr.to,
+                format!("{text:?} has host bits set: the network is written with them zero"),
+            );
+            return None;
+        }
+        let family = if to.is_ipv4() { Family::V4 } else { Family::V6 };
+        let via = match &rr.via {
+            Some(v) => Some(self.ip(v, family, "next hop")?),
+            None => None,
+        };
+        if let Some(i) = &rr.interface {
+            self.interface_name(i);
+        }
+        if let Some(t) = &rr.table {
+            if *t.get_ref() == 0 {
+                self.at(
+                    t,
+                    "table 0 is not a routing table (the main table is 254, the default)",
+                );
+            }
+        }
+        Some(VirtualRoute {
+            to,
+            prefix_len,
+            via,
+            interface: rr.interface.as_ref().map(|i| i.get_ref().clone()),
+            metric: rr.metric.as_ref().map(|m| *m.get_ref()),
+            table: rr.table.as_ref().map(|t| *t.get_ref()),
+        })
     }
 
     fn ip(&mut self, s: &Spanned<String>, family: Family, what: &str) -> Option<IpAddr> {

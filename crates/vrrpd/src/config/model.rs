@@ -92,6 +92,25 @@ pub enum V3Ipv4Checksum {
     WithoutPseudoHeader,
 }
 
+/// A route the master installs while it holds the virtual addresses, and
+/// removes when it releases them (keepalived's `virtual_routes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualRoute {
+    /// Destination network.
+    pub to: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// Next hop; without one the route is on-link.
+    pub via: Option<IpAddr>,
+    /// Outgoing interface; an on-link route without one uses the
+    /// instance's interface.
+    pub interface: Option<String>,
+    /// Route metric.
+    pub metric: Option<u32>,
+    /// Routing table (default: main).
+    pub table: Option<u32>,
+}
+
 /// A tracked interface: down means Fault (weight 0) or a priority change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackInterface {
@@ -185,6 +204,8 @@ pub struct Instance {
     pub track_checks: Vec<TrackCheck>,
     /// VRRPv3 IPv4 checksum mode.
     pub v3_ipv4_checksum: V3Ipv4Checksum,
+    /// Routes installed with the virtual addresses.
+    pub virtual_routes: Vec<VirtualRoute>,
     /// The virtual MAC interface (keepalived's `use_vmac`): a macvlan of
     /// this name on `interface` carries the virtual addresses with the
     /// virtual router MAC (RFC 9568 §7.3). IPv4 only.

@@ -56,6 +56,8 @@ pub(crate) struct RawInstance {
     #[serde(default)]
     pub(crate) track_checks: Vec<Spanned<NameOr<RawTrackCheck>>>,
     pub(crate) v3_ipv4_checksum: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) virtual_routes: Vec<Spanned<RawRoute>>,
     pub(crate) use_vmac: Option<Spanned<bool>>,
     pub(crate) vmac_name: Option<Spanned<String>>,
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
@@ -110,6 +112,16 @@ impl From<String> for RawVip {
             interface: None,
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub(crate) to: Spanned<String>,
+    pub(crate) via: Option<Spanned<String>>,
+    pub(crate) interface: Option<Spanned<String>>,
+    pub(crate) metric: Option<Spanned<u32>>,
+    pub(crate) table: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

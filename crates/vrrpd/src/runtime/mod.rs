@@ -137,6 +137,8 @@ struct Inst {
     ifindex: u32,
     /// The virtual MAC interface the VIPs go on (`use_vmac`).
     vmac: Option<netif::VmacLink>,
+    /// `virtual_routes` are installed (they follow `holds_vips`).
+    routes_on: bool,
     sock: usize,
     unit: usize,
     member: usize,
@@ -174,6 +176,7 @@ struct InstCounters {
     send_errors: u64,
     address_errors: u64,
     addresses_restored: u64,
+    route_errors: u64,
     garp_sent: u64,
     na_sent: u64,
     announce_errors: u64,
@@ -181,11 +184,12 @@ struct InstCounters {
 
 impl InstCounters {
     /// The counters by the names `status` and the metrics endpoint use.
-    fn named(&self) -> [(&'static str, u64); 6] {
+    fn named(&self) -> [(&'static str, u64); 7] {
         [
             ("send_errors", self.send_errors),
             ("address_errors", self.address_errors),
             ("addresses_restored", self.addresses_restored),
+            ("route_errors", self.route_errors),
             ("garp_sent", self.garp_sent),
             ("na_sent", self.na_sent),
             ("announce_errors", self.announce_errors),
@@ -682,6 +686,7 @@ impl Daemon {
                 cfg: inst.clone(),
                 ifindex: p.ifindex,
                 vmac,
+                routes_on: false,
                 sock,
                 unit: usize::MAX,
                 member: 0,
@@ -864,6 +869,7 @@ impl Daemon {
             self.execute(id, a, now);
         }
         self.action_buf = actions;
+        self.sync_routes(u);
         self.refresh_deadline(u);
         if let Some((from, to, Some(g))) = group_change {
             info!(
@@ -1228,6 +1234,83 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Installs or removes the `virtual_routes` of unit `u`'s members so
+    /// that they follow the virtual addresses (after they are added, after
+    /// they are removed).
+    fn sync_routes(&mut self, u: usize) {
+        let Some(members) = self
+            .units
+            .get(u)
+            .and_then(Option::as_ref)
+            .map(|x| x.members.clone())
+        else {
+            return;
+        };
+        for id in members {
+            let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
+                continue;
+            };
+            if inst.cfg.virtual_routes.is_empty() {
+                continue;
+            }
+            let holds = router_of(&self.units, inst).is_some_and(VirtualRouter::holds_vips);
+            if holds != inst.routes_on {
+                self.set_routes(id, holds);
+            }
+        }
+    }
+
+    /// Adds (`on`) or removes every `virtual_routes` entry of instance `id`.
+    fn set_routes(&mut self, id: usize, on: bool) {
+        let Some(inst) = self.insts.get_mut(id).and_then(Option::as_mut) else {
+            return;
+        };
+        inst.routes_on = on;
+        for r in &inst.cfg.virtual_routes {
+            let oif = match (&r.interface, r.via) {
+                (Some(dev), _) => match netif::ifindex(dev) {
+                    Ok(i) => Some(i),
+                    Err(_) => {
+                        inst.counters.route_errors += 1;
+                        error!(
+                            "{}: route {}/{}: interface {dev} does not exist",
+                            inst.cfg.name, r.to, r.prefix_len
+                        );
+                        continue;
+                    }
+                },
+                (None, None) => Some(inst.vip_ifindex()),
+                (None, Some(_)) => None,
+            };
+            let route = netif::Route {
+                dst: r.to,
+                prefix_len: r.prefix_len,
+                gateway: r.via,
+                oif,
+                metric: r.metric,
+                table: r.table,
+            };
+            let done = if on {
+                self.nl.add_route(&route)
+            } else {
+                self.nl.del_route(&route)
+            };
+            match done {
+                Ok(_) => info!(
+                    "{}: {} route {route}",
+                    inst.cfg.name,
+                    if on { "added" } else { "removed" }
+                ),
+                Err(e) => {
+                    inst.counters.route_errors += 1;
+                    error!("{}: {e}", inst.cfg.name);
+                }
+            }
+        }
+    }
+}
+
 /// The router of `inst` in its unit, if the unit runs.
 fn router_of<'a>(units: &'a [Option<Unit>], inst: &Inst) -> Option<&'a VirtualRouter> {
     units
@@ -1241,6 +1324,11 @@ impl Drop for Daemon {
     /// clean stop has removed their addresses; a failed start-up or reload
     /// may not have). `vmacs` then restores the parents' ARP settings.
     fn drop(&mut self) {
+        for id in 0..self.insts.len() {
+            if self.insts[id].as_ref().is_some_and(|i| i.routes_on) {
+                self.set_routes(id, false);
+            }
+        }
         let insts: Vec<Inst> = self.insts.iter_mut().filter_map(Option::take).collect();
         for inst in &insts {
             self.remove_vmac(inst);
