@@ -650,3 +650,47 @@ fn an_address_on_another_interface_follows_the_instance() {
     stop(&h);
     assert!(!on_ext0(&h) && !has(&h, "10.99.0.200"));
 }
+
+#[test]
+fn a_reload_swaps_virtual_routes_in_place() {
+    if !lab::can_run() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    let h = Lab::new("rtw", 1);
+    let with = |to: &str| {
+        format!(
+            "{}\nvirtual_routes = [{{ to = \"{to}\", via = \"10.99.0.254\" }}]\n\n",
+            instance(&h, "VI_1", 1, "10.99.0.200").trim_end()
+        )
+    };
+    let routes = |h: &Lab| {
+        let out = h.ns_output(&h.hosts[0].ns, &["ip", "route", "show"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    start(&h, &with("198.51.100.0/24"));
+    assert!(
+        h.wait_until(Duration::from_secs(10), || routes(&h)
+            .contains("198.51.100.0/24 via 10.99.0.254")),
+        "{}",
+        h.log(D)
+    );
+    let since = h.instance_status(0, "VI_1").unwrap()["last_transition"].clone();
+    write(&h, &with("203.0.113.0/24"));
+    h.signal(D, SIGHUP);
+    assert!(
+        h.wait_until(Duration::from_secs(5), || reloads(&h) == (1, 0)
+            && routes(&h).contains("203.0.113.0/24 via 10.99.0.254")
+            && !routes(&h).contains("198.51.100.0/24")),
+        "{}\n{}",
+        routes(&h),
+        h.log(D)
+    );
+    assert!(h.log(D).contains("1 retuned in place"), "{}", h.log(D));
+    assert_eq!(
+        h.instance_status(0, "VI_1").unwrap()["last_transition"],
+        since
+    );
+    stop(&h);
+    assert!(!routes(&h).contains("203.0.113.0/24"), "{}", routes(&h));
+}

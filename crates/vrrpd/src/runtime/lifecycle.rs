@@ -205,6 +205,29 @@ impl Daemon {
             warn!("metrics_listen changed: takes effect at the next restart");
         }
 
+        // Retuned instances whose routes change withdraw the old ones now,
+        // while their configuration still names them; `sync_routes` adds
+        // the new ones when the retune is drained.
+        for name in &plan.retune {
+            let Some(&id) = self.names.get(name) else {
+                continue;
+            };
+            let changed = self
+                .insts
+                .get(id)
+                .and_then(Option::as_ref)
+                .is_some_and(|i| {
+                    i.routes_on
+                        && new
+                            .instances
+                            .iter()
+                            .find(|n| n.name == *name)
+                            .is_some_and(|n| n.virtual_routes != i.cfg.virtual_routes)
+                });
+            if changed {
+                self.set_routes(id, false);
+            }
+        }
         // Stop what goes away or restarts (whole units).
         self.drop_instances(plan.remove.iter().chain(&plan.restart), now);
         // Checks.

@@ -10,7 +10,8 @@
 //!   in place changed (`VirtualRouter::reconfigure`): priority (but not
 //!   to or from 255), advertisement interval, preemption and its delay,
 //!   authentication, gratuitous ARP / NA settings, the VRRPv3 IPv4
-//!   checksum form, and virtual addresses added or dropped. The instance
+//!   checksum form, `virtual_routes`, and virtual addresses added or
+//!   dropped. The instance
 //!   keeps its state, timers and sockets; a master adds only the new
 //!   addresses, drops only the removed ones, and announces the new ones.
 //!   An address kept with another prefix length or label restarts the
@@ -91,6 +92,7 @@ fn retunable(old: &Instance, new: &Instance) -> bool {
     n.garp = o.garp.clone();
     n.v3_ipv4_checksum = o.v3_ipv4_checksum;
     n.vips.clone_from(&o.vips);
+    n.virtual_routes.clone_from(&o.virtual_routes);
     let owner = |i: &Instance| i.priority == Priority::OWNER;
     // A kept address must keep its prefix length and label: the state
     // machine does not move it, so the kernel's copy would stay as it was.
