@@ -8,8 +8,9 @@
 //! (answer only for addresses configured on the receiving interface) and
 //! `arp_announce=2` on the parent (its own ARP requests never name a virtual
 //! address). [`VirtualMacs`] remembers the parent's old values and writes
-//! them back when the parent's last macvlan is removed, or when dropped. Adverts keep going out of the parent interface,
-//! from its primary address (keepalived's `vmac_xmit_base`). IPv4 only:
+//! them back when the parent's last macvlan is removed, or when dropped.
+//! Adverts keep going out of the parent interface, from its primary address
+//! (keepalived's `vmac_xmit_base`). IPv4 only:
 //! IPv6 is disabled on the macvlan, so that a backup's copy (every router
 //! has one) never sends from the virtual MAC.
 //!
@@ -37,10 +38,17 @@ pub struct VmacLink {
 /// ([`VirtualMacs::remove`]), after its addresses are gone.
 #[derive(Debug, Default)]
 pub struct VirtualMacs {
-    /// Sysctl files changed, with their old contents, by parent.
-    saved: Vec<(u32, String, String)>,
-    /// Live macvlans per parent.
-    live: Vec<(u32, usize)>,
+    /// Parents with at least one live macvlan.
+    parents: Vec<Parent>,
+}
+
+/// A parent interface's live macvlans and the settings they changed.
+#[derive(Debug)]
+struct Parent {
+    ifindex: u32,
+    live: usize,
+    /// Sysctl files changed, with their old contents.
+    saved: Vec<(String, String)>,
 }
 
 impl VirtualMacs {
@@ -66,9 +74,8 @@ impl VirtualMacs {
         let idx = nl.create_macvlan(parent, name, mac)?;
         match self.configure(nl, parent, name, idx) {
             Ok(()) => {
-                match self.live.iter_mut().find(|(p, _)| *p == parent) {
-                    Some((_, n)) => *n += 1,
-                    None => self.live.push((parent, 1)),
+                if let Some(p) = self.parents.iter_mut().find(|p| p.ifindex == parent) {
+                    p.live += 1;
                 }
                 Ok(VmacLink {
                     ifindex: idx,
@@ -79,6 +86,13 @@ impl VirtualMacs {
             Err(e) => {
                 // Leave nothing half made behind.
                 let _ = nl.del_link(idx);
+                if let Some(i) = self
+                    .parents
+                    .iter()
+                    .position(|p| p.ifindex == parent && p.live == 0)
+                {
+                    let _ = write_back(self.parents.swap_remove(i).saved);
+                }
                 Err(e)
             }
         }
@@ -96,18 +110,31 @@ impl VirtualMacs {
         if std::path::Path::new(&v6).exists() {
             write_sysctl(&v6, "1")?;
         }
-        let parent_name = nl.link(parent)?.name;
-        for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
-            let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
-            if self.saved.iter().any(|(_, p, _)| *p == path) {
-                continue;
+        // The parent's settings, once while it has macvlans.
+        if !self.parents.iter().any(|p| p.ifindex == parent) {
+            let parent_name = nl.link(parent)?.name;
+            let mut saved = Vec::new();
+            for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+                let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
+                let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
+                    path: path.clone(),
+                    source,
+                });
+                let written = old.and_then(|old| {
+                    write_sysctl(&path, value)?;
+                    saved.push((path, old.trim().to_owned()));
+                    Ok(())
+                });
+                if let Err(e) = written {
+                    let _ = write_back(saved);
+                    return Err(e);
+                }
             }
-            let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
-                path: path.clone(),
-                source,
-            })?;
-            write_sysctl(&path, value)?;
-            self.saved.push((parent, path, old.trim().to_owned()));
+            self.parents.push(Parent {
+                ifindex: parent,
+                live: 0,
+                saved,
+            });
         }
         write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
         nl.set_link_up(idx, true)
@@ -117,31 +144,24 @@ impl VirtualMacs {
     /// the parent's settings go back when this was its last one.
     pub fn remove(&mut self, nl: &mut Netlink, link: &VmacLink) -> Result<()> {
         let deleted = nl.del_link(link.ifindex).map(drop);
-        let last = match self.live.iter_mut().find(|(p, _)| *p == link.parent) {
-            Some((_, n)) => {
-                *n = n.saturating_sub(1);
-                *n == 0
-            }
-            None => false,
+        let Some(i) = self.parents.iter().position(|p| p.ifindex == link.parent) else {
+            return deleted;
         };
-        if last {
-            self.live.retain(|(p, _)| *p != link.parent);
-            let (back, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.saved)
-                .into_iter()
-                .partition(|(p, _, _)| *p == link.parent);
-            self.saved = keep;
-            if let Some(e) = write_back(back).into_iter().next() {
-                deleted?;
-                return Err(e);
-            }
+        let p = &mut self.parents[i];
+        p.live = p.live.saturating_sub(1);
+        if p.live > 0 {
+            return deleted;
         }
-        deleted
+        let restored = write_back(self.parents.swap_remove(i).saved);
+        deleted.and(restored.into_iter().next().map_or(Ok(()), Err))
     }
 
     /// Writes every parent's settings back; the errors of those that failed.
     pub fn restore(&mut self) -> Vec<Error> {
-        self.live.clear();
-        write_back(std::mem::take(&mut self.saved))
+        std::mem::take(&mut self.parents)
+            .into_iter()
+            .flat_map(|p| write_back(p.saved))
+            .collect()
     }
 }
 
@@ -151,10 +171,10 @@ impl Drop for VirtualMacs {
     }
 }
 
-fn write_back(saved: Vec<(u32, String, String)>) -> Vec<Error> {
+fn write_back(saved: Vec<(String, String)>) -> Vec<Error> {
     saved
         .into_iter()
-        .filter_map(|(_, path, old)| write_sysctl(&path, &old).err())
+        .filter_map(|(path, old)| write_sysctl(&path, &old).err())
         .collect()
 }
 

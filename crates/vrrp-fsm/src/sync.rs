@@ -161,11 +161,6 @@ impl SyncGroup {
         index: usize,
         cfg: Config,
     ) -> Result<(), ReconfigureError> {
-        if cfg.is_owner() {
-            // Members are never owners (see `new`); the router would
-            // refuse the change of ownership anyway.
-            return Err(ReconfigureError::Ownership);
-        }
         let mut result = Ok(());
         self.one(now, index, |m| result = m.reconfigure(now, cfg));
         result

@@ -498,6 +498,8 @@ impl Convert {
             return;
         };
         let mut body = String::new();
+        // `use_vmac` lines: vrrpd's virtual MAC interfaces are IPv4 only.
+        let mut vmac = String::new();
         let mut auth_line = None;
         let mut version = self.default_version;
         let mut v4: Vec<String> = Vec::new();
@@ -653,9 +655,9 @@ impl Convert {
                     }
                 }
                 "use_vmac" => {
-                    let _ = writeln!(body, "use_vmac = true");
+                    let _ = writeln!(vmac, "use_vmac = true");
                     if let Some(name) = c.args.first() {
-                        let _ = writeln!(body, "vmac_name = {}", quote(name));
+                        let _ = writeln!(vmac, "vmac_name = {}", quote(name));
                     }
                 }
                 // vrrpd always sends adverts from the base interface.
@@ -672,18 +674,16 @@ impl Convert {
                              addrs: &[String],
                              version: u8,
                              ipv6: bool| {
-            // vrrpd's virtual MAC interfaces are IPv4 only.
-            let body: String = if ipv6 && body.contains("use_vmac") {
-                self.note(
-                    n.line,
-                    format!("use_vmac dropped from {name}: vrrpd supports it for IPv4 only"),
-                );
-                body.lines()
-                    .filter(|l| !l.starts_with("use_vmac") && !l.starts_with("vmac_name"))
-                    .map(|l| format!("{l}\n"))
-                    .collect()
-            } else {
-                body.clone()
+            let vmac = match (ipv6, vmac.is_empty()) {
+                (false, _) => vmac.as_str(),
+                (true, true) => "",
+                (true, false) => {
+                    self.note(
+                        n.line,
+                        format!("use_vmac dropped from {name}: vrrpd supports it for IPv4 only"),
+                    );
+                    ""
+                }
             };
             // RFC 9568 removed authentication: it only goes to a v2 instance.
             let auth = match (&auth_line, version) {
@@ -699,7 +699,7 @@ impl Convert {
             };
             let _ = writeln!(
                 out,
-                "[[instance]]\nname = {}\nversion = {version}\n{body}{auth}virtual_addresses = [{}]\n",
+                "[[instance]]\nname = {}\nversion = {version}\n{body}{vmac}{auth}virtual_addresses = [{}]\n",
                 quote(name),
                 addrs.join(", ")
             );

@@ -161,7 +161,7 @@ impl Daemon {
                 .map_err(|e| anyhow!("check {:?}: {e}", c.name))?;
         }
         // Retuned instances: their new state-machine configuration, from
-        // the address they already send from, and the addresses they drop.
+        // the address they already send from.
         let mut retuned = Vec::with_capacity(plan.retune.len());
         for name in &plan.retune {
             let (Some(&id), Some(ni)) = (
@@ -173,15 +173,12 @@ impl Daemon {
             let Some(inst) = self.insts.get(id).and_then(Option::as_ref) else {
                 continue;
             };
-            let fsm_cfg = mapping::fsm_config(ni, inst.source).map_err(|e| anyhow!(e))?;
-            let dropped: Vec<config::Vip> = inst
-                .cfg
-                .vips
-                .iter()
-                .filter(|v| !ni.vips.iter().any(|n| n.addr == v.addr))
-                .cloned()
-                .collect();
-            retuned.push((id, fsm_cfg, dropped));
+            retuned.push(Retune {
+                id,
+                fsm_cfg: mapping::fsm_config(ni, inst.source).map_err(|e| anyhow!(e))?,
+                routes_changed: ni.virtual_routes != inst.cfg.virtual_routes,
+                old: inst.cfg.clone(),
+            });
         }
         if needs_noaccept(&new) && self.noaccept.is_none() {
             self.noaccept = Some(noaccept::NoAccept::install()?);
@@ -208,24 +205,14 @@ impl Daemon {
         // Retuned instances whose routes change withdraw the old ones now,
         // while their configuration still names them; `sync_routes` adds
         // the new ones when the retune is drained.
-        for name in &plan.retune {
-            let Some(&id) = self.names.get(name) else {
-                continue;
-            };
-            let changed = self
+        for r in retuned.iter().filter(|r| r.routes_changed) {
+            if self
                 .insts
-                .get(id)
+                .get(r.id)
                 .and_then(Option::as_ref)
-                .is_some_and(|i| {
-                    i.routes_on
-                        && new
-                            .instances
-                            .iter()
-                            .find(|n| n.name == *name)
-                            .is_some_and(|n| n.virtual_routes != i.cfg.virtual_routes)
-                });
-            if changed {
-                self.set_routes(id, false);
+                .is_some_and(|i| i.routes_on)
+            {
+                self.set_routes(r.id, false);
             }
         }
         // Stop what goes away or restarts (whole units).
@@ -295,8 +282,11 @@ impl Daemon {
     /// Hands each retuned instance (its `cfg` already replaced) its new
     /// state-machine configuration: `VirtualRouter::reconfigure` keeps the
     /// state and moves only the addresses that changed.
-    fn retune(&mut self, retuned: Vec<(usize, vrrp_fsm::Config, Vec<config::Vip>)>, now: Instant) {
-        for (id, fsm_cfg, dropped) in retuned {
+    fn retune(&mut self, retuned: Vec<Retune>, now: Instant) {
+        for Retune {
+            id, fsm_cfg, old, ..
+        } in retuned
+        {
             let Some(inst) = self.insts.get_mut(id).and_then(Option::as_mut) else {
                 continue;
             };
@@ -315,9 +305,9 @@ impl Daemon {
                 // The plan only retunes what the router takes in place.
                 Err(e) => error!("{name}: not reconfigured: {e}"),
             }
-            self.retired_vips = dropped;
+            self.retired = Some(old);
             self.drain(u, now);
-            self.retired_vips.clear();
+            self.retired = None;
         }
     }
 
@@ -371,4 +361,16 @@ impl Daemon {
             }
         }
     }
+}
+
+/// An instance a reload changes in place (`reload::Plan::retune`).
+struct Retune {
+    id: usize,
+    /// Its new state-machine configuration.
+    fsm_cfg: vrrp_fsm::Config,
+    /// Its `virtual_routes` change: a master swaps them.
+    routes_changed: bool,
+    /// Its configuration before the reload (the prefix lengths of the
+    /// addresses it drops).
+    old: Arc<Instance>,
 }

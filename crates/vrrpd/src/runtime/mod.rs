@@ -296,10 +296,10 @@ struct Daemon {
     action_buf: Vec<(usize, Action)>,
     /// Virtual MAC interfaces' parent settings (restored on drop).
     vmacs: netif::VirtualMacs,
-    /// Virtual addresses a reload is dropping from a retuned instance,
-    /// for the prefix length of their `RemoveVip` (they are no longer in
-    /// the instance's configuration). Empty outside [`Daemon::try_reload`].
-    retired_vips: Vec<config::Vip>,
+    /// The configuration a retuned instance had before a reload, for the
+    /// prefix length of the addresses it drops (`RemoveVip`; they are no
+    /// longer in its configuration). `None` outside [`Daemon::try_reload`].
+    retired: Option<Arc<Instance>>,
     phase: Phase,
     started: Instant,
     reloads: u64,
@@ -363,9 +363,7 @@ pub fn noaccept_available() -> Option<PathBuf> {
 
 /// True if an instance runs with Accept_Mode False (the owner always accepts).
 fn needs_noaccept(cfg: &Config) -> bool {
-    cfg.instances
-        .iter()
-        .any(|i| !i.accept && !i.priority.is_owner())
+    !noaccept_vips(cfg).is_empty()
 }
 
 /// The VIPs whose traffic the filter drops: those of every instance with
@@ -455,7 +453,7 @@ impl Daemon {
             tx: tx::TxQueue::default(),
             rx_batch: Some(Box::default()),
             action_buf: Vec::new(),
-            retired_vips: Vec::new(),
+            retired: None,
             vmacs: netif::VirtualMacs::new(),
             garp,
             socks: Vec::new(),
@@ -557,8 +555,6 @@ impl Daemon {
         Ok(i)
     }
 
-    /// Builds, registers and starts the instances `names` of `self.cfg`
-    /// (sync group members together).
     /// For VIPs on interfaces of their own (keepalived's `dev`): removes
     /// those a crashed run left there, and learns each interface's MAC
     /// (gratuitous ARP) and, for IPv6, opens its neighbour advertisement
@@ -614,6 +610,8 @@ impl Daemon {
         }
     }
 
+    /// Builds, registers and starts the instances `names` of `self.cfg`
+    /// (sync group members together).
     fn add_instances(
         &mut self,
         names: &BTreeSet<String>,
@@ -913,7 +911,8 @@ impl Daemon {
                 }
             }
             Action::RemoveVip(addr) => {
-                let meta = vip_meta(&inst.cfg, addr, &self.retired_vips);
+                let retired = self.retired.as_deref().map_or(&[][..], |o| &o.vips[..]);
+                let meta = vip_meta(&inst.cfg, addr, retired);
                 let p = meta.prefix_len;
                 let removed = inst.vip_target(&meta).and_then(|(ifindex, dev)| {
                     self.nl
