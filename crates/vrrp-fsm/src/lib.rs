@@ -233,6 +233,7 @@
 
 mod actions;
 mod config;
+mod node;
 mod router;
 mod stats;
 mod sync;
@@ -247,6 +248,10 @@ mod tests;
 
 pub use actions::{Action, AdvertKind, Reason, State, StateChange};
 pub use config::{AnnounceConfig, Config, ConfigBuilder, ConfigError, MAX_PREEMPT_DELAY};
+pub use node::{
+    GroupId, LinkId, Node, NodeAction, NodeError, NodeStats, RouterId, STOP_MARGIN, Stop,
+    handover_bound,
+};
 pub use router::{OperatorError, ReconfigureError, VirtualRouter};
 pub use stats::{DiscardReason, Mismatch, Stats};
 pub use sync::{SyncGroup, SyncGroupError};

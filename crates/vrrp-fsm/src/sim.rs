@@ -74,7 +74,7 @@ impl Default for NetFaults {
 
 /// One router of the LAN and what the harness observed of it.
 #[derive(Debug)]
-pub struct Node {
+pub struct SimRouter {
     /// The state machine.
     pub router: VirtualRouter,
     /// False after a crash (the router is no longer polled or delivered to).
@@ -147,7 +147,7 @@ pub struct Lan {
     base: Instant,
     now: Instant,
     /// The routers.
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<SimRouter>,
     in_flight: Vec<InFlight>,
     rng: SplitMix64,
     /// Random network faults, changeable between steps.
@@ -226,7 +226,7 @@ impl Lan {
             addrs: cfg.virtual_addrs().clone(),
             auth: Auth::None,
         };
-        self.nodes.push(Node {
+        self.nodes.push(SimRouter {
             router: VirtualRouter::new(cfg),
             alive: true,
             segment: 0,
@@ -602,7 +602,7 @@ impl Lan {
             }
         }
         for (vrid, seg) in keys {
-            let members: Vec<(usize, &Node)> = self
+            let members: Vec<(usize, &SimRouter)> = self
                 .nodes
                 .iter()
                 .enumerate()
@@ -611,7 +611,7 @@ impl Lan {
                 })
                 .filter(|(_, n)| matches!(n.router.state(), State::Backup | State::Master))
                 .collect();
-            let eligible: Vec<&(usize, &Node)> = members
+            let eligible: Vec<&(usize, &SimRouter)> = members
                 .iter()
                 .filter(|(_, n)| !n.router.in_maintenance())
                 .collect();
@@ -637,7 +637,7 @@ impl Lan {
             // (RFC 9568 §6.4.2: "greater than or equal"), so the address
             // only decides when they contend at the same time.
             if all_preempt {
-                let key = |n: &Node| {
+                let key = |n: &SimRouter| {
                     let a = match n.router.config().primary_addr() {
                         IpAddr::V4(a) => u128::from(a.to_bits()),
                         IpAddr::V6(a) => a.to_bits(),

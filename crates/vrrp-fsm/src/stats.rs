@@ -104,4 +104,7 @@ pub struct Stats {
     pub empty_address_lists: u64,
     /// Own adverts looped back.
     pub own_adverts: u64,
+    /// Addresses put back after they disappeared from under a router that
+    /// holds them ([`VirtualRouter::restore_vip`](crate::VirtualRouter::restore_vip)).
+    pub vips_restored: u64,
 }

@@ -166,6 +166,15 @@ impl SyncGroup {
         result
     }
 
+    /// [`VirtualRouter::restore_vip`] for member `index` (no group rule is
+    /// involved: no state changes).
+    pub fn restore_vip(&mut self, now: Instant, index: usize, addr: IpAddr) -> bool {
+        self.cursor = 0;
+        self.members
+            .get_mut(index)
+            .is_some_and(|m| m.restore_vip(now, addr))
+    }
+
     /// Switchover of the whole group: every Master member hands over.
     pub fn request_switchover(&mut self, now: Instant) -> Result<(), OperatorError> {
         if !self.members.iter().any(|m| m.state() == State::Master) {

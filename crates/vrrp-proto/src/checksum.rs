@@ -148,8 +148,9 @@ impl Endpoints {
     }
 }
 
-/// An IP address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An IP address family: the one family type of the workspace (`netif`
+/// and `vrrpd` re-export it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     /// IPv4; addresses are 4 octets.
     V4,
@@ -158,12 +159,29 @@ pub enum Family {
 }
 
 impl Family {
+    /// The family of `addr`.
+    pub const fn of(addr: &core::net::IpAddr) -> Self {
+        match addr {
+            core::net::IpAddr::V4(_) => Family::V4,
+            core::net::IpAddr::V6(_) => Family::V6,
+        }
+    }
+
     /// The length of one address of this family in octets.
     pub const fn addr_len(self) -> usize {
         match self {
             Family::V4 => 4,
             Family::V6 => 16,
         }
+    }
+}
+
+impl core::fmt::Display for Family {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        })
     }
 }
 

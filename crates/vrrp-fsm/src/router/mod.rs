@@ -537,6 +537,34 @@ impl VirtualRouter {
         Ok(())
     }
 
+    /// A virtual address this router holds disappeared from the host
+    /// without this router removing it (an operator's `ip addr del`, or a
+    /// link flap that flushed an IPv6 address). RFC 9568 §6.4.3: while
+    /// Master the router "MUST respond to ARP requests" / ND solicitations
+    /// for its addresses and "MUST forward" for them, which it cannot do
+    /// without them; so a router that holds its addresses puts this one
+    /// back (`AddVip`) and announces it as on becoming Master
+    /// ([`AnnounceConfig::repeat`](crate::AnnounceConfig::repeat) gratuitous
+    /// ARPs or unsolicited NAs), so that caches that followed another
+    /// owner of the address come back. Returns false (and queues nothing)
+    /// if the router does not hold its addresses or `addr` is not one of
+    /// them.
+    pub fn restore_vip(&mut self, now: Instant, addr: IpAddr) -> bool {
+        let _ = self.clock(now);
+        if !self.vips_installed || !addr_list(&self.cfg.addrs).any(|a| a == addr) {
+            return false;
+        }
+        self.stats.vips_restored += 1;
+        self.push(Action::AddVip(addr));
+        for _ in 0..self.cfg.announce.repeat {
+            self.push(match addr {
+                IpAddr::V4(a) => Action::SendGarp(a),
+                IpAddr::V6(a) => Action::SendUnsolicitedNa(a),
+            });
+        }
+        true
+    }
+
     // ----- crate-internal hooks for SyncGroup ------------------------------
 
     pub(crate) fn set_sync_gated(&mut self, gated: bool) {
