@@ -4,33 +4,7 @@
 use std::io;
 use std::net::IpAddr;
 
-/// The address family of a socket or address, for error reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// IPv4 (`AF_INET`).
-    V4,
-    /// IPv6 (`AF_INET6`).
-    V6,
-}
-
-impl std::fmt::Display for Family {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Family::V4 => f.write_str("IPv4"),
-            Family::V6 => f.write_str("IPv6"),
-        }
-    }
-}
-
-impl Family {
-    /// The family of `addr`.
-    pub fn of(addr: &IpAddr) -> Self {
-        match addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-}
+pub(crate) use vrrp_proto::Family;
 
 /// Everything that can go wrong in netif.
 ///
@@ -235,8 +209,8 @@ pub enum Error {
         /// The codec's error.
         source: vrrp_proto::EmitError,
     },
-    /// A router configuration was rejected (driver only).
-    #[cfg(feature = "driver")]
+    /// A router configuration was rejected (executor only).
+    #[cfg(feature = "executor")]
     #[error("invalid router configuration: {source}")]
     Config {
         /// Why.

@@ -83,17 +83,17 @@
 //! with a message otherwise.
 
 mod announce;
-#[cfg(feature = "driver")]
-pub mod driver;
 mod error;
 mod events;
+#[cfg(feature = "executor")]
+pub mod executor;
 mod rtnl;
 mod socket;
 mod sys;
 mod vmac;
 
 pub use announce::{ALL_NODES, GarpSender, NaSender};
-pub use error::{Error, Family, Result};
+pub use error::{Error, Result};
 pub use events::{NetEvent, NetEvents};
 pub use rtnl::{
     IfAddr, Link, MAX_IFNAME_LEN, Netlink, OperState, Route, ifindex, validate_ifname,
@@ -104,3 +104,4 @@ pub use socket::{
     VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
 };
 pub use vmac::{VirtualMacs, VmacLink};
+pub use vrrp_proto::Family;

@@ -1,7 +1,7 @@
 //! The embedding example, run as two processes in two namespaces on one
 //! bridge: the higher priority takes the VIP; kill it; the other takes over.
 //! (The example binary is built by `cargo test`, which builds examples.)
-#![cfg(feature = "driver")]
+#![cfg(feature = "executor")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -121,4 +121,41 @@ fn example_fails_over_ipv4() {
 fn example_fails_over_ipv6() {
     // RFC 9568 §5.2.9: the first IPv6 address is link-local.
     failover("emb6", &["fe80::1:51", "fd00:99::100"]);
+}
+
+#[test]
+fn example_hands_over_and_releases_on_sigterm() {
+    let Some(lab) = Lab::new("embt", 2) else {
+        return;
+    };
+    let (a, b) = (lab.hosts[0].clone(), lab.hosts[1].clone());
+    let vip = "10.99.0.100";
+    let mut pa = Proc::spawn(&a, &["eth0", "200", vip]);
+    let pb = Proc::spawn(&b, &["eth0", "100", vip]);
+    pb.expect("Initialize -> Backup", Duration::from_secs(5));
+    pa.expect("-> Master", Duration::from_secs(10));
+    assert!(has_vip(&lab, &a, vip));
+    let pid = pa.child.id().to_string();
+    let sent = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Make-before-break: B takes over after its Skew_Time (priority 100,
+    // 200 ms: 120 ms), not after Master_Down_Interval (720 ms).
+    let took_over = pb.expect("Backup -> Master", Duration::from_secs(3));
+    let t = took_over.duration_since(sent);
+    eprintln!("takeover {} ms after SIGTERM", t.as_millis());
+    assert!(t < Duration::from_millis(600), "took {t:?}");
+    pa.expect("stopped", Duration::from_secs(3));
+    let status = pa.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !has_vip(&lab, &a, vip),
+        "the stopped master left the VIP behind"
+    );
+    assert!(has_vip(&lab, &b, vip));
 }

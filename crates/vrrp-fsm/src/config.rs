@@ -162,6 +162,21 @@ impl Config {
         }
     }
 
+    /// The same configuration with another primary address (a driver whose
+    /// interface address changed): checked as [`ConfigBuilder::build`]
+    /// checks it.
+    pub fn with_primary_addr(&self, primary: IpAddr) -> Result<Config, ConfigError> {
+        match primary {
+            IpAddr::V4(_) if !self.primary.is_ipv4() => Err(ConfigError::PrimaryFamily),
+            IpAddr::V6(_) if self.primary.is_ipv4() => Err(ConfigError::PrimaryFamily),
+            IpAddr::V6(p) if !p.is_unicast_link_local() => Err(ConfigError::PrimaryNotLinkLocal),
+            _ => Ok(Config {
+                primary,
+                ..self.clone()
+            }),
+        }
+    }
+
     /// The virtual router identifier.
     pub fn vrid(&self) -> Vrid {
         self.vrid

@@ -130,7 +130,10 @@ impl Lan {
                 if std::env::var("TRACE").is_ok() {
                     eprintln!("{:?} host {h} {id:?} {action:?}", self.now);
                 }
-                assert!(!host.stopped.contains(&id), "action {action:?} after Stopped");
+                assert!(
+                    !host.stopped.contains(&id),
+                    "action {action:?} after Stopped"
+                );
                 match action {
                     Action::AddVip(v) => assert!(host.vips.insert(v), "{v} added twice"),
                     Action::RemoveVip(v) => assert!(host.vips.remove(&v), "{v} removed absent"),
@@ -138,7 +141,9 @@ impl Lan {
                     Action::SendAdvert(kind) => {
                         let r = host.node.router(id).unwrap();
                         let src = r.config().primary_addr();
-                        let IpAddr::V4(src4) = src else { unreachable!() };
+                        let IpAddr::V4(src4) = src else {
+                            unreachable!()
+                        };
                         let bytes = r
                             .advert(kind)
                             .to_bytes(&ChecksumCtx::ipv4(src4, GROUP))
@@ -176,7 +181,9 @@ impl Lan {
             let (_, from, bytes) = self.wire.remove(i);
             let seg = self.hosts[from].segment;
             let src = IpAddr::V4(Ipv4Addr::new(10, 0, 0, self.hosts[from].addr));
-            let IpAddr::V4(src4) = src else { unreachable!() };
+            let IpAddr::V4(src4) = src else {
+                unreachable!()
+            };
             let pkt = Packet::new_checked(&bytes[..]).unwrap();
             self.rx
                 .parse_into(&pkt, &ChecksumCtx::ipv4(src4, GROUP))
@@ -260,16 +267,30 @@ fn adverts_reach_only_the_routers_of_their_vrid() {
         assert_eq!(lan.holders(vrid), vec![0], "vrid {vrid}");
     }
     // The sync group reported its way to Master on host 0, Backup on 1.
-    assert_eq!(lan.hosts[0].group_changes.last(), Some(&(State::Backup, State::Master)));
-    assert_eq!(lan.hosts[1].group_changes, vec![(State::Initialize, State::Backup)]);
+    assert_eq!(
+        lan.hosts[0].group_changes.last(),
+        Some(&(State::Backup, State::Master))
+    );
+    assert_eq!(
+        lan.hosts[1].group_changes,
+        vec![(State::Initialize, State::Backup)]
+    );
     // An advert of a VRID nobody runs is counted, not delivered.
     let before = lan.hosts[1].node.stats().unknown_vrid;
     let mut adv = lan.rx.clone();
     adv.vrid = vrrp_proto::Vrid::new(99).unwrap();
     let now = lan.now;
     let src = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-    assert_eq!(lan.hosts[1].node.handle_advert(now, LINK, src, 255, &adv), 0);
-    assert_eq!(lan.hosts[1].node.handle_advert(now, LinkId(7), src, 255, &lan.rx.clone()), 0);
+    assert_eq!(
+        lan.hosts[1].node.handle_advert(now, LINK, src, 255, &adv),
+        0
+    );
+    assert_eq!(
+        lan.hosts[1]
+            .node
+            .handle_advert(now, LinkId(7), src, 255, &lan.rx.clone()),
+        0
+    );
     assert_eq!(lan.hosts[1].node.stats().unknown_vrid, before + 2);
 }
 
@@ -325,7 +346,11 @@ fn a_graceful_stop_with_no_backup_releases_at_the_bound() {
     let released_at = released_at.expect("released");
     // A switchover with nobody to take over aborts after
     // Master_Down_Interval or ends at the bound, whichever is first.
-    assert!(released_at - t0 <= bound, "{:?} > {bound:?}", released_at - t0);
+    assert!(
+        released_at - t0 <= bound,
+        "{:?} > {bound:?}",
+        released_at - t0
+    );
     assert!(lan.hosts[0].vips.is_empty());
 }
 

@@ -289,7 +289,11 @@ impl Node {
         if let Some(u) = self.units.get_mut(unit) {
             u.members.push(id);
             if let Some(r) = u.member(member) {
-                let key = (link, Family::of(&r.config().primary_addr()), r.config().vrid().get());
+                let key = (
+                    link,
+                    Family::of(&r.config().primary_addr()),
+                    r.config().vrid().get(),
+                );
                 self.demux.entry(key).or_default().push(id);
             }
         }
@@ -303,6 +307,56 @@ impl Node {
         self.input(now, id, Input::Startup)
     }
 
+    /// Builds a stopped router (with every member of its sync group) again
+    /// from new configurations, keeping the ids: `f` gets each member's id
+    /// and old configuration and returns its new one. The tracked priority
+    /// and check faults carry over; the rest starts afresh, in Initialize,
+    /// as a new router would (a new primary address cannot be changed in
+    /// place: it is the router's identity in elections). Start it again
+    /// with [`Node::start`].
+    pub fn reset(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        mut f: impl FnMut(RouterId, &Config) -> Config,
+    ) -> Result<(), NodeError> {
+        let now = self.clock(now);
+        let key = self.routers.get(id.0).ok_or(NodeError::NoSuchRouter)?.unit;
+        let unit = self.units.get(key).ok_or(NodeError::NoSuchRouter)?;
+        if unit.phase != Phase::Stopped {
+            return Err(NodeError::NotStopped);
+        }
+        let members = unit.members.clone();
+        let mut rebuilt = Vec::with_capacity(members.len());
+        for (&m, old) in members.iter().zip(unit.routers()) {
+            let cfg = f(m, old.config());
+            // The demultiplexing key (family, VRID) stays.
+            if cfg.vrid() != old.config().vrid() {
+                return Err(ReconfigureError::Vrid.into());
+            }
+            if cfg.primary_addr().is_ipv4() != old.config().primary_addr().is_ipv4() {
+                return Err(ReconfigureError::Family.into());
+            }
+            let mut r = VirtualRouter::new(cfg);
+            r.set_tracked_priority(now, old.tracked_delta());
+            r.set_check_fault(now, old.check_fault());
+            while r.poll_action().is_some() {}
+            rebuilt.push(r);
+        }
+        let fsm = match unit.fsm {
+            Fsm::Solo(_) => rebuilt.into_iter().next().map(|r| Fsm::Solo(Box::new(r))),
+            Fsm::Group(_) => SyncGroup::new(rebuilt).ok().map(Fsm::Group),
+        }
+        .ok_or(NodeError::NoSuchRouter)?;
+        if let Some(unit) = self.units.get_mut(key) {
+            unit.fsm = fsm;
+            unit.phase = Phase::Running;
+            unit.stop_reported = false;
+            unit.group_state = State::Initialize;
+        }
+        Ok(())
+    }
+
     /// Removes a stopped router with every member of its sync group;
     /// returns the ids removed.
     pub fn remove(&mut self, id: RouterId) -> Result<Vec<RouterId>, NodeError> {
@@ -311,7 +365,10 @@ impl Node {
         if unit.phase != Phase::Stopped && unit.state() != State::Initialize {
             return Err(NodeError::NotStopped);
         }
-        let unit = self.units.remove(slot.unit).ok_or(NodeError::NoSuchRouter)?;
+        let unit = self
+            .units
+            .remove(slot.unit)
+            .ok_or(NodeError::NoSuchRouter)?;
         for m in &unit.members {
             self.routers.remove(m.0);
         }
@@ -511,7 +568,12 @@ impl Node {
 
     /// Maintenance on or off ([`VirtualRouter::set_maintenance`]); for a
     /// sync group member, the whole group.
-    pub fn set_maintenance(&mut self, now: Instant, id: RouterId, on: bool) -> Result<(), NodeError> {
+    pub fn set_maintenance(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        on: bool,
+    ) -> Result<(), NodeError> {
         self.operate(now, id, |fsm| match fsm {
             Fsm::Solo(r) => r.set_maintenance(now, on),
             Fsm::Group(g) => g.set_maintenance(now, on),
@@ -520,10 +582,18 @@ impl Node {
 
     /// Applies a changed configuration in place
     /// ([`VirtualRouter::reconfigure`], [`SyncGroup::reconfigure`]).
-    pub fn reconfigure(&mut self, now: Instant, id: RouterId, cfg: Config) -> Result<(), NodeError> {
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        cfg: Config,
+    ) -> Result<(), NodeError> {
         let now = self.clock(now);
         let slot = *self.routers.get(id.0).ok_or(NodeError::NoSuchRouter)?;
-        let unit = self.units.get_mut(slot.unit).ok_or(NodeError::NoSuchRouter)?;
+        let unit = self
+            .units
+            .get_mut(slot.unit)
+            .ok_or(NodeError::NoSuchRouter)?;
         let r = match &mut unit.fsm {
             Fsm::Solo(r) => r.reconfigure(now, cfg),
             Fsm::Group(g) => g.reconfigure(now, slot.member, cfg),
@@ -557,7 +627,10 @@ impl Node {
     pub fn stop(&mut self, now: Instant, id: RouterId, how: Stop) -> Result<(), NodeError> {
         let now = self.clock(now);
         let unit_key = self.routers.get(id.0).ok_or(NodeError::NoSuchRouter)?.unit;
-        let unit = self.units.get_mut(unit_key).ok_or(NodeError::NoSuchRouter)?;
+        let unit = self
+            .units
+            .get_mut(unit_key)
+            .ok_or(NodeError::NoSuchRouter)?;
         match (unit.phase, how) {
             (Phase::Stopped, _) | (Phase::HandingOver { .. }, Stop::HandOver) => return Ok(()),
             (Phase::Running, Stop::HandOver) if start_handover(unit, now) => {}
@@ -594,7 +667,10 @@ impl Node {
     fn input(&mut self, now: Instant, id: RouterId, input: Input<'_>) -> Result<(), NodeError> {
         let now = self.clock(now);
         let slot = *self.routers.get(id.0).ok_or(NodeError::NoSuchRouter)?;
-        let unit = self.units.get_mut(slot.unit).ok_or(NodeError::NoSuchRouter)?;
+        let unit = self
+            .units
+            .get_mut(slot.unit)
+            .ok_or(NodeError::NoSuchRouter)?;
         match &mut unit.fsm {
             Fsm::Solo(r) => feed_router(r, now, input),
             Fsm::Group(g) => feed_group(g, slot.member, now, input),
@@ -611,7 +687,10 @@ impl Node {
     ) -> Result<(), NodeError> {
         let now = self.clock(now);
         let slot = *self.routers.get(id.0).ok_or(NodeError::NoSuchRouter)?;
-        let unit = self.units.get_mut(slot.unit).ok_or(NodeError::NoSuchRouter)?;
+        let unit = self
+            .units
+            .get_mut(slot.unit)
+            .ok_or(NodeError::NoSuchRouter)?;
         if unit.phase != Phase::Running {
             return Err(NodeError::Stopping);
         }
@@ -696,7 +775,11 @@ fn start_handover(unit: &mut Unit, now: Instant) -> bool {
         Fsm::Group(g) => g.request_switchover(now).is_ok(),
     };
     if ok {
-        let bound = unit.routers().map(handover_bound).max().unwrap_or(STOP_MARGIN);
+        let bound = unit
+            .routers()
+            .map(handover_bound)
+            .max()
+            .unwrap_or(STOP_MARGIN);
         unit.phase = Phase::HandingOver { until: now + bound };
     }
     ok

@@ -45,7 +45,10 @@ fn the_deadline_is_the_earliest_of_every_router() {
     assert_eq!(node.len(), 1);
     // The fast router's removal did not disturb the other's timers.
     node.handle_timeout(now + Duration::from_secs(5));
-    assert_eq!(node.router(slow).map(VirtualRouter::state), Some(State::Master));
+    assert_eq!(
+        node.router(slow).map(VirtualRouter::state),
+        Some(State::Master)
+    );
 }
 
 #[test]

@@ -222,6 +222,11 @@ impl VirtualRouter {
     pub fn is_yielded(&self) -> bool {
         self.yielded
     }
+    /// True while a fault-mode check holds the router in Fault
+    /// ([`set_check_fault`](Self::set_check_fault)).
+    pub fn check_fault(&self) -> bool {
+        self.faults.check
+    }
     /// True if any fault (interface, check, sync group) is active.
     pub fn is_faulted(&self) -> bool {
         self.faults.any()

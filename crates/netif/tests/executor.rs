@@ -1,7 +1,7 @@
-//! The embedding driver in-process, on a thread inside a namespace (see
-//! tests/common): VIP restore, link flap to Fault and back, and release on
-//! shutdown.
-#![cfg(feature = "driver")]
+//! The executor in-process, on a thread inside a namespace (see
+//! tests/common): VIP restore, link flap to Fault and back, release on
+//! shutdown, unicast, virtual MAC.
+#![cfg(feature = "executor")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -13,24 +13,30 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::Lab;
-use netif::driver::{Driver, DriverEvent, RouterOptions};
+use netif::executor::{Event, Executor, RouterSpec};
 use vrrp_fsm::{Config, Reason, State};
 use vrrp_proto::{Interval, Version};
 
-/// A driver polling on its own thread inside a namespace until stopped;
+/// An executor running on its own thread inside a namespace until stopped;
 /// its events come out of `events`. Stopping (or dropping) shuts it down.
 struct Running {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
-    events: Receiver<DriverEvent>,
+    events: Receiver<Event>,
 }
 
 impl Running {
     fn start(ns: &str, prio: u8, interval_cs: u16, vip: &str) -> Running {
-        Self::start_with(ns, prio, interval_cs, vip, RouterOptions::default())
+        Self::start_with(ns, prio, interval_cs, vip, |s| s)
     }
 
-    fn start_with(ns: &str, prio: u8, interval_cs: u16, vip: &str, opts: RouterOptions) -> Running {
+    fn start_with(
+        ns: &str,
+        prio: u8,
+        interval_cs: u16,
+        vip: &str,
+        spec: impl FnOnce(RouterSpec) -> RouterSpec + Send + 'static,
+    ) -> Running {
         let path = format!("/run/netns/{ns}");
         let vip: std::net::IpAddr = vip.parse().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -38,18 +44,21 @@ impl Running {
         let stop2 = stop.clone();
         let handle = std::thread::spawn(move || {
             common::enter(&path);
-            let mut d = Driver::new().unwrap();
+            let mut x = Executor::new().unwrap();
             let cfg = Config::builder(10, Version::V3)
                 .priority(prio)
                 .interval(Interval::from_centis(interval_cs).unwrap())
                 .virtual_addr(vip);
-            d.add_router("eth0", cfg, opts).unwrap();
+            x.add_router(cfg, spec(RouterSpec::on("eth0").with_vips([vip])))
+                .unwrap();
             while !stop2.load(Ordering::Relaxed) {
-                for ev in d.poll(Some(Duration::from_millis(20))).unwrap() {
+                x.run_once(Some(Duration::from_millis(20))).unwrap();
+                while let Some(ev) = x.poll_event() {
                     let _ = tx.send(ev);
                 }
             }
-            for ev in d.shutdown() {
+            x.shutdown();
+            while let Some(ev) = x.poll_event() {
                 let _ = tx.send(ev);
             }
         });
@@ -61,7 +70,7 @@ impl Running {
     }
 
     /// Waits for an event matching `pred`; panics after `limit`.
-    fn expect(&self, limit: Duration, what: &str, pred: impl Fn(&DriverEvent) -> bool) -> Instant {
+    fn expect(&self, limit: Duration, what: &str, pred: impl Fn(&Event) -> bool) -> Instant {
         let start = Instant::now();
         let mut seen = Vec::new();
         while let Some(left) = limit.checked_sub(start.elapsed()) {
@@ -91,8 +100,8 @@ impl Drop for Running {
     }
 }
 
-fn to_state(e: &DriverEvent, to: State) -> bool {
-    matches!(e, DriverEvent::StateChanged { change, .. } if change.to == to)
+fn to_state(e: &Event, to: State) -> bool {
+    matches!(e, Event::StateChanged { change, .. } if change.to == to)
 }
 
 fn has(lab: &Lab, ns: &str, vip: &str) -> bool {
@@ -101,13 +110,13 @@ fn has(lab: &Lab, ns: &str, vip: &str) -> bool {
 }
 
 #[test]
-fn driver_restores_a_removed_vip_and_follows_the_link() {
+fn the_executor_restores_a_removed_vip_and_follows_the_link() {
     let Some(lab) = Lab::new("drv", 1) else {
         return;
     };
     let ns = lab.hosts[0].clone();
     let vip = "10.99.0.100";
-    // A VIP left by a crashed run: the driver removes it at start-up.
+    // A VIP left by a crashed run: the executor removes it at start-up.
     lab.exec(&ns, &["ip", "addr", "add", "10.99.0.100/32", "dev", "eth0"]);
     let r = Running::start(&ns, 100, 20, vip);
     r.expect(Duration::from_secs(2), "Backup", |e| {
@@ -124,14 +133,14 @@ fn driver_restores_a_removed_vip_and_follows_the_link() {
     r.expect(
         Duration::from_secs(3),
         "VipRestored",
-        |e| matches!(e, DriverEvent::VipRestored { addr, .. } if addr.to_string() == vip),
+        |e| matches!(e, Event::VipRestored { addr, .. } if addr.to_string() == vip),
     );
     assert!(has(&lab, &ns, vip));
 
     // Link down: Fault, VIP gone; link up: back to Master with the VIP.
     lab.exec(&ns, &["ip", "link", "set", "eth0", "down"]);
     r.expect(Duration::from_secs(3), "Fault", |e| {
-        matches!(e, DriverEvent::StateChanged { change, .. }
+        matches!(e, Event::StateChanged { change, .. }
             if change.to == State::Fault && change.reason == Reason::InterfaceDown)
     });
     assert!(!has(&lab, &ns, vip), "VIP removed in Fault");
@@ -184,11 +193,11 @@ fn unicast_peers_with_per_destination_checksums() {
             .enumerate()
             .filter(|(j, _)| *j != i)
             .map(|(_, a)| *a);
-        let opts = RouterOptions {
-            unicast_peers: peers.collect(),
-            ..RouterOptions::default()
-        };
-        Running::start_with(&lab.hosts[i], prio, 20, vip, opts)
+        let peers: Vec<std::net::IpAddr> = peers.collect();
+        Running::start_with(&lab.hosts[i], prio, 20, vip, move |s| RouterSpec {
+            unicast_peers: peers,
+            ..s
+        })
     };
     let ra = start(0, 200);
     let rb = start(1, 100);
@@ -209,7 +218,7 @@ fn unicast_peers_with_per_destination_checksums() {
     for (name, r) in [("B", &rb), ("C", &rc)] {
         while let Ok(e) = r.events.try_recv() {
             assert!(
-                !matches!(e, DriverEvent::StateChanged { .. }),
+                !matches!(e, Event::StateChanged { .. }),
                 "{name} changed state: {e:?}"
             );
         }
@@ -226,16 +235,16 @@ fn vmac_router_answers_arp_with_the_virtual_mac() {
     };
     let (a, client) = (lab.hosts[0].clone(), lab.hosts[1].clone());
     let vip = "10.99.0.100";
-    let opts = RouterOptions {
+    let spec = |s| RouterSpec {
         vmac: Some("vr4.10".into()),
-        ..RouterOptions::default()
+        ..s
     };
     let knobs = |lab: &Lab| {
         ["arp_ignore", "arp_announce"]
             .map(|k| lab.exec(&a, &["cat", &format!("/proc/sys/net/ipv4/conf/eth0/{k}")]))
     };
     let before = knobs(&lab);
-    let mut ra = Running::start_with(&a, 100, 20, vip, opts);
+    let mut ra = Running::start_with(&a, 100, 20, vip, spec);
     ra.expect(Duration::from_secs(5), "Master", |e| {
         to_state(e, State::Master)
     });
