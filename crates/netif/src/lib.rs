@@ -18,8 +18,10 @@
 //! - [`GarpSender`] and [`NaSender`]: gratuitous ARP on a send-only
 //!   `AF_PACKET` socket and unsolicited neighbour advertisements on an
 //!   ICMPv6 raw socket, with frames built by `vrrp-proto`.
-//! - `driver` (feature `driver`, on by default): runs `vrrp-fsm` routers on
-//!   these sockets with mio, for services that embed failover.
+//! - [`executor`] (feature `executor`, on by default): the one Linux
+//!   executor of a [`vrrp_fsm::Node`] on these parts. `vrrpd` runs it, and
+//!   so can any service that embeds failover: with its own blocking loop,
+//!   in a caller's mio loop, or under tokio (`examples/tokio.rs`).
 //!
 //! What it does not do: no protocol decisions (which packets to accept
 //! beyond the socket-level rules, when to take over: that is `vrrp-fsm`),
@@ -69,8 +71,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Or let [`driver::Driver`] run `vrrp-fsm` routers on these parts; see
-//! `examples/failover.rs`.
+//! # Or the ready executor
+//!
+//! [`executor::Executor`] runs a whole [`vrrp_fsm::Node`] (many routers and
+//! sync groups) on these parts; its module documentation shows the
+//! blocking loop, `examples/failover.rs` a complete service that hands
+//! over on SIGTERM, and `examples/tokio.rs` the same inside tokio.
 //!
 //! # Tests
 //!

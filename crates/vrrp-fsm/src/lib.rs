@@ -226,6 +226,77 @@
 //! assert_eq!(routers[1].master_addr(), Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))));
 //! ```
 //!
+//! # Many routers: [`Node`] (bring your own I/O)
+//!
+//! A host usually runs several virtual routers, some in sync groups.
+//! [`Node`] owns them all, as quinn-proto's `Endpoint` owns connections:
+//! typed ids ([`RouterId`], [`GroupId`]), adverts demultiplexed by (link,
+//! family, VRID), one deadline for all, sync-group state changes and the
+//! end of a graceful stop as actions ([`NodeAction`]), and addresses put
+//! back when they disappear from under a master ([`Node::restore_vip`]).
+//! An executor only moves bytes and addresses: `netif::executor` is the
+//! Linux one; this is the whole contract for your own:
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::{Duration, Instant};
+//! use vrrp_fsm::{Action, Config, LinkId, Node, NodeAction, State, Stop};
+//! use vrrp_proto::Version;
+//!
+//! let config = |vrid: u8, prio: u8, me: u8| {
+//!     Config::builder(vrid, Version::V3)
+//!         .priority(prio)
+//!         .primary_addr(Ipv4Addr::new(192, 0, 2, me))
+//!         .virtual_addr(Ipv4Addr::new(198, 51, 100, vrid))
+//!         .build()
+//!         .expect("valid config")
+//! };
+//! // Two hosts, each running VRIDs 1 and 2 on one link (say, one socket).
+//! let link = LinkId(0);
+//! let mut hosts = [Node::new(), Node::new()];
+//! let t0 = Instant::now();
+//! for (i, node) in hosts.iter_mut().enumerate() {
+//!     let me = u8::try_from(i + 1).expect("small");
+//!     let prio = if i == 0 { 200 } else { 100 };
+//!     for vrid in [1, 2] {
+//!         let id = node.add_router(link, config(vrid, prio, me));
+//!         node.start(t0, id).expect("start");
+//!     }
+//! }
+//! let mut now = t0;
+//! let mut stopped = false;
+//! while now < t0 + Duration::from_secs(6) {
+//!     // Drain each host's actions; "send" adverts to the other host.
+//!     let mut wire = Vec::new();
+//!     for (i, node) in hosts.iter_mut().enumerate() {
+//!         while let Some(action) = node.poll_action() {
+//!             if let NodeAction::Router(id, Action::SendAdvert(kind)) = action {
+//!                 let r = node.router(id).expect("live router");
+//!                 wire.push((i, r.config().primary_addr(), r.advert(kind).clone()));
+//!             }
+//!         }
+//!     }
+//!     for (from, src, adv) in &wire {
+//!         hosts[1 - from].handle_advert(now, link, *src, 255, adv);
+//!     }
+//!     if !wire.is_empty() {
+//!         continue;
+//!     }
+//!     // After 4 s, host 0 stops gracefully: it hands over first.
+//!     if !stopped && now >= t0 + Duration::from_secs(4) {
+//!         hosts[0].stop_all(now, Stop::HandOver);
+//!         stopped = true;
+//!         continue;
+//!     }
+//!     now = hosts.iter().filter_map(Node::poll_timeout).min().expect("timers armed");
+//!     for node in &mut hosts {
+//!         node.handle_timeout(now);
+//!     }
+//! }
+//! assert!(hosts[0].all_stopped());
+//! assert!(hosts[1].routers().all(|(_, r)| r.state() == State::Master));
+//! ```
+//!
 //! [RFC 9568]: https://www.rfc-editor.org/rfc/rfc9568
 //! [RFC 3768]: https://www.rfc-editor.org/rfc/rfc3768
 #![forbid(unsafe_code)]

@@ -75,205 +75,34 @@
 //! in the caller's thread and network namespace.
 
 mod act;
+mod event;
 mod net;
 mod rx;
+mod sock;
 mod spec;
 mod tx;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use vrrp_fsm::{
-    ConfigBuilder, DiscardReason, GroupId, LinkId, Mismatch, Node, NodeError, RouterId, State,
-    StateChange, Stop,
-};
+use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeError, RouterId, Stop};
 use vrrp_proto::{Advert, Family};
 
 use crate::announce::{GarpSender, NaSender};
 use crate::error::{Error, Result};
 use crate::events::{NetEvent, NetEvents};
-use crate::rtnl::{Netlink, Route, ifindex};
-use crate::socket::{Mode, RecvBatch, SocketStats, VrrpSocket};
+use crate::rtnl::{Netlink, ifindex};
+use crate::socket::{RecvBatch, VrrpSocket};
 use crate::vmac::{VirtualMacs, VmacLink};
 
+pub use event::{Event, RouterCounters, SocketCounters, SocketInfo};
 pub use spec::{Placement, RouteSpec, RouterSpec, VipSpec};
 
 const NETLINK: Token = Token(0);
-
-/// What the executor reports, in order. Each is worth a log line.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event {
-    /// A router changed state.
-    StateChanged {
-        /// Which router.
-        router: RouterId,
-        /// From, to and why.
-        change: StateChange,
-    },
-    /// A sync group changed state, after its members' changes.
-    GroupChanged {
-        /// Which group.
-        group: GroupId,
-        /// State before.
-        from: State,
-        /// State now.
-        to: State,
-    },
-    /// A router stopped; it can be removed ([`Executor::remove`]).
-    Stopped {
-        /// Which router.
-        router: RouterId,
-    },
-    /// A router discarded an advert (RFC 9568 §7.1: "SHOULD log").
-    Discarded {
-        /// Which router.
-        router: RouterId,
-        /// The advert's source.
-        src: IpAddr,
-        /// Why.
-        reason: DiscardReason,
-    },
-    /// An advert disagreed with the configuration but was processed.
-    Mismatch {
-        /// Which router.
-        router: RouterId,
-        /// The advert's source.
-        src: IpAddr,
-        /// What disagreed.
-        mismatch: Mismatch,
-    },
-    /// A virtual address was added or removed.
-    Vip {
-        /// Which router.
-        router: RouterId,
-        /// The address and prefix length.
-        addr: IpAddr,
-        /// Its prefix length.
-        prefix_len: u8,
-        /// The interface name.
-        interface: String,
-        /// Added (true) or removed.
-        added: bool,
-    },
-    /// A virtual address that disappeared while the router held it was
-    /// put back.
-    VipRestored {
-        /// Which router.
-        router: RouterId,
-        /// The address.
-        addr: IpAddr,
-    },
-    /// A route of [`RouterSpec::routes`] was installed or withdrawn.
-    Route {
-        /// Which router.
-        router: RouterId,
-        /// The route.
-        route: Route,
-        /// Installed (true) or withdrawn.
-        added: bool,
-    },
-    /// A link changed (every interface, not only the routers').
-    Link {
-        /// Its index.
-        ifindex: u32,
-        /// Its name.
-        name: String,
-        /// Usable (administratively up with a carrier).
-        up: bool,
-    },
-    /// A virtual MAC interface was deleted by someone else and made again.
-    VmacRecreated {
-        /// Which router.
-        router: RouterId,
-        /// The interface name.
-        name: String,
-    },
-    /// Routers were restarted on their interface: it was deleted and
-    /// created again, or its source address changed.
-    Restarted {
-        /// Every router restarted (whole sync groups).
-        routers: Vec<RouterId>,
-        /// Why, in words.
-        why: String,
-    },
-    /// Sending adverts failed for a router that sent before (logged once
-    /// until [`Event::SendRecovered`]).
-    SendFailing {
-        /// Which router.
-        router: RouterId,
-        /// The first error.
-        error: Error,
-    },
-    /// A router whose sends failed sends again.
-    SendRecovered {
-        /// Which router.
-        router: RouterId,
-    },
-    /// Carrying out an action failed; the router goes on.
-    Error {
-        /// The router whose action failed, if any.
-        router: Option<RouterId>,
-        /// What failed.
-        error: Error,
-    },
-}
-
-/// Per-router counters of what the executor did for it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RouterCounters {
-    /// Adverts the kernel refused (or that could not be encoded).
-    pub send_errors: u64,
-    /// Virtual address changes that failed.
-    pub address_errors: u64,
-    /// Virtual addresses put back after they disappeared.
-    pub addresses_restored: u64,
-    /// Route changes that failed.
-    pub route_errors: u64,
-    /// Gratuitous ARPs sent.
-    pub garp_sent: u64,
-    /// Unsolicited NAs sent.
-    pub na_sent: u64,
-    /// Announcements that failed.
-    pub announce_errors: u64,
-}
-
-/// Per-socket counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SocketCounters {
-    /// Datagrams read.
-    pub received: u64,
-    /// Valid adverts for a VRID no router on the socket runs.
-    pub unknown_vrid: u64,
-    /// VRRPv3 IPv4 adverts whose checksum covered the pseudo-header.
-    pub v3_ipv4_with_pseudo_header: u64,
-    /// VRRPv3 IPv4 adverts whose checksum did not.
-    pub v3_ipv4_without_pseudo_header: u64,
-    /// Datagrams that did not parse, by reason (`vrrp_proto::ParseError`
-    /// variant in snake case).
-    pub parse_errors: BTreeMap<String, u64>,
-}
-
-/// One socket as [`Executor::sockets`] reports it.
-#[derive(Debug, Clone)]
-pub struct SocketInfo {
-    /// The link id of the node's routers on it.
-    pub link: LinkId,
-    /// Interface name.
-    pub interface: String,
-    /// Source address.
-    pub source: IpAddr,
-    /// Unicast peers instead of multicast.
-    pub unicast: bool,
-    /// What the executor counted.
-    pub counters: SocketCounters,
-    /// What the socket itself skipped.
-    pub stats: SocketStats,
-}
 
 struct Sock {
     sock: VrrpSocket,
@@ -413,9 +242,11 @@ impl Executor {
         let (family, _) = spec::probe(&cfg)?;
         let at = self.resolve(&spec, family)?;
         let ids = self.add_unit(vec![(cfg, spec, at)], false)?;
-        ids.into_iter().next().ok_or(Error::Unsupported {
+        let id = ids.first().copied().ok_or(Error::Unsupported {
             what: "an empty router list",
-        })
+        })?;
+        self.start(id);
+        Ok(id)
     }
 
     /// Adds a sync group of routers and starts it; ids in the order given.
@@ -429,13 +260,19 @@ impl Executor {
             let at = self.resolve(&spec, family)?;
             placed.push((cfg, spec, at));
         }
-        self.add_unit(placed, true)
+        let ids = self.add_unit(placed, true)?;
+        if let Some(&first) = ids.first() {
+            self.start(first);
+        }
+        Ok(ids)
     }
 
     /// Adds routers with placements already resolved (see
     /// [`Executor::resolve`]; a caller that resolves everything first
     /// changes nothing on the host when one fails), as a sync group if
-    /// `group`, and starts them.
+    /// `group`, without starting them: inputs given before
+    /// [`Executor::start`] (tracked priority, faults) apply from the
+    /// start.
     pub fn add_resolved(
         &mut self,
         members: Vec<(ConfigBuilder, RouterSpec, Placement)>,
@@ -500,11 +337,16 @@ impl Executor {
                 let _ = self.node.set_link_up(now, *id, false);
             }
         }
-        if let Some(&first) = ids.first() {
-            let _ = self.node.start(now, first);
-        }
         self.drain(now);
         Ok(ids)
+    }
+
+    /// Starts a router added with [`Executor::add_resolved`] (with its
+    /// sync group).
+    pub fn start(&mut self, id: RouterId) {
+        self.input(|node, now| {
+            let _ = node.start(now, id);
+        });
     }
 
     /// Stale addresses, virtual MAC, socket: everything a router needs
@@ -610,21 +452,9 @@ impl Executor {
         if let Some(p) = self.placed.get_mut(&id) {
             p.retired.clear();
         }
-        r.map_err(ReconfigureFailed::Node)
-    }
-
-    /// Replaces what the executor does beside the state machine (nothing
-    /// the node sees changes): currently the routes.
-    pub fn set_routes(&mut self, id: RouterId, routes: Vec<RouteSpec>) {
-        if let Some(mut p) = self.placed.remove(&id) {
-            if p.routes_on && p.spec.routes != routes {
-                self.withdraw_routes(id, &p);
-                p.routes_on = false;
-            }
-            p.spec.routes = routes;
-            self.placed.insert(id, p);
-        }
+        // New routes of a router that holds its addresses go in now.
         self.sync_routes(id);
+        r.map_err(ReconfigureFailed::Node)
     }
 
     // ----- observers ----------------------------------------------------------
@@ -656,25 +486,6 @@ impl Executor {
     /// kernel); `None` if there is no such interface.
     pub fn link_up(&self, name: &str) -> Option<bool> {
         self.links.values().find(|(n, _)| n == name).map(|l| l.1)
-    }
-
-    /// Every socket with its counters.
-    pub fn sockets(&self) -> Vec<SocketInfo> {
-        self.socks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let s = s.as_ref()?;
-                Some(SocketInfo {
-                    link: LinkId(u32::try_from(i).ok()?),
-                    interface: s.ifname.clone(),
-                    source: s.sock.source(),
-                    unicast: matches!(s.sock.mode(), Mode::Unicast(_)),
-                    counters: s.counters.clone(),
-                    stats: s.sock.stats(),
-                })
-            })
-            .collect()
     }
 
     // ----- inputs and the loop --------------------------------------------------
@@ -790,126 +601,6 @@ impl Executor {
                 router: None,
                 error,
             });
-        }
-    }
-
-    // ----- sockets ----------------------------------------------------------------
-
-    fn open_sock(&mut self, spec: &RouterSpec, at: Placement) -> Result<LinkId> {
-        let mode = spec.mode();
-        let found = self.socks.iter().position(|s| {
-            s.as_ref().is_some_and(|s| {
-                s.sock.ifindex() == at.ifindex
-                    && s.sock.source() == at.source
-                    && *s.sock.mode() == mode
-            })
-        });
-        if let Some(i) = found {
-            return Ok(LinkId(u32::try_from(i).unwrap_or(u32::MAX)));
-        }
-        let mut sock = VrrpSocket::open(at.ifindex, at.source, mode)?;
-        let i = match self.socks.iter().position(Option::is_none) {
-            Some(i) => i,
-            None => {
-                self.socks.push(None);
-                self.socks.len() - 1
-            }
-        };
-        self.poll
-            .registry()
-            .register(&mut sock, Token(i + 1), Interest::READABLE)
-            .map_err(|source| Error::OpenSocket {
-                what: "mio registration",
-                ifindex: at.ifindex,
-                source,
-            })?;
-        self.learn_iface(at.ifindex, Some(at.source));
-        self.socks[i] = Some(Sock {
-            sock,
-            ifname: spec.interface.clone(),
-            users: 0,
-            counters: SocketCounters::default(),
-        });
-        Ok(LinkId(u32::try_from(i).unwrap_or(u32::MAX)))
-    }
-
-    /// Learns an interface's MAC and, given an IPv6 link-local address,
-    /// opens its neighbour advertisement sender.
-    fn learn_iface(&mut self, ifindex: u32, ll: Option<IpAddr>) {
-        if !self.ifaces.contains_key(&ifindex) {
-            let mac = self.nl.mac(ifindex).ok().flatten().unwrap_or([0; 6]);
-            self.ifaces.insert(ifindex, Iface { mac, na: None });
-        }
-        if let (Some(IpAddr::V6(ll)), Some(iface)) = (ll, self.ifaces.get_mut(&ifindex)) {
-            if iface.na.is_none() {
-                match NaSender::open(ifindex, ll) {
-                    Ok(na) => iface.na = Some(na),
-                    Err(error) => self.out.push_back(Event::Error {
-                        router: None,
-                        error,
-                    }),
-                }
-            }
-        }
-    }
-
-    fn release_sock(&mut self, link: LinkId) {
-        let i = link.0 as usize;
-        let gone = match self.socks.get_mut(i).and_then(Option::as_mut) {
-            Some(s) => {
-                s.users = s.users.saturating_sub(1);
-                s.users == 0
-            }
-            None => false,
-        };
-        if gone {
-            if let Some(mut s) = self.socks.get_mut(i).and_then(Option::take) {
-                let _ = self.poll.registry().deregister(&mut s.sock);
-            }
-        }
-    }
-
-    /// Removes addresses of the router that an earlier run left behind, on
-    /// its interface and on the interfaces of its own addresses; learns
-    /// those interfaces' MACs (and NA senders) for announcements.
-    fn remove_stale(&mut self, spec: &RouterSpec, ifindex: u32) {
-        let mut targets = vec![(ifindex, spec.vip_addrs())];
-        let mut devs: Vec<&str> = spec
-            .vips
-            .iter()
-            .filter_map(|v| v.interface.as_deref())
-            .collect();
-        devs.sort_unstable();
-        devs.dedup();
-        for dev in devs {
-            let Ok(i) = crate::rtnl::ifindex(dev) else {
-                continue;
-            };
-            let here = spec
-                .vips
-                .iter()
-                .filter(|v| v.interface.as_deref() == Some(dev))
-                .map(|v| v.addr)
-                .collect::<Vec<_>>();
-            let ll = if here.iter().any(IpAddr::is_ipv6) {
-                self.nl
-                    .ipv6_link_local(i, &here)
-                    .ok()
-                    .flatten()
-                    .map(IpAddr::V6)
-            } else {
-                None
-            };
-            self.learn_iface(i, ll);
-            targets.push((i, here));
-        }
-        for (i, addrs) in targets {
-            if let Err(error) = self.nl.remove_stale_vips(i, &addrs) {
-                self.out.push_back(Event::Error {
-                    router: None,
-                    error,
-                });
-            }
         }
     }
 }

@@ -89,3 +89,48 @@ fn a_group_reports_its_state_and_its_members() {
         Err(NodeError::Stopping)
     );
 }
+
+#[test]
+fn a_graceful_stop_waits_for_the_slowest_backup_skew_plus_a_margin() {
+    // v3, 50 cs: a priority-1 backup waits 255 * 50 / 256 = 49 cs.
+    let v3 = VirtualRouter::new(cfg(1, 500));
+    assert_eq!(handover_bound(&v3), Duration::from_millis(490 + 250));
+    // v2: Skew_Time is (256 - 1) / 256 s whatever the interval.
+    let v2 = Config::builder(1, Version::V2)
+        .interval(Interval::from_centis(300).expect("interval"))
+        .primary_addr(Ipv4Addr::new(10, 0, 0, 1))
+        .virtual_addr(Ipv4Addr::new(192, 0, 2, 9))
+        .build()
+        .expect("config");
+    assert_eq!(
+        handover_bound(&VirtualRouter::new(v2)),
+        Duration::from_millis(990 + 250)
+    );
+}
+
+#[test]
+fn reset_keeps_ids_and_tracking_and_takes_a_new_primary() {
+    let now = Instant::now();
+    let mut node = Node::new();
+    let id = node.add_router(LinkId(0), cfg(1, 100));
+    node.set_tracked_priority(now, id, -20).expect("tracked");
+    node.start(now, id).expect("start");
+    assert_eq!(
+        node.reset(now, id, |_, c| c.clone()),
+        Err(NodeError::NotStopped)
+    );
+    node.stop(now, id, Stop::Now).expect("stop");
+    let new = Ipv4Addr::new(10, 0, 0, 9);
+    node.reset(now, id, |_, c| c.with_primary_addr(new.into()).expect("v4"))
+        .expect("reset");
+    node.start(now, id).expect("start");
+    let r = node.router(id).expect("same id");
+    assert_eq!(r.config().primary_addr(), std::net::IpAddr::V4(new));
+    assert_eq!(r.priority().get(), 80, "the tracked delta carried over");
+    assert_eq!(r.state(), State::Backup);
+    assert!(!node.is_stopping(id));
+    // A reset may not change what adverts are demultiplexed by.
+    node.stop(now, id, Stop::Now).expect("stop");
+    let other = cfg(2, 100);
+    assert!(node.reset(now, id, |_, _| other.clone()).is_err());
+}

@@ -340,6 +340,52 @@ impl Drop for HookRunner {
     }
 }
 
+/// Queues the hooks of a state change of `name` (an instance, `kind`
+/// `"INSTANCE"`, or a sync group, `"GROUP"`): the state's own hook, then the
+/// generic `notify` with keepalived's arguments (`INSTANCE|GROUP NAME
+/// STATE PRIORITY`). `Initialize` means it stopped (`notify_stop`, state
+/// word `STOP`).
+pub fn queue_state_hooks(
+    runner: &mut HookRunner,
+    hooks: &crate::config::Hooks,
+    kind: &str,
+    name: &str,
+    to: vrrp_fsm::State,
+    priority: u8,
+    now: Instant,
+) {
+    use vrrp_fsm::State;
+    let owner = format!("{kind} {name}");
+    let (specific, key) = match to {
+        State::Master => (&hooks.master, "notify_master"),
+        State::Backup => (&hooks.backup, "notify_backup"),
+        State::Fault => (&hooks.fault, "notify_fault"),
+        State::Initialize => (&hooks.stop, "notify_stop"),
+    };
+    let what = |k: &str| format!("{} {name} {k}", kind.to_lowercase());
+    if let Some(argv) = specific {
+        let job = HookJob {
+            argv: argv.clone(),
+            what: what(key),
+        };
+        runner.enqueue(&owner, job, now);
+    }
+    if let Some(argv) = &hooks.generic {
+        let mut argv = argv.clone();
+        argv.extend([
+            kind.to_owned(),
+            name.to_owned(),
+            super::status::keepalived_word(to).to_owned(),
+            priority.to_string(),
+        ]);
+        let job = HookJob {
+            argv,
+            what: what("notify"),
+        };
+        runner.enqueue(&owner, job, now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,9 @@
 //! /metrics` over plain HTTP/1.0-style exchanges (one request per
 //! connection), served from the daemon's mio loop without blocking.
 //!
-//! The metrics are rendered from the same data as `vrrpd status --json`
-//! ([`render`]), so the two never disagree.
+//! The metrics are rendered from the same typed [`Snapshot`] that
+//! `vrrpd status --json` serializes ([`render`]), so the two never
+//! disagree and a renamed field cannot silently drop a metric.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -12,9 +13,10 @@ use std::net::SocketAddr;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
-use serde_json::Value;
 
 use crate::control::{Written, read_available, write_pending};
+
+use super::status::{InstanceStatus, Snapshot, SocketStatus};
 
 /// Connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 16;
@@ -170,175 +172,159 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn num(v: &Value) -> Option<f64> {
-    v.as_f64()
+/// One metric family: `# HELP`, `# TYPE` and its samples.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, v) in rows {
+        let _ = writeln!(out, "{name}{{{labels}}} {v}");
+    }
 }
 
-/// Renders the Prometheus text exposition of a `status` answer's data.
-pub fn render(data: &Value) -> String {
+fn flag(on: bool) -> f64 {
+    f64::from(u8::from(on))
+}
+
+/// Counter values as samples (`u64` to the float the text format carries).
+#[allow(clippy::cast_precision_loss)] // exact below 2^53, ample for counters
+fn count(v: u64) -> f64 {
+    v as f64
+}
+
+/// Renders the Prometheus text exposition of a [`Snapshot`], the same
+/// value `status --json` serializes.
+pub fn render(snap: &Snapshot) -> String {
     let mut out = String::new();
-    let empty = Vec::new();
-    let arr = |k: &str| data.get(k).and_then(Value::as_array).unwrap_or(&empty);
-    let mut metric = |name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, v) in rows {
-            let _ = writeln!(out, "{name}{{{labels}}} {v}");
-        }
-    };
-    let instances = arr("instances");
-    let label = |i: &Value| {
+    let label = |i: &InstanceStatus| {
         format!(
             "instance=\"{}\",interface=\"{}\",vrid=\"{}\",family=\"{}\"",
-            esc(i["name"].as_str().unwrap_or("")),
-            esc(i["interface"].as_str().unwrap_or("")),
-            i["vrid"],
-            esc(i["family"].as_str().unwrap_or(""))
+            esc(&i.name),
+            esc(&i.interface),
+            i.vrid,
+            i.family
         )
     };
-    let mut rows = Vec::new();
-    for i in instances {
-        for s in ["initialize", "backup", "master", "fault"] {
-            let on = i["state"].as_str() == Some(s);
-            rows.push((
-                format!("{},state=\"{s}\"", label(i)),
-                f64::from(u8::from(on)),
-            ));
-        }
-    }
-    metric(
+    let insts = &snap.instances;
+    let rows = insts
+        .iter()
+        .flat_map(|i| {
+            ["initialize", "backup", "master", "fault"]
+                .map(|s| (format!("{},state=\"{s}\"", label(i)), flag(i.state == s)))
+        })
+        .collect();
+    family(
+        &mut out,
         "vrrpd_instance_state",
         "gauge",
         "1 for the instance's current state.",
         rows,
     );
-    let rows = instances
+    let rows = insts
         .iter()
         .flat_map(|i| {
-            ["configured", "effective"]
-                .into_iter()
-                .filter_map(move |k| {
-                    num(&i["priority"][k]).map(|v| (format!("{},kind=\"{k}\"", label(i)), v))
-                })
+            [
+                ("configured", i.priority.configured),
+                ("effective", i.priority.effective),
+            ]
+            .map(|(k, v)| (format!("{},kind=\"{k}\"", label(i)), f64::from(v)))
         })
         .collect();
-    metric(
+    family(
+        &mut out,
         "vrrpd_instance_priority",
         "gauge",
         "Configured and effective (advertised) priority.",
         rows,
     );
-    let flag = |k: &str| {
-        instances
-            .iter()
-            .map(|i| (label(i), f64::from(u8::from(i[k].as_bool() == Some(true)))))
-            .collect::<Vec<_>>()
-    };
-    metric(
+    let rows = insts
+        .iter()
+        .map(|i| (label(i), flag(i.holds_vips)))
+        .collect();
+    family(
+        &mut out,
         "vrrpd_instance_holds_vips",
         "gauge",
         "1 while this host holds the instance's virtual addresses.",
-        flag("holds_vips"),
+        rows,
     );
-    metric(
+    let rows = insts
+        .iter()
+        .map(|i| (label(i), flag(i.maintenance)))
+        .collect();
+    family(
+        &mut out,
         "vrrpd_instance_maintenance",
         "gauge",
         "1 while the instance is in maintenance mode.",
-        flag("maintenance"),
+        rows,
     );
-    let rows = instances
+    let rows = insts
         .iter()
-        .filter_map(|i| num(&i["last_transition"]["at_unix_ms"]).map(|ms| (label(i), ms / 1000.0)))
+        .filter_map(|i| {
+            let t = i.last_transition.as_ref()?;
+            Some((label(i), count(t.at_unix_ms) / 1000.0))
+        })
         .collect();
-    metric(
+    family(
+        &mut out,
         "vrrpd_instance_last_transition_timestamp_seconds",
         "gauge",
         "When the instance last changed state.",
         rows,
     );
-    let rows = instances
+    let rows = insts
         .iter()
         .flat_map(|i| {
-            i["counters"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(move |(k, v)| {
-                    num(v).map(|v| (format!("{},counter=\"{}\"", label(i), esc(k)), v))
-                })
+            i.counters
+                .iter()
+                .map(move |(k, v)| (format!("{},counter=\"{}\"", label(i), esc(k)), count(*v)))
         })
         .collect();
-    metric(
+    family(
+        &mut out,
         "vrrpd_instance_events_total",
         "counter",
         "Per-instance counters (adverts sent and received, discards by reason, ...).",
         rows,
     );
-    let mut rows = Vec::new();
-    let mut errs = Vec::new();
-    for f in arr("interfaces") {
-        let l = format!(
-            "interface=\"{}\",family=\"{}\",source=\"{}\"",
-            esc(f["interface"].as_str().unwrap_or("")),
-            esc(f["family"].as_str().unwrap_or("")),
-            esc(f["source"].as_str().unwrap_or(""))
-        );
-        for (k, v) in f["counters"].as_object().into_iter().flatten() {
-            if let Some(v) = num(v) {
-                rows.push((format!("{l},counter=\"{}\"", esc(k)), v));
-            }
-        }
-        for (k, v) in f["parse_errors"].as_object().into_iter().flatten() {
-            if let Some(v) = num(v) {
-                errs.push((format!("{l},reason=\"{}\"", esc(k)), v));
-            }
-        }
-    }
-    metric(
-        "vrrpd_socket_events_total",
-        "counter",
-        "Per-socket counters (packets received, unknown VRIDs, checksum forms, ...).",
-        rows,
-    );
-    metric(
-        "vrrpd_socket_parse_errors_total",
-        "counter",
-        "Packets dropped before reaching an instance, by reason.",
-        errs,
-    );
-    let rows = arr("checks")
+    sockets(&mut out, &snap.interfaces);
+    let rows = snap
+        .checks
         .iter()
-        .map(|c| {
-            (
-                format!("check=\"{}\"", esc(c["name"].as_str().unwrap_or(""))),
-                f64::from(u8::from(c["state"].as_str() == Some("ok"))),
-            )
-        })
+        .map(|c| (format!("check=\"{}\"", esc(&c.name)), flag(c.state == "ok")))
         .collect();
-    metric(
+    family(
+        &mut out,
         "vrrpd_check_up",
         "gauge",
         "1 while the health check is passing (after rise/fall).",
         rows,
     );
-    let rows = data["hooks"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| num(v).map(|v| (format!("result=\"{}\"", esc(k)), v)))
-        .collect();
-    metric(
+    let h = &snap.hooks;
+    let rows = [
+        ("started", h.started),
+        ("succeeded", h.succeeded),
+        ("failed", h.failed),
+        ("timed_out", h.timed_out),
+    ]
+    .map(|(k, v)| (format!("result=\"{k}\""), count(v)))
+    .into();
+    family(
+        &mut out,
         "vrrpd_hooks_total",
         "counter",
         "Notify hooks by outcome.",
         rows,
     );
-    let d = &data["daemon"];
-    let rows = ["reloads", "reload_failures"]
-        .into_iter()
-        .filter_map(|k| num(&d[k]).map(|v| (format!("kind=\"{k}\""), v)))
-        .collect();
-    metric(
+    let d = &snap.daemon;
+    let rows = [
+        ("reloads", d.reloads),
+        ("reload_failures", d.reload_failures),
+    ]
+    .map(|(k, v)| (format!("kind=\"{k}\""), count(v)))
+    .into();
+    family(
+        &mut out,
         "vrrpd_reloads_total",
         "counter",
         "Configuration reloads (SIGHUP), applied or refused.",
@@ -347,26 +333,127 @@ pub fn render(data: &Value) -> String {
     out
 }
 
+fn sockets(out: &mut String, socks: &[SocketStatus]) {
+    let mut rows = Vec::new();
+    let mut errs = Vec::new();
+    for f in socks {
+        let l = format!(
+            "interface=\"{}\",family=\"{}\",source=\"{}\"",
+            esc(&f.interface),
+            f.family,
+            esc(&f.source)
+        );
+        let c = &f.counters;
+        for (k, v) in [
+            ("received", c.received),
+            ("unknown_vrid", c.unknown_vrid),
+            ("v3_ipv4_with_pseudo_header", c.v3_ipv4_with_pseudo_header),
+            (
+                "v3_ipv4_without_pseudo_header",
+                c.v3_ipv4_without_pseudo_header,
+            ),
+            ("bad_ip_header", c.bad_ip_header),
+            ("truncated_datagrams", c.truncated_datagrams),
+            ("not_from_peer", c.not_from_peer),
+        ] {
+            rows.push((format!("{l},counter=\"{k}\""), count(v)));
+        }
+        for (k, v) in &f.parse_errors {
+            errs.push((format!("{l},reason=\"{}\"", esc(k)), count(*v)));
+        }
+    }
+    family(
+        out,
+        "vrrpd_socket_events_total",
+        "counter",
+        "Per-socket counters (packets received, unknown VRIDs, checksum forms, ...).",
+        rows,
+    );
+    family(
+        out,
+        "vrrpd_socket_parse_errors_total",
+        "counter",
+        "Packets dropped before reaching an instance, by reason.",
+        errs,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::hooks::HookStats;
 
-    fn data() -> Value {
-        serde_json::json!({
-            "instances": [{
-                "name": "VI_1", "interface": "eth0", "vrid": 51, "family": "ipv4",
-                "state": "master",
-                "priority": {"configured": 150, "effective": 120, "breakdown": []},
-                "counters": {"adverts_sent": 12, "ttl_errors": 0},
-                "last_transition": {"from": "backup", "to": "master", "reason": "master_down", "at_unix_ms": 1500},
-                "maintenance": false, "holds_vips": true
+    fn data() -> Snapshot {
+        use super::super::status::*;
+        Snapshot {
+            instances: vec![InstanceStatus {
+                name: "VI_1".into(),
+                interface: "eth0".into(),
+                vrid: 51,
+                family: "ipv4",
+                version: 3,
+                state: "master",
+                priority: PriorityStatus {
+                    configured: 150,
+                    effective: 120,
+                    breakdown: vec![],
+                },
+                master_address: None,
+                counters: [
+                    ("adverts_sent".to_owned(), 12),
+                    ("ttl_errors".to_owned(), 0),
+                ]
+                .into(),
+                last_transition: Some(TransitionStatus {
+                    from: "backup",
+                    to: "master",
+                    reason: "master_down",
+                    at_unix_ms: 1500,
+                }),
+                maintenance: false,
+                holds_vips: true,
+                vips: vec![],
+                sync_group: None,
+                source: "192.0.2.1".into(),
+                vmac: None,
             }],
-            "interfaces": [{"interface": "eth0", "family": "ipv4", "source": "192.0.2.1",
-                "counters": {"received": 7}, "parse_errors": {"bad_checksum": 2}}],
-            "checks": [{"name": "web", "state": "failed"}],
-            "hooks": {"started": 1, "succeeded": 1, "failed": 0, "timed_out": 0},
-            "daemon": {"reloads": 2, "reload_failures": 1}
-        })
+            interfaces: vec![SocketStatus {
+                interface: "eth0".into(),
+                family: "ipv4",
+                source: "192.0.2.1".into(),
+                unicast: false,
+                counters: SocketCountersStatus {
+                    received: 7,
+                    unknown_vrid: 0,
+                    v3_ipv4_with_pseudo_header: 0,
+                    v3_ipv4_without_pseudo_header: 0,
+                    bad_ip_header: 0,
+                    truncated_datagrams: 0,
+                    not_from_peer: 0,
+                },
+                parse_errors: [("bad_checksum".to_owned(), 2)].into(),
+            }],
+            checks: vec![CheckRow {
+                name: "web".into(),
+                state: "failed",
+                value: None,
+                last_result: None,
+            }],
+            hooks: HookStats {
+                started: 1,
+                succeeded: 1,
+                failed: 0,
+                timed_out: 0,
+            },
+            control: Default::default(),
+            daemon: DaemonStatus {
+                pid: 1,
+                config: "x".into(),
+                uptime_s: 0,
+                reloads: 2,
+                reload_failures: 1,
+            },
+        }
     }
 
     #[test]

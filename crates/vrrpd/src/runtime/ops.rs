@@ -1,11 +1,27 @@
-//! Control requests (`status`, `switchover`, `maintenance`) and the status
-//! data they return.
+//! Control requests (`status`, `switchover`, `maintenance`) and the one
+//! typed [`Snapshot`] that `status` and the metrics endpoint report.
 
-use super::*;
+use std::time::Instant;
+
+use healthcheck::Status as CheckStatus;
+use mio::Token;
+use tracing::info;
+use vrrp_fsm::NodeError;
+use vrrp_proto::Version;
+
+use super::status::{
+    self, CheckRow, DaemonStatus, InstanceStatus, PriorityStatus, Snapshot, SocketCountersStatus,
+    SocketStatus,
+};
+use super::{Daemon, Phase, tracking};
+use crate::control::{Request, Response};
+
+/// The family word of status output.
+fn family_word(ip: std::net::IpAddr) -> &'static str {
+    if ip.is_ipv4() { "ipv4" } else { "ipv6" }
+}
 
 impl Daemon {
-    // ----- control ---------------------------------------------------------
-
     pub(super) fn on_control(&mut self, token: Token, now: Instant) {
         let reqs = self.control.handle_event(self.poll.registry(), token);
         for (id, req) in reqs {
@@ -14,53 +30,38 @@ impl Daemon {
         }
     }
 
-    pub(super) fn answer(&mut self, req: Request, now: Instant) -> Response {
-        match req {
-            Request::Status => Response::ok(Some(self.status_json())),
-            Request::Switchover { instance } => match self.operator(&instance, now, None) {
-                Ok(msg) => Response::ok(Some(serde_json::json!({ "message": msg }))),
-                Err(e) => Response::error(e),
-            },
-            Request::Maintenance { instance, on } => {
-                match self.operator(&instance, now, Some(on)) {
-                    Ok(msg) => Response::ok(Some(serde_json::json!({ "message": msg }))),
-                    Err(e) => Response::error(e),
-                }
+    fn answer(&mut self, req: Request, _now: Instant) -> Response {
+        let done = match req {
+            Request::Status => {
+                return match serde_json::to_value(self.snapshot()) {
+                    Ok(v) => Response::ok(Some(v)),
+                    Err(e) => Response::error(format!("status: {e}")),
+                };
             }
+            Request::Switchover { instance } => self.operator(&instance, None),
+            Request::Maintenance { instance, on } => self.operator(&instance, Some(on)),
+        };
+        match done {
+            Ok(msg) => Response::ok(Some(serde_json::json!({ "message": msg }))),
+            Err(e) => Response::error(e),
         }
     }
 
     /// Switchover (`maintenance == None`) or maintenance on/off.
-    pub(super) fn operator(
-        &mut self,
-        name: &str,
-        now: Instant,
-        maintenance: Option<bool>,
-    ) -> Result<String, String> {
+    fn operator(&mut self, name: &str, maintenance: Option<bool>) -> Result<String, String> {
         if self.phase != Phase::Running {
             return Err("vrrpd is stopping".into());
         }
-        let id = *self
-            .names
-            .get(name)
+        let id = self
+            .insts
+            .id(name)
             .ok_or_else(|| format!("unknown instance {name:?}"))?;
-        let u = self.insts[id]
-            .as_ref()
-            .map(|i| i.unit)
-            .ok_or_else(|| format!("unknown instance {name:?}"))?;
-        let unit = self
-            .units
-            .get_mut(u)
-            .and_then(Option::as_mut)
-            .ok_or_else(|| format!("instance {name:?} is not running"))?;
-        let group = unit.group.as_ref().map(|g| g.name.clone());
-        let r: Result<(), OperatorError> = match (&mut unit.fsm, maintenance) {
-            (Fsm::Solo(r), None) => r.request_switchover(now),
-            (Fsm::Solo(r), Some(on)) => r.set_maintenance(now, on),
-            (Fsm::Group(g), None) => g.request_switchover(now),
-            (Fsm::Group(g), Some(on)) => g.set_maintenance(now, on),
-        };
-        self.drain(u, now);
+        let group = self.insts.get(id).and_then(|i| i.group.clone());
+        let r: Result<(), NodeError> = self.exec.input(|node, now| match maintenance {
+            None => node.request_switchover(now, id),
+            Some(on) => node.set_maintenance(now, id, on),
+        });
+        self.handle_exec_events();
         let scope = group.map_or_else(String::new, |g| format!(" (with its sync group {g})"));
         match (r, maintenance) {
             (Ok(()), None) => {
@@ -72,99 +73,127 @@ impl Daemon {
                 info!("{name}: maintenance {w}{scope}");
                 Ok(format!("{name}: maintenance {w}{scope}"))
             }
+            (Err(NodeError::Operator(e)), _) => Err(format!("{name}: {e}")),
             (Err(e), _) => Err(format!("{name}: {e}")),
         }
     }
 
-    pub(super) fn status_json(&self) -> serde_json::Value {
-        let mut instances = Vec::new();
-        for inst in self.insts.iter().flatten() {
-            let Some(r) = router_of(&self.units, inst) else {
-                continue;
-            };
-            let (_, _, breakdown) = self.tracking(inst);
-            let mut counters = status::fsm_counters(r.stats());
-            for (k, v) in inst.counters.named() {
-                counters.insert(k.to_owned(), v);
-            }
-            instances.push(InstanceStatus {
-                name: inst.cfg.name.clone(),
-                interface: inst.cfg.interface.clone(),
-                vrid: inst.cfg.vrid.get(),
-                family: mapping::family_word(inst.cfg.family),
-                version: mapping::version_number(inst.cfg.version),
-                state: status::state_word(r.state()),
-                priority: PriorityStatus {
-                    configured: inst.cfg.priority.get(),
-                    effective: r.priority().get(),
-                    breakdown,
-                },
-                master_address: r.master_addr().map(|a| a.to_string()),
-                counters,
-                last_transition: inst.last_transition.clone(),
-                maintenance: r.in_maintenance(),
-                holds_vips: r.holds_vips(),
-                vips: inst
-                    .cfg
-                    .vips
-                    .iter()
-                    .map(|v| format!("{}/{}", v.addr, v.prefix_len))
-                    .collect(),
-                sync_group: inst.group.clone(),
-                source: inst.source.to_string(),
-                vmac: inst.cfg.vmac.clone(),
-            });
-        }
-        let interfaces: Vec<serde_json::Value> = self
-            .socks
+    /// The daemon as `status` and the metrics report it.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let mut instances: Vec<InstanceStatus> = self
+            .insts
             .iter()
-            .flatten()
-            .map(|s| {
-                let st = s.sock.stats();
-                serde_json::json!({
-                    "interface": s.ifname,
-                    "family": if s.sock.source().is_ipv4() { "ipv4" } else { "ipv6" },
-                    "source": s.sock.source().to_string(),
-                    "unicast": matches!(s.sock.mode(), Mode::Unicast(_)),
-                    "counters": {
-                        "received": s.received,
-                        "unknown_vrid": s.unknown_vrid,
-                        "v3_ipv4_with_pseudo_header": s.v3_ipv4_with_pseudo_header,
-                        "v3_ipv4_without_pseudo_header": s.v3_ipv4_without_pseudo_header,
-                        "bad_ip_header": st.bad_ip_header,
-                        "truncated_datagrams": st.truncated,
-                        "not_from_peer": st.not_from_peer,
-                    },
-                    "parse_errors": s.parse_errors,
-                })
-            })
+            .filter_map(|(id, _)| self.instance_status(id))
             .collect();
-        let checks: Vec<serde_json::Value> = self
-            .checker
+        instances.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot {
+            instances,
+            interfaces: self.socket_status(),
+            checks: self.check_rows(),
+            hooks: self.hooks.stats,
+            control: self.control.stats,
+            daemon: DaemonStatus {
+                pid: std::process::id(),
+                config: self.config_path.display().to_string(),
+                uptime_s: self.counters.started.elapsed().as_secs(),
+                reloads: self.counters.reloads,
+                reload_failures: self.counters.reload_failures,
+            },
+        }
+    }
+
+    fn instance_status(&self, id: vrrp_fsm::RouterId) -> Option<InstanceStatus> {
+        let inst = self.insts.get(id)?;
+        let r = self.exec.node().router(id)?;
+        let exec = &self.exec;
+        let t = tracking::tracking(&inst.cfg, &self.cfg.checks, &self.checker, |n| {
+            exec.link_up(n)
+        });
+        let mut counters = status::fsm_counters(r.stats());
+        let c = self.exec.counters(id).unwrap_or_default();
+        for (k, v) in [
+            ("send_errors", c.send_errors),
+            ("address_errors", c.address_errors),
+            ("addresses_restored", c.addresses_restored),
+            ("route_errors", c.route_errors),
+            ("garp_sent", c.garp_sent),
+            ("na_sent", c.na_sent),
+            ("announce_errors", c.announce_errors),
+        ] {
+            counters.insert(k.to_owned(), v);
+        }
+        let source = self.exec.placement(id).map(|p| p.source);
+        Some(InstanceStatus {
+            name: inst.cfg.name.clone(),
+            interface: inst.cfg.interface.clone(),
+            vrid: inst.cfg.vrid.get(),
+            family: family_word(r.config().primary_addr()),
+            version: if inst.cfg.version == Version::V2 {
+                2
+            } else {
+                3
+            },
+            state: status::state_word(r.state()),
+            priority: PriorityStatus {
+                configured: inst.cfg.priority.get(),
+                effective: r.priority().get(),
+                breakdown: t.breakdown,
+            },
+            master_address: r.master_addr().map(|a| a.to_string()),
+            counters,
+            last_transition: inst.last_transition.clone(),
+            maintenance: r.in_maintenance(),
+            holds_vips: r.holds_vips(),
+            vips: inst
+                .cfg
+                .vips
+                .iter()
+                .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                .collect(),
+            sync_group: inst.group.clone(),
+            source: source.map(|s| s.to_string()).unwrap_or_default(),
+            vmac: inst.cfg.vmac.clone(),
+        })
+    }
+
+    fn socket_status(&self) -> Vec<SocketStatus> {
+        self.exec
+            .sockets()
+            .into_iter()
+            .map(|s| SocketStatus {
+                interface: s.interface,
+                family: family_word(s.source),
+                source: s.source.to_string(),
+                unicast: s.unicast,
+                counters: SocketCountersStatus {
+                    received: s.counters.received,
+                    unknown_vrid: s.counters.unknown_vrid,
+                    v3_ipv4_with_pseudo_header: s.counters.v3_ipv4_with_pseudo_header,
+                    v3_ipv4_without_pseudo_header: s.counters.v3_ipv4_without_pseudo_header,
+                    bad_ip_header: s.stats.bad_ip_header,
+                    truncated_datagrams: s.stats.truncated,
+                    not_from_peer: s.stats.not_from_peer,
+                },
+                parse_errors: s.counters.parse_errors,
+            })
+            .collect()
+    }
+
+    fn check_rows(&self) -> Vec<CheckRow> {
+        self.checker
             .ids()
             .filter_map(|id| {
                 let st = self.checker.state(id)?;
-                Some(serde_json::json!({
-                    "name": st.name(),
-                    "state": match st.status() { CheckStatus::Ok => "ok", CheckStatus::Failed => "failed" },
-                    "value": st.value(),
-                    "last_result": self.checker.last_result(id).map(|r| r.detail.to_string()),
-                }))
+                Some(CheckRow {
+                    name: st.name().to_owned(),
+                    state: match st.status() {
+                        CheckStatus::Ok => "ok",
+                        CheckStatus::Failed => "failed",
+                    },
+                    value: st.value(),
+                    last_result: self.checker.last_result(id).map(|r| r.detail.to_string()),
+                })
             })
-            .collect();
-        serde_json::json!({
-            "instances": instances,
-            "interfaces": interfaces,
-            "checks": checks,
-            "hooks": self.hooks.stats,
-            "control": self.control.stats,
-            "daemon": {
-                "pid": std::process::id(),
-                "config": self.config_path.display().to_string(),
-                "uptime_s": self.started.elapsed().as_secs(),
-                "reloads": self.reloads,
-                "reload_failures": self.reload_failures,
-            },
-        })
+            .collect()
     }
 }

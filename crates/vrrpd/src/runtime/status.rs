@@ -1,10 +1,96 @@
-//! What `vrrpd status` shows: the JSON shapes (the contract the CLI and
-//! tests read) and the table rendering.
+//! What `vrrpd status` shows: one typed [`Snapshot`] of the daemon,
+//! serialized as the `status --json` answer (the contract the CLI and
+//! tests read) and rendered as Prometheus metrics from the same value
+//! (`metrics.rs`), plus the table rendering.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use vrrp_fsm::{Reason, State, Stats};
+
+use super::hooks::HookStats;
+use crate::control::ControlStats;
+
+/// Everything `status` and the metrics endpoint report, at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Every instance, by name.
+    pub instances: Vec<InstanceStatus>,
+    /// Every VRRP socket.
+    pub interfaces: Vec<SocketStatus>,
+    /// Every health check.
+    pub checks: Vec<CheckRow>,
+    /// Notify hooks by outcome.
+    pub hooks: HookStats,
+    /// The control socket's counters.
+    pub control: ControlStats,
+    /// The daemon itself.
+    pub daemon: DaemonStatus,
+}
+
+/// One VRRP socket in `{"interfaces": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketStatus {
+    /// Interface name.
+    pub interface: String,
+    /// `"ipv4"` or `"ipv6"`.
+    pub family: &'static str,
+    /// Source address.
+    pub source: String,
+    /// Unicast peers instead of multicast.
+    pub unicast: bool,
+    /// Packet counters.
+    pub counters: SocketCountersStatus,
+    /// Datagrams that did not parse, by reason.
+    pub parse_errors: BTreeMap<String, u64>,
+}
+
+/// `"counters"` of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SocketCountersStatus {
+    /// Datagrams read.
+    pub received: u64,
+    /// Valid adverts for a VRID no instance runs here.
+    pub unknown_vrid: u64,
+    /// VRRPv3 IPv4 adverts with the pseudo-header checksum.
+    pub v3_ipv4_with_pseudo_header: u64,
+    /// VRRPv3 IPv4 adverts without it.
+    pub v3_ipv4_without_pseudo_header: u64,
+    /// IPv4 datagrams with a malformed IP header.
+    pub bad_ip_header: u64,
+    /// Datagrams larger than the receive buffer.
+    pub truncated_datagrams: u64,
+    /// Unicast: datagrams from an address that is not a peer.
+    pub not_from_peer: u64,
+}
+
+/// One health check in `{"checks": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckRow {
+    /// Check name.
+    pub name: String,
+    /// `"ok"` or `"failed"` (after rise/fall).
+    pub state: &'static str,
+    /// The check's value (`healthcheck`'s rise/fall position), if any.
+    pub value: Option<i64>,
+    /// The last probe's result, in words.
+    pub last_result: Option<String>,
+}
+
+/// `"daemon"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaemonStatus {
+    /// Process id.
+    pub pid: u32,
+    /// The configuration file.
+    pub config: String,
+    /// Seconds since start-up.
+    pub uptime_s: u64,
+    /// Reloads applied.
+    pub reloads: u64,
+    /// Reloads refused.
+    pub reload_failures: u64,
+}
 
 /// One instance in `{"instances": [...]}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,28 +228,6 @@ pub fn fsm_counters(s: &Stats) -> BTreeMap<String, u64> {
         ("own_adverts", s.own_adverts),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-/// A parse error's counter name: its variant in snake case
-/// (`BadChecksum` → `bad_checksum`).
-pub fn parse_error_key(e: &vrrp_proto::ParseError) -> String {
-    let debug = format!("{e:?}");
-    let variant: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut out = String::with_capacity(variant.len() + 4);
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Renders the `status` answer's data as a table for people.
@@ -347,22 +411,6 @@ mod tests {
         assert!(
             lines[1].contains("MASTER") && lines[1].contains("120 (150)"),
             "{t}"
-        );
-    }
-
-    #[test]
-    fn parse_error_keys_are_snake_case() {
-        assert_eq!(
-            parse_error_key(&vrrp_proto::ParseError::BadChecksum),
-            "bad_checksum"
-        );
-        assert_eq!(
-            parse_error_key(&vrrp_proto::ParseError::Truncated { needed: 8, got: 2 }),
-            "truncated"
-        );
-        assert_eq!(
-            parse_error_key(&vrrp_proto::ParseError::BadVersion(9)),
-            "bad_version"
         );
     }
 }

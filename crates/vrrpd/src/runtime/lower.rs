@@ -1,22 +1,22 @@
-//! From the validated configuration to the libraries' types: one
-//! [`vrrp_fsm::Config`] per instance, one [`healthcheck::CheckSpec`] per
-//! check. Pure functions, unit-tested.
-
-use std::net::IpAddr;
-use std::time::Duration;
+//! Lowering the validated configuration to the libraries' types: per
+//! instance a [`vrrp_fsm::ConfigBuilder`] (the executor fills in the
+//! primary address) and a [`RouterSpec`] (where its packets, addresses and
+//! routes go), per check a [`healthcheck::CheckSpec`]. Pure functions,
+//! unit-tested.
 
 use healthcheck::{
     CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, RunAs, TcpSpec,
 };
-use vrrp_fsm::AnnounceConfig;
-use vrrp_proto::{Priority, V3Ipv4PseudoHeader, Version};
+use netif::executor::{RouteSpec, RouterSpec, VipSpec};
+use vrrp_fsm::{AnnounceConfig, ConfigBuilder};
+use vrrp_proto::{Family, V3Ipv4PseudoHeader, Version};
 
 use crate::config::{Check, CheckKind, Instance, V3Ipv4Checksum};
 
-/// Builds the state machine's configuration of `inst`, whose adverts go out
-/// from `primary` (the interface's primary IPv4 address or IPv6 link-local
-/// address, or the configured unicast source).
-pub fn fsm_config(inst: &Instance, primary: IpAddr) -> Result<vrrp_fsm::Config, String> {
+/// The state machine's configuration of `inst`, all but its primary
+/// address (the interface's primary IPv4 address or IPv6 link-local
+/// address, or the configured unicast source, chosen by the executor).
+pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
     let repeat = u8::try_from(inst.garp.master_repeat.clamp(1, 255)).unwrap_or(u8::MAX);
     let announce = AnnounceConfig {
         repeat,
@@ -28,14 +28,52 @@ pub fn fsm_config(inst: &Instance, primary: IpAddr) -> Result<vrrp_fsm::Config, 
         .priority(inst.priority.get())
         .interval(inst.advert_interval)
         .virtual_addrs(inst.vips.iter().map(|v| v.addr))
-        .primary_addr(primary)
         .preempt(inst.preempt)
         .preempt_delay((!inst.preempt_delay.is_zero()).then_some(inst.preempt_delay))
         .accept_mode(inst.accept)
         .auth(inst.auth)
         .announce(announce)
-        .build()
-        .map_err(|e| format!("instance {:?}: {e}", inst.name))
+}
+
+/// Where `inst`'s packets, addresses and routes go.
+pub fn router_spec(inst: &Instance) -> RouterSpec {
+    RouterSpec {
+        interface: inst.interface.clone(),
+        source: inst.unicast_source,
+        unicast_peers: inst.unicast_peers.clone(),
+        v3_ipv4_checksum: pseudo_header(inst),
+        vips: inst
+            .vips
+            .iter()
+            .map(|v| VipSpec {
+                addr: v.addr,
+                prefix_len: v.prefix_len,
+                label: v.label.clone(),
+                interface: v.interface.clone(),
+            })
+            .collect(),
+        vmac: inst.vmac.clone(),
+        routes: inst
+            .virtual_routes
+            .iter()
+            .map(|r| RouteSpec {
+                dst: r.to,
+                prefix_len: r.prefix_len,
+                gateway: r.via,
+                interface: r.interface.clone(),
+                metric: r.metric,
+                table: r.table,
+            })
+            .collect(),
+    }
+}
+
+/// The address family of an instance.
+pub fn family(inst: &Instance) -> Family {
+    match inst.family {
+        crate::config::Family::V4 => Family::V4,
+        crate::config::Family::V6 => Family::V6,
+    }
 }
 
 /// The VRRPv3-over-IPv4 checksum form this instance emits.
@@ -121,25 +159,11 @@ pub fn version_number(v: Version) -> u8 {
     }
 }
 
-/// How long the stop sequence waits for a new master after this master's
-/// priority-0 advert before it shuts the instance down anyway.
-///
-/// A live backup receiving priority 0 sets its Master_Down_Timer to
-/// Skew_Time (RFC 9568 §6.4.2, RFC 3768 §6.4.2), at most the skew of
-/// priority 1: `255 * Master_Adver_Interval / 256` (v3) or `255/256 s`
-/// (v2). The wait is that plus [`STOP_MARGIN`] for scheduling and the new
-/// master's advert to arrive; a master without a backup is so delayed by
-/// about one advert interval, not by Master_Down_Interval.
-pub fn stop_handover_bound(cfg: &vrrp_fsm::Config) -> Duration {
-    let skew = vrrp_fsm::skew_time(cfg.version(), Priority::MIN_BACKUP, cfg.interval());
-    Duration::from_millis(u64::from(skew) * 10) + STOP_MARGIN
-}
-
-/// Slack added to the worst Skew_Time in [`stop_handover_bound`].
-pub const STOP_MARGIN: Duration = Duration::from_millis(250);
-
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+    use std::time::Duration;
+
     use super::*;
     use crate::config::load_str;
 
@@ -179,7 +203,7 @@ v3_ipv4_checksum = "without-pseudo-header"
         let cfg = load_str(CFG, "t.toml").unwrap();
         let inst = &cfg.instances[0];
         let primary: IpAddr = "192.0.2.1".parse().unwrap();
-        let f = fsm_config(inst, primary).unwrap();
+        let f = fsm_config(inst).primary_addr(primary).build().unwrap();
         assert_eq!(f.vrid().get(), 51);
         assert_eq!(f.version(), Version::V3);
         assert_eq!(f.priority().get(), 150);
@@ -192,9 +216,16 @@ v3_ipv4_checksum = "without-pseudo-header"
         assert_eq!(a.repeat, 2);
         assert_eq!(a.second_burst_delay, None);
         assert_eq!(pseudo_header(inst), V3Ipv4PseudoHeader::Exclude);
-        // A primary of the wrong family is refused with the instance's name.
-        let e = fsm_config(inst, "fe80::1".parse().unwrap()).unwrap_err();
-        assert!(e.contains("VI_1"), "{e}");
+        // A primary of the wrong family is refused.
+        let ll: IpAddr = "fe80::1".parse().unwrap();
+        assert!(fsm_config(inst).primary_addr(ll).build().is_err());
+        // Addresses keep their prefix lengths for the executor.
+        let spec = router_spec(inst);
+        assert_eq!(spec.interface, "eth0");
+        assert_eq!(spec.vips[0].prefix_len, 24);
+        assert_eq!(spec.vips[1].prefix_len, 32);
+        assert_eq!(spec.v3_ipv4_checksum, V3Ipv4PseudoHeader::Exclude);
+        assert_eq!(family(inst), Family::V4);
     }
 
     #[test]
@@ -226,21 +257,5 @@ v3_ipv4_checksum = "without-pseudo-header"
             }
             k => panic!("{k:?}"),
         }
-    }
-
-    #[test]
-    fn stop_waits_for_the_slowest_backup_skew_plus_a_margin() {
-        let cfg = load_str(CFG, "t.toml").unwrap();
-        let f = fsm_config(&cfg.instances[0], "192.0.2.1".parse().unwrap()).unwrap();
-        // v3, 50 cs: a priority-1 backup waits 255 * 50 / 256 = 49 cs.
-        assert_eq!(stop_handover_bound(&f), Duration::from_millis(490 + 250));
-        let v2 = load_str(
-            "[[instance]]\nname = \"a\"\ninterface = \"eth0\"\nvrid = 1\nadvert_interval = \"3s\"\nvirtual_addresses = [\"192.0.2.9\"]\n",
-            "t.toml",
-        )
-        .unwrap();
-        let f = fsm_config(&v2.instances[0], "192.0.2.1".parse().unwrap()).unwrap();
-        // v2: Skew_Time is (256 - 1) / 256 s whatever the interval.
-        assert_eq!(stop_handover_bound(&f), Duration::from_millis(990 + 250));
     }
 }
