@@ -76,12 +76,20 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Validate a configuration file; exit 1 with file:line:column and the
-    /// reason of every problem found.
+    /// Validate a configuration file: every problem, with file:line:column
+    /// and the reason, the file's own first, then this host's (missing
+    /// interfaces, programs, nft).
+    ///
+    /// Exit status: 0 valid; 1 the file has errors; 2 wrong command line;
+    /// 3 the file is valid but this host cannot run it (only host problems);
+    /// 4 the file cannot be read (missing, not a regular file, too big).
     Check {
         /// The configuration file.
         #[arg(short, long, default_value = "/etc/vrrpd/vrrpd.toml")]
         config: PathBuf,
+        /// Skip the host checks (to check a file for another machine).
+        #[arg(long)]
+        offline: bool,
     },
     /// Convert a keepalived.conf to vrrpd TOML. The TOML goes to stdout (or
     /// --output); what could not be carried over goes to stderr. Exit 1 if
@@ -98,22 +106,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => match vrrpd::config::load(&config) {
-            Ok(cfg) => {
-                println!(
-                    "{}: ok ({} instances, {} checks, {} sync groups)",
-                    config.display(),
-                    cfg.instances.len(),
-                    cfg.checks.len(),
-                    cfg.sync_groups.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Check { config, offline } => check(&config, offline),
         Command::ImportKeepalived { file, output } => import(&file, output.as_deref()),
         Command::Run { config, socket } => run(config, socket),
         Command::Status { json, target } => client(&target, &Request::Status, |resp| {
@@ -228,6 +221,49 @@ fn client(target: &Target, req: &Request, ok: impl FnOnce(&Response)) -> ExitCod
             eprintln!("vrrpd: cannot reach the daemon: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `vrrpd check`: see its help for the exit status.
+fn check(config: &std::path::Path, offline: bool) -> ExitCode {
+    use vrrpd::config::{Checked, Group, Options};
+    let opts = if offline {
+        Options::OFFLINE
+    } else {
+        Options::CHECK
+    };
+    let e = match vrrpd::config::check_file(config, opts) {
+        Checked::Ok(cfg) => {
+            println!(
+                "{}: ok ({} instances, {} checks, {} sync groups)",
+                config.display(),
+                cfg.instances.len(),
+                cfg.checks.len(),
+                cfg.sync_groups.len()
+            );
+            return ExitCode::SUCCESS;
+        }
+        Checked::Unreadable(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(4);
+        }
+        Checked::Problems(e) => e,
+    };
+    let show = |group: Group, title: &str| {
+        let n = e.of(group).count();
+        if n > 0 {
+            eprintln!("{title} ({n}):");
+            for d in e.of(group) {
+                eprintln!("{}:{}:{}: {}", e.file, d.line, d.column, d.message);
+            }
+        }
+    };
+    show(Group::Config, "configuration errors");
+    show(Group::Host, "problems on this host (--offline skips them)");
+    if e.of(Group::Config).next().is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::from(3)
     }
 }
 

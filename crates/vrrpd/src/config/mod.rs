@@ -158,7 +158,7 @@ pub fn validate_text(text: &str, file: &str, opts: Options) -> Result<Config, Co
 
 fn syntax_message(m: &str) -> String {
     let m = m.trim_end();
-    if m.contains("recursion limit") {
+    if m.contains("recursion limit") || m.contains("cannot recurse") {
         "too deeply nested: tables and lists nest at most 80 levels".to_owned()
     } else {
         m.to_owned()

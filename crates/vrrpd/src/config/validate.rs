@@ -165,10 +165,13 @@ impl Cx {
                 Some((other, first)) => self.dup(
                     v,
                     format!(
-                        "VRID {} on {} ({:?}) is already used by instance {other:?}",
+                        "VRID {} on {} ({}) is already used by instance {other:?}",
                         v.get_ref(),
                         i.get_ref(),
-                        f.family
+                        match f.family {
+                            Family::V4 => "IPv4",
+                            Family::V6 => "IPv6",
+                        }
                     ),
                     *first,
                 ),
@@ -227,7 +230,10 @@ impl Cx {
         name: &str,
         known: &HashMap<String, usize>,
     ) {
-        let hint = closest(name, known.keys().map(String::as_str))
+        // In file order, so that a tie goes to the first definition.
+        let mut names: Vec<(&String, &usize)> = known.iter().collect();
+        names.sort_by_key(|(_, at)| **at);
+        let hint = closest(name, names.iter().map(|(n, _)| n.as_str()))
             .map_or_else(String::new, |k| format!("; did you mean {k:?}?"));
         self.at(at, format!("there is no {what} named {name:?}{hint}"));
     }
