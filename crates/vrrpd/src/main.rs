@@ -92,8 +92,15 @@ enum Command {
         offline: bool,
     },
     /// Convert a keepalived.conf to vrrpd TOML. The TOML goes to stdout (or
-    /// --output); what could not be carried over goes to stderr. Exit 1 if
-    /// the result does not pass `vrrpd check`.
+    /// --output); the report (every keyword not carried over as it was,
+    /// marked "converted", "dropped, no effect here" or "behaviour
+    /// changes") goes to stderr.
+    ///
+    /// Exit status: 0 converted (nothing dropped that changes behaviour);
+    /// 1 the file cannot be read or parsed, or the result does not pass
+    /// `vrrpd check --offline`; 2 wrong command line; 3 converted, but
+    /// something dropped or changed makes vrrpd behave differently: review
+    /// the notes marked "behaviour changes".
     ImportKeepalived {
         /// The keepalived configuration file.
         file: PathBuf,
@@ -276,7 +283,13 @@ fn import(file: &std::path::Path, output: Option<&std::path::Path>) -> ExitCode 
         }
     };
     for n in &imported.notes {
-        eprintln!("{}:{}: {}", n.file.display(), n.line, n.message);
+        eprintln!(
+            "{}:{}: {}: {}",
+            n.file.display(),
+            n.line,
+            n.impact,
+            n.message
+        );
     }
     let written = match output {
         Some(path) => {
@@ -292,10 +305,12 @@ fn import(file: &std::path::Path, output: Option<&std::path::Path>) -> ExitCode 
         return ExitCode::FAILURE;
     }
     let name = output.map_or_else(|| "<imported>".to_owned(), |p| p.display().to_string());
-    match vrrpd::config::load_str(&imported.toml, &name) {
+    let opts = vrrpd::config::Options::OFFLINE;
+    match vrrpd::config::validate_text(&imported.toml, &name, opts) {
+        Ok(_) if imported.changes_behaviour() => ExitCode::from(3),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("the imported configuration does not pass `vrrpd check` yet:\n{e}");
+            eprintln!("the imported configuration does not pass `vrrpd check --offline` yet:\n{e}");
             ExitCode::FAILURE
         }
     }

@@ -104,6 +104,15 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
     raw::split_words(s)
 }
 
+/// The word of `candidates` closest to a misspelt `word`, if one is close
+/// enough to be a likely typo (for "did you mean"; the importer uses it too).
+pub fn closest_word<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    suggest::closest(word, candidates)
+}
+
 /// Reads and validates the configuration file at `path` for the daemon
 /// ([`Options::DAEMON`]).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
