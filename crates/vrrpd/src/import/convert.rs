@@ -343,6 +343,19 @@ impl Convert {
             }
             "vrrp_script" | "vrrp_track_file" | "track_file" => {
                 let Some(name) = n.args.first() else { return };
+                // Only a script with a program, a file check with a file, is
+                // converted (and can be tracked).
+                let needed = if n.key == "vrrp_script" {
+                    "script"
+                } else {
+                    "file"
+                };
+                if !children
+                    .clone()
+                    .any(|c| c.key == needed && !c.args.is_empty())
+                {
+                    return;
+                }
                 let w = children
                     .filter(|c| c.key == "weight")
                     .filter_map(|c| c.args.first()?.parse::<i64>().ok())

@@ -264,6 +264,16 @@ impl Convert {
                     None
                 }
             };
+            let known = match kind {
+                "track_script" => self.wide.script_weights.contains_key(&t.key),
+                "track_file" => self.wide.file_weights.contains_key(&t.key),
+                _ => true,
+            };
+            if !known {
+                let what = kind.trim_start_matches("track_");
+                self.note(t.line, Impact::Changes, Some(kind), format!("there is no usable {what} named {:?}: keepalived ignores the entry, and so does the import", t.key));
+                continue;
+            }
             out.push(Tracked {
                 name: t.key.clone(),
                 weight,
@@ -501,6 +511,19 @@ impl Convert {
         }
         if let Some(d) = dev {
             keys.push(format!("interface = {}", quote(&d)));
+        }
+        // keepalived adds a repeated address once (the second add fails).
+        let same = |e: &String| {
+            e == &quote(text) || e.starts_with(&format!("{{ address = {},", quote(text)))
+        };
+        if v4.iter().chain(v6.iter()).any(same) {
+            self.note(
+                a.line,
+                Impact::NoEffect,
+                Some("virtual_ipaddress"),
+                format!("{text} is listed twice: keepalived adds it once, as the first line says"),
+            );
+            return;
         }
         let entry = if keys.is_empty() {
             quote(text)
