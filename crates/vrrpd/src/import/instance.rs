@@ -33,6 +33,11 @@ struct Inst {
     nopreempt: Option<usize>,
     preempt_delay: Option<(usize, String)>,
     auth: Option<(usize, String)>,
+    /// `unicast_src_ip` and `unicast_peer`s: (address, line).
+    source: Option<(String, usize)>,
+    peers: Vec<(String, usize)>,
+    /// `virtual_routes`: (is IPv6, TOML entry).
+    routes: Vec<(bool, String)>,
     v4: Vec<String>,
     v6: Vec<String>,
     tracked: Vec<Tracked>,
@@ -131,11 +136,16 @@ impl Convert {
             }
             "unicast_src_ip" => {
                 if let Some(v) = self.value(c) {
-                    i.body.set("unicast_source", quote(v));
+                    i.source = Some((v.to_owned(), c.line));
                 }
             }
             "unicast_peer" => {
-                let peers: Vec<&str> = c.block.iter().flatten().map(|p| p.key.as_str()).collect();
+                i.peers = c
+                    .block
+                    .iter()
+                    .flatten()
+                    .map(|p| (p.key.clone(), p.line))
+                    .collect();
                 for p in c.block.iter().flatten().filter(|p| !p.args.is_empty()) {
                     self.note(
                         p.line,
@@ -144,7 +154,6 @@ impl Convert {
                         "unicast peer options (min_ttl, max_ttl) are not imported",
                     );
                 }
-                i.body.set("unicast_peers", quote_list(peers));
             }
             "track_interface" | "track_script" | "track_file" => {
                 let kind = match key {
@@ -161,16 +170,12 @@ impl Convert {
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
             "garp_master_repeat" => self.int_key(c, &mut i.body, key),
             "virtual_routes" => {
-                let routes: Vec<String> = c
+                i.routes = c
                     .block
                     .iter()
                     .flatten()
                     .filter_map(|r| self.route(r))
                     .collect();
-                if !routes.is_empty() {
-                    i.body
-                        .set("virtual_routes", format!("[{}]", routes.join(", ")));
-                }
             }
             // What vrrpd always does: nothing to write.
             "vmac_xmit_base" => {}
@@ -394,7 +399,7 @@ impl Convert {
                 let name6 = format!("{name}_v6");
                 self.write_one(out, name, &body, i, &i.v4, version, false);
                 self.write_one(out, &name6, &body, i, &i.v6, 3, true);
-                self.note(n.line, Impact::Converted, Some("virtual_ipaddress"), format!("instance {name} mixes IPv4 and IPv6: split into {name} and {name6} (one family per VRRP router, RFC 9568 §7.1); add {name6} to its sync group if it has one"));
+                self.note(n.line, Impact::Changes, Some("virtual_ipaddress"), format!("instance {name} mixes IPv4 and IPv6: keepalived 2.2.7 ignores the addresses of the other family (\"address family must match\"); the import keeps them, split into {name} and {name6} (one family per VRRP router, RFC 9568 §7.1): drop {name6} to run as keepalived did, or add it to {name}'s sync group"));
             }
             (true, true) => self.note(
                 n.line,
@@ -457,11 +462,45 @@ impl Convert {
             ),
             (None, _) => {}
         }
+        self.same_family(&mut all, i, ipv6);
         all.set("virtual_addresses", format!("[{}]", addrs.join(", ")));
         for (k, v) in all.entries() {
             t.set(k, v.to_owned());
         }
         t.render("instance", out);
+    }
+
+    /// Unicast addresses and routes of the instance's family; keepalived
+    /// skips those of the other family ("MUST be of the same family").
+    fn same_family(&mut self, t: &mut Table, i: &Inst, ipv6: bool) {
+        let fits = |a: &str| a.parse::<IpAddr>().map_or(true, |ip| ip.is_ipv6() == ipv6);
+        let mut peers = Vec::new();
+        for (p, line) in &i.peers {
+            if fits(p) {
+                peers.push(p.as_str());
+            } else {
+                self.note(*line, Impact::NoEffect, Some("unicast_peer"), format!("unicast peer {p} is not of the instance's address family: keepalived skips it, and so does the import"));
+            }
+        }
+        if !peers.is_empty() {
+            t.set("unicast_peers", quote_list(peers));
+        }
+        if let Some((s, line)) = &i.source {
+            if fits(s) {
+                t.set("unicast_source", quote(s));
+            } else {
+                self.note(*line, Impact::NoEffect, Some("unicast_src_ip"), format!("unicast_src_ip {s} is not of the instance's address family: keepalived skips it, and so does the import"));
+            }
+        }
+        let routes: Vec<&str> = i
+            .routes
+            .iter()
+            .filter(|(v6, _)| *v6 == ipv6)
+            .map(|(_, r)| r.as_str())
+            .collect();
+        if !routes.is_empty() {
+            t.set("virtual_routes", format!("[{}]", routes.join(", ")));
+        }
     }
 
     fn vip(
@@ -541,7 +580,7 @@ impl Convert {
     /// [metric N] [table N]`. A route with anything else (a source, a
     /// route type, a named table, ...) is skipped with a note rather than
     /// imported as a different route.
-    fn route(&mut self, r: &Node) -> Option<String> {
+    fn route(&mut self, r: &Node) -> Option<(bool, String)> {
         let words: Vec<&str> = std::iter::once(r.key.as_str())
             .chain(r.args.iter().map(String::as_str))
             .collect();
@@ -550,15 +589,10 @@ impl Convert {
             it.next();
         }
         let dst = it.next().unwrap_or_default();
-        if dst
-            .split('/')
-            .next()
-            .and_then(|a| a.parse::<IpAddr>().ok())
-            .is_none()
-        {
+        let Some(to) = dst.split('/').next().and_then(|a| a.parse::<IpAddr>().ok()) else {
             self.note(r.line, Impact::Changes, Some("virtual_routes"), format!("route `{}` is not imported (only `[to] NETWORK [via ADDR] [dev IF] [metric N] [table N]`)", words.join(" ")));
             return None;
-        }
+        };
         let mut keys = vec![format!("to = {}", quote(dst))];
         while let Some(w) = it.next() {
             let v = it.next();
@@ -581,7 +615,7 @@ impl Convert {
                 }
             }
         }
-        Some(format!("{{ {} }}", keys.join(", ")))
+        Some((to.is_ipv6(), format!("{{ {} }}", keys.join(", "))))
     }
 }
 
