@@ -404,39 +404,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_accept_units_and_reject_nonsense() {
-        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("100").is_err());
-        assert!(parse_duration("ms").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
-
-    #[test]
-    fn command_strings_split_like_a_shell_without_expansion() {
-        assert_eq!(
-            split_words(r#"/bin/echo 'a b' "c \"d\"" e\ f"#),
-            Ok(vec![
-                "/bin/echo".into(),
-                "a b".into(),
-                "c \"d\"".into(),
-                "e f".into()
-            ])
-        );
-        assert_eq!(split_words("  x   y "), Ok(vec!["x".into(), "y".into()]));
-        assert!(split_words("'open").is_err());
-        assert!(split_words("\"open").is_err());
-        assert!(split_words("trailing\\").is_err());
-    }
-}
-
 impl Partial for RawGlobal {
     fn dropped_mut(&mut self) -> &mut Vec<String> {
         &mut self.dropped
@@ -470,5 +437,38 @@ impl Partial for RawSyncGroup {
     }
     fn dropped(&self) -> &[String] {
         &self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_units_and_reject_nonsense() {
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("100").is_err());
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn command_strings_split_like_a_shell_without_expansion() {
+        assert_eq!(
+            split_words(r#"/bin/echo 'a b' "c \"d\"" e\ f"#),
+            Ok(vec![
+                "/bin/echo".into(),
+                "a b".into(),
+                "c \"d\"".into(),
+                "e f".into()
+            ])
+        );
+        assert_eq!(split_words("  x   y "), Ok(vec!["x".into(), "y".into()]));
+        assert!(split_words("'open").is_err());
+        assert!(split_words("\"open").is_err());
+        assert!(split_words("trailing\\").is_err());
     }
 }

@@ -359,7 +359,7 @@ impl Convert {
                 let w = children
                     .filter(|c| c.key == "weight")
                     .filter_map(|c| c.args.first()?.parse::<i64>().ok())
-                    .last();
+                    .next_back();
                 if n.key == "vrrp_script" {
                     self.wide
                         .script_weights
