@@ -13,6 +13,7 @@
 mod convert;
 mod instance;
 pub mod keywords;
+mod preprocess;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -246,7 +247,7 @@ fn read_with_includes(
         path: path.to_owned(),
         source,
     })?;
-    let text = conditional_lines(&text, &config_id(), path, notes);
+    let text = preprocess::lines(&text, &preprocess::config_id(), path, notes);
     let nodes = parse(&text).map_err(|(line, message)| ImportError::Syntax {
         path: path.to_owned(),
         line,
@@ -254,7 +255,12 @@ fn read_with_includes(
     })?;
     let mut out = Vec::new();
     for n in nodes {
-        if n.key != "include" {
+        // keepalived's include variants differ only in which errors they
+        // report.
+        if !matches!(
+            n.key.as_str(),
+            "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+        ) {
             out.push((path.to_owned(), n));
             continue;
         }
@@ -291,53 +297,6 @@ fn read_with_includes(
         }
     }
     Ok(out)
-}
-
-/// keepalived's config id: the host name up to its first dot (keepalived's
-/// default when `-i` is not given).
-fn config_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    host.trim().split('.').next().unwrap_or("").to_owned()
-}
-
-/// keepalived's conditional lines: `@ID rest` keeps `rest` only on the
-/// host whose config id is ID, `@^ID rest` everywhere else. Lines for
-/// another host become empty (line numbers stay); each id is noted once.
-fn conditional_lines(text: &str, id: &str, path: &Path, notes: &mut Vec<Note>) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let Some(tag) = trimmed.strip_prefix('@') else {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        };
-        let word = tag.split_whitespace().next().unwrap_or("");
-        let (inverted, name) = match word.strip_prefix('^') {
-            Some(n) => (true, n),
-            None => (false, word),
-        };
-        let kept = (name == id) != inverted;
-        if kept {
-            out.push_str(tag.get(word.len()..).unwrap_or(""));
-        }
-        out.push('\n');
-        if !seen.iter().any(|s| s == word) {
-            seen.push(word.to_owned());
-            let verdict = if kept { "kept" } else { "left out" };
-            notes.push(Note {
-                file: path.to_owned(),
-                line: i + 1,
-                message: format!(
-                    "lines marked `@{word}` are {verdict}: this import's config id is {id:?} (keepalived's default, the host name); import on the host the file is for"
-                ),
-                impact: Impact::Changes,
-                keyword: Some("@".to_owned()),
-            });
-        }
-    }
-    out
 }
 
 /// The files an include names: the path itself, or the sorted matches of
