@@ -82,7 +82,8 @@ enum Command {
     ///
     /// Exit status: 0 valid; 1 the file has errors; 2 wrong command line;
     /// 3 the file is valid but this host cannot run it (only host problems);
-    /// 4 the file cannot be read (missing, not a regular file, too big).
+    /// 4 the file cannot be read (missing, not a regular file, too big, not
+    /// UTF-8).
     Check {
         /// The configuration file.
         #[arg(short, long, default_value = "/etc/vrrpd/vrrpd.toml")]
