@@ -344,3 +344,48 @@ proptest! {
         prop_assert!(loaded.is_ok(), "{}\n---\n{}\n---\n{:#?}", loaded.unwrap_err(), i.toml, i.notes);
     }
 }
+
+/// Any word: keywords, numbers, addresses, and text TOML must escape.
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(KEYWORDS.iter().map(|k| k.1.to_owned()).collect::<Vec<_>>()),
+        "[0-9]{1,4}",
+        "192\\.0\\.2\\.[0-9]{1,3}(/[0-9]{1,2})?",
+        // (An unbalanced `"` is a syntax error with its line, tested apart.)
+        "[a-zA-Z_\\\\é]{1,8}",
+        Just("\"a \\\\ b\"".to_owned()),
+    ]
+}
+
+/// Nested statements of random words, braces balanced.
+fn soup() -> impl Strategy<Value = String> {
+    fn line() -> impl Strategy<Value = String> {
+        prop::collection::vec(word(), 1..4).prop_map(|w| w.join(" "))
+    }
+    fn block() -> impl Strategy<Value = String> {
+        (line(), prop::collection::vec(line(), 0..6))
+            .prop_map(|(head, body)| format!("{head} {{\n{}\n}}", body.join("\n")))
+    }
+    let top = prop_oneof![
+        line(),
+        block(),
+        (word(), prop::collection::vec(block(), 0..3))
+            .prop_map(|(k, inner)| format!("{k} X {{\n{}\n}}", inner.join("\n"))),
+    ];
+    prop::collection::vec(top, 0..8).prop_map(|v| v.join("\n") + "\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Whatever keepalived-like text comes in, the import does not fail and
+    /// its TOML parses (whether it loads is `vrrpd check`'s verdict).
+    #[test]
+    fn any_statement_soup_imports_to_toml_that_parses(text in soup()) {
+        let (i, _d) = import(&text);
+        prop_assert!(toml::from_str::<toml::Table>(&i.toml).is_ok(), "{}\n---\n{}", text, i.toml);
+        for n in &i.notes {
+            prop_assert!(n.keyword.is_some(), "{n:?}");
+        }
+    }
+}
