@@ -76,16 +76,32 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Validate a configuration file; exit 1 with file:line:column and the
-    /// reason of every problem found.
+    /// Validate a configuration file: every problem, with file:line:column
+    /// and the reason, the file's own first, then this host's (missing
+    /// interfaces, programs, nft).
+    ///
+    /// Exit status: 0 valid; 1 the file has errors; 2 wrong command line;
+    /// 3 the file is valid but this host cannot run it (only host problems);
+    /// 4 the file cannot be read (missing, not a regular file, too big, not
+    /// UTF-8).
     Check {
         /// The configuration file.
         #[arg(short, long, default_value = "/etc/vrrpd/vrrpd.toml")]
         config: PathBuf,
+        /// Skip the host checks (to check a file for another machine).
+        #[arg(long)]
+        offline: bool,
     },
     /// Convert a keepalived.conf to vrrpd TOML. The TOML goes to stdout (or
-    /// --output); what could not be carried over goes to stderr. Exit 1 if
-    /// the result does not pass `vrrpd check`.
+    /// --output); the report (every keyword not carried over as it was,
+    /// marked "converted", "dropped, no effect here" or "behaviour
+    /// changes") goes to stderr.
+    ///
+    /// Exit status: 0 converted (nothing dropped that changes behaviour);
+    /// 1 the file cannot be read or parsed, or the result does not pass
+    /// `vrrpd check --offline`; 2 wrong command line; 3 converted, but
+    /// something dropped or changed makes vrrpd behave differently: review
+    /// the notes marked "behaviour changes".
     ImportKeepalived {
         /// The keepalived configuration file.
         file: PathBuf,
@@ -98,22 +114,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => match vrrpd::config::load(&config) {
-            Ok(cfg) => {
-                println!(
-                    "{}: ok ({} instances, {} checks, {} sync groups)",
-                    config.display(),
-                    cfg.instances.len(),
-                    cfg.checks.len(),
-                    cfg.sync_groups.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Check { config, offline } => check(&config, offline),
         Command::ImportKeepalived { file, output } => import(&file, output.as_deref()),
         Command::Run { config, socket } => run(config, socket),
         Command::Status { json, target } => client(&target, &Request::Status, |resp| {
@@ -231,6 +232,49 @@ fn client(target: &Target, req: &Request, ok: impl FnOnce(&Response)) -> ExitCod
     }
 }
 
+/// `vrrpd check`: see its help for the exit status.
+fn check(config: &std::path::Path, offline: bool) -> ExitCode {
+    use vrrpd::config::{Checked, Group, Options};
+    let opts = if offline {
+        Options::OFFLINE
+    } else {
+        Options::CHECK
+    };
+    let e = match vrrpd::config::check_file(config, opts) {
+        Checked::Ok(cfg) => {
+            println!(
+                "{}: ok ({} instances, {} checks, {} sync groups)",
+                config.display(),
+                cfg.instances.len(),
+                cfg.checks.len(),
+                cfg.sync_groups.len()
+            );
+            return ExitCode::SUCCESS;
+        }
+        Checked::Unreadable(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(4);
+        }
+        Checked::Problems(e) => e,
+    };
+    let show = |group: Group, title: &str| {
+        let n = e.of(group).count();
+        if n > 0 {
+            eprintln!("{title} ({n}):");
+            for d in e.of(group) {
+                eprintln!("{}:{}:{}: {}", e.file, d.line, d.column, d.message);
+            }
+        }
+    };
+    show(Group::Config, "configuration errors");
+    show(Group::Host, "problems on this host (--offline skips them)");
+    if e.of(Group::Config).next().is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::from(3)
+    }
+}
+
 fn import(file: &std::path::Path, output: Option<&std::path::Path>) -> ExitCode {
     let imported = match vrrpd::import::import_file(file) {
         Ok(i) => i,
@@ -240,7 +284,13 @@ fn import(file: &std::path::Path, output: Option<&std::path::Path>) -> ExitCode 
         }
     };
     for n in &imported.notes {
-        eprintln!("{}:{}: {}", n.file.display(), n.line, n.message);
+        eprintln!(
+            "{}:{}: {}: {}",
+            n.file.display(),
+            n.line,
+            n.impact,
+            n.message
+        );
     }
     let written = match output {
         Some(path) => {
@@ -256,10 +306,12 @@ fn import(file: &std::path::Path, output: Option<&std::path::Path>) -> ExitCode 
         return ExitCode::FAILURE;
     }
     let name = output.map_or_else(|| "<imported>".to_owned(), |p| p.display().to_string());
-    match vrrpd::config::load_str(&imported.toml, &name) {
+    let opts = vrrpd::config::Options::OFFLINE;
+    match vrrpd::config::validate_text(&imported.toml, &name, opts) {
+        Ok(_) if imported.changes_behaviour() => ExitCode::from(3),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("the imported configuration does not pass `vrrpd check` yet:\n{e}");
+            eprintln!("the imported configuration does not pass `vrrpd check --offline` yet:\n{e}");
             ExitCode::FAILURE
         }
     }

@@ -24,12 +24,16 @@ fn sample_converts_to_a_valid_config_with_notes() {
         (vi1.vrid.get(), vi1.priority.get(), vi1.version),
         (51, 101, Version::V2)
     );
-    assert!(!vi1.preempt, "nopreempt must carry over");
+    // keepalived clears `nopreempt` on a `state MASTER` instance (issue 16:
+    // the import reproduces keepalived's effective behaviour).
+    assert!(vi1.preempt, "keepalived runs VI_1 with preempt");
     assert_eq!(vi1.auth, Auth::SimplePassword(*b"12345678"));
     assert_eq!(vi1.vips.len(), 2);
     assert_eq!(vi1.vips[0].label.as_deref(), Some("eth0:1"));
-    assert_eq!(vi1.track_interfaces[0].weight, -30);
-    assert_eq!(vi1.track_checks[1].weight, Some(5));
+    // VI_1 is in sync group VG_1 without `sync_group_tracking_weight`:
+    // keepalived zeroes interface weights and ignores weighted scripts.
+    assert_eq!(vi1.track_interfaces[0].weight, 0);
+    assert!(vi1.track_checks.is_empty(), "{:?}", vi1.track_checks);
     assert_eq!(
         vi1.hooks.master.as_deref(),
         Some(&["/bin/echo".to_owned(), "master".to_owned()][..])
@@ -60,6 +64,12 @@ fn sample_converts_to_a_valid_config_with_notes() {
         |line: usize, needle: &str| notes.iter().any(|(l, m)| *l == line && m.contains(needle));
     assert!(has(6, "router_id"), "{notes:#?}");
     assert!(has(30, "state MASTER"), "{notes:#?}");
+    assert!(has(35, "keepalived clears `nopreempt`"), "{notes:#?}");
+    assert!(
+        has(46, "ignores the weight of tracked interface eth1"),
+        "{notes:#?}"
+    );
+    assert!(has(51, "tracked script chk_rel"), "{notes:#?}");
     assert!(has(36, "first 8"), "{notes:#?}");
     assert!(has(29, "split into VI_1 and VI_1_v6"), "{notes:#?}");
     assert!(has(54, "smtp_alert"), "{notes:#?}");

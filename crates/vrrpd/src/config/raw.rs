@@ -13,22 +13,34 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The tables of the file, each read on its own (see `lenient`), so that
+/// a mistake in one does not hide the others.
+#[derive(Debug, Default)]
 pub(crate) struct RawConfig {
-    #[serde(default)]
     pub(crate) global: Option<Spanned<RawGlobal>>,
-    #[serde(default, rename = "instance")]
     pub(crate) instances: Vec<Spanned<RawInstance>>,
-    #[serde(default, rename = "check")]
     pub(crate) checks: Vec<Spanned<RawCheck>>,
-    #[serde(default, rename = "sync_group")]
     pub(crate) sync_groups: Vec<Spanned<RawSyncGroup>>,
 }
+
+/// A table read by `lenient::table`, which records the keys it left out
+/// (so that a required key with a wrong value is not also called missing).
+pub(crate) trait Partial {
+    /// The keys left out.
+    fn dropped_mut(&mut self) -> &mut Vec<String>;
+    /// The keys left out.
+    fn dropped(&self) -> &[String];
+}
+
+/// The top-level keys, for "did you mean".
+pub(crate) const TOP_LEVEL: [&str; 4] = ["global", "instance", "check", "sync_group"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGlobal {
+    /// Keys left out because their value was wrong (already reported).
+    #[serde(skip)]
+    pub(crate) dropped: Vec<String>,
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
     pub(crate) metrics_listen: Option<Spanned<String>>,
@@ -37,13 +49,18 @@ pub(crate) struct RawGlobal {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawInstance {
-    pub(crate) name: Spanned<String>,
-    pub(crate) interface: Spanned<String>,
-    pub(crate) vrid: Spanned<u8>,
+    /// Keys left out because their value was wrong (already reported).
+    #[serde(skip)]
+    pub(crate) dropped: Vec<String>,
+    // Required keys are optional here so that the rest of an instance is
+    // still checked when one is missing; validation reports the absence.
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) interface: Option<Spanned<String>>,
+    pub(crate) vrid: Option<Spanned<u8>>,
     pub(crate) version: Option<Spanned<u8>>,
     pub(crate) priority: Option<Spanned<u8>>,
     pub(crate) advert_interval: Option<Spanned<Dur>>,
-    pub(crate) virtual_addresses: Spanned<Vec<Spanned<NameOr<RawVip>>>>,
+    pub(crate) virtual_addresses: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
     pub(crate) preempt: Option<Spanned<bool>>,
     pub(crate) preempt_delay: Option<Spanned<Dur>>,
     pub(crate) accept: Option<Spanned<bool>>,
@@ -163,9 +180,12 @@ pub(crate) struct RawAuth {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCheck {
-    pub(crate) name: Spanned<String>,
+    /// Keys left out because their value was wrong (already reported).
+    #[serde(skip)]
+    pub(crate) dropped: Vec<String>,
+    pub(crate) name: Option<Spanned<String>>,
     #[serde(rename = "type")]
-    pub(crate) kind: Spanned<String>,
+    pub(crate) kind: Option<Spanned<String>>,
     pub(crate) interval: Option<Spanned<Dur>>,
     pub(crate) timeout: Option<Spanned<Dur>>,
     pub(crate) rise: Option<Spanned<u32>>,
@@ -193,8 +213,11 @@ pub(crate) struct RawCheck {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSyncGroup {
-    pub(crate) name: Spanned<String>,
-    pub(crate) instances: Spanned<Vec<Spanned<String>>>,
+    /// Keys left out because their value was wrong (already reported).
+    #[serde(skip)]
+    pub(crate) dropped: Vec<String>,
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) instances: Option<Spanned<Vec<Spanned<String>>>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,
     pub(crate) notify_fault: Option<Spanned<Argv>>,
@@ -378,6 +401,42 @@ where
             }
         }
         d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl Partial for RawGlobal {
+    fn dropped_mut(&mut self) -> &mut Vec<String> {
+        &mut self.dropped
+    }
+    fn dropped(&self) -> &[String] {
+        &self.dropped
+    }
+}
+
+impl Partial for RawInstance {
+    fn dropped_mut(&mut self) -> &mut Vec<String> {
+        &mut self.dropped
+    }
+    fn dropped(&self) -> &[String] {
+        &self.dropped
+    }
+}
+
+impl Partial for RawCheck {
+    fn dropped_mut(&mut self) -> &mut Vec<String> {
+        &mut self.dropped
+    }
+    fn dropped(&self) -> &[String] {
+        &self.dropped
+    }
+}
+
+impl Partial for RawSyncGroup {
+    fn dropped_mut(&mut self) -> &mut Vec<String> {
+        &mut self.dropped
+    }
+    fn dropped(&self) -> &[String] {
+        &self.dropped
     }
 }
 
