@@ -119,7 +119,7 @@ pub enum Error {
         /// `adding` or `removing`.
         op: &'static str,
         /// The route.
-        route: crate::rtnl::Route,
+        route: crate::route::Route,
         /// The OS error.
         source: io::Error,
     },

@@ -93,6 +93,7 @@ mod error;
 mod events;
 #[cfg(feature = "executor")]
 pub mod executor;
+mod route;
 mod rtnl;
 mod socket;
 mod sys;

@@ -12,10 +12,8 @@ use super::validate::Cx;
 /// Where `nft` is looked for (no PATH lookup: the daemon runs it by path).
 const NFT_PATHS: [&str; 3] = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
 
-/// The `nft` program `accept = false` needs, if installed.
-///
-/// The configuration's own copy of the runtime's probe, so that `config`
-/// does not depend on `runtime` (the runtime may call this one).
+/// The `nft` program `accept = false` needs, if installed: what `check`
+/// looks for and what the runtime's filter runs.
 pub fn nft_program() -> Option<PathBuf> {
     NFT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
 }

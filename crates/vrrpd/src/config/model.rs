@@ -55,14 +55,9 @@ impl Default for Global {
     }
 }
 
-/// The address family of an instance (all its virtual addresses share it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    /// IPv4.
-    V4,
-    /// IPv6 (VRRPv3 only).
-    V6,
-}
+/// The address family of an instance (all its virtual addresses share
+/// it): the workspace's one family type.
+pub use vrrp_proto::Family;
 
 /// One virtual address with its prefix length and optional IPv4 label.
 #[derive(Debug, Clone, PartialEq, Eq)]

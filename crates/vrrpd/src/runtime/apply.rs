@@ -37,7 +37,8 @@ impl Daemon {
     }
 
     fn try_reload(&mut self, now: Instant) -> anyhow::Result<String> {
-        let new = config::load(&self.config_path).map_err(|e| anyhow!("\n{e}"))?;
+        // One log record for a refused file: the count and the first problem.
+        let new = config::load(&self.config_path).map_err(|e| anyhow!("{}", e.summary()))?;
         let plan = reload::plan(&self.cfg, &new);
         if plan.is_noop() && new.global == self.cfg.global {
             return Ok("no change".into());

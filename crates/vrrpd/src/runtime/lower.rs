@@ -70,10 +70,7 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
 
 /// The address family of an instance.
 pub fn family(inst: &Instance) -> Family {
-    match inst.family {
-        crate::config::Family::V4 => Family::V4,
-        crate::config::Family::V6 => Family::V6,
-    }
+    inst.family
 }
 
 /// The VRRPv3-over-IPv4 checksum form this instance emits.

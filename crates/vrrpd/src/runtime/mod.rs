@@ -116,11 +116,6 @@ pub(super) fn release_free_heap() {
     }
 }
 
-/// The `nft` program Accept_Mode False needs, if installed.
-pub fn noaccept_available() -> Option<PathBuf> {
-    noaccept::find_nft()
-}
-
 /// Reads the daemon's configuration path for the client commands.
 pub fn control_socket_of(config_path: &Path) -> Result<PathBuf, String> {
     config::load(config_path)

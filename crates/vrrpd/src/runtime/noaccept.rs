@@ -29,16 +29,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
-/// Where `nft` is looked for.
-pub(super) const NFT_PATHS: [&str; 3] = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
-
 /// The nftables table vrrpd owns.
 pub(super) const TABLE: &str = "vrrpd";
-
-/// The first `nft` found, if any.
-pub(super) fn find_nft() -> Option<PathBuf> {
-    NFT_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
-}
 
 /// The drop filter for VIPs of instances with Accept_Mode False.
 #[derive(Debug)]
@@ -49,7 +41,8 @@ pub(super) struct NoAccept {
 impl NoAccept {
     /// Creates the table afresh (a table left by a crashed run is replaced).
     pub(super) fn install() -> anyhow::Result<Self> {
-        let nft = find_nft().context("accept = false needs nftables: no `nft` program found")?;
+        let nft = crate::config::nft_program()
+            .context("accept = false needs nftables: no `nft` program found")?;
         let script = format!(
             "add table inet {TABLE}\n\
              delete table inet {TABLE}\n\

@@ -7,19 +7,13 @@ use healthcheck::Status as CheckStatus;
 use mio::Token;
 use tracing::info;
 use vrrp_fsm::NodeError;
-use vrrp_proto::Version;
 
 use super::status::{
     self, CheckRow, DaemonStatus, InstanceStatus, PriorityStatus, Snapshot, SocketCountersStatus,
     SocketStatus,
 };
-use super::{Daemon, Phase, tracking};
+use super::{Daemon, Phase, lower, tracking};
 use crate::control::{Request, Response};
-
-/// The family word of status output.
-fn family_word(ip: std::net::IpAddr) -> &'static str {
-    if ip.is_ipv4() { "ipv4" } else { "ipv6" }
-}
 
 impl Daemon {
     pub(super) fn on_control(&mut self, token: Token, now: Instant) {
@@ -127,12 +121,8 @@ impl Daemon {
             name: inst.cfg.name.clone(),
             interface: inst.cfg.interface.clone(),
             vrid: inst.cfg.vrid.get(),
-            family: family_word(r.config().primary_addr()),
-            version: if inst.cfg.version == Version::V2 {
-                2
-            } else {
-                3
-            },
+            family: lower::family_word(inst.cfg.family),
+            version: lower::version_number(inst.cfg.version),
             state: status::state_word(r.state()),
             priority: PriorityStatus {
                 configured: inst.cfg.priority.get(),
@@ -162,7 +152,7 @@ impl Daemon {
             .into_iter()
             .map(|s| SocketStatus {
                 interface: s.interface,
-                family: family_word(s.source),
+                family: lower::family_word(vrrp_proto::Family::of(&s.source)),
                 source: s.source.to_string(),
                 unicast: s.unicast,
                 counters: SocketCountersStatus {
