@@ -88,3 +88,43 @@ impl Instances {
         self.by_id.keys().copied().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use vrrp_fsm::{Config, LinkId, Node};
+    use vrrp_proto::Version;
+
+    use super::*;
+    use crate::config::load_str;
+
+    #[test]
+    fn instances_are_found_by_router_and_by_name_until_removed() {
+        let cfg = load_str(
+            "[[instance]]\nname = \"a\"\ninterface = \"eth0\"\nvrid = 1\nvirtual_addresses = [\"192.0.2.9\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        // Ids come from a node, as the executor's do.
+        let mut node = Node::new();
+        let fsm = Config::builder(1, Version::V3)
+            .primary_addr(Ipv4Addr::new(192, 0, 2, 1))
+            .virtual_addr(Ipv4Addr::new(192, 0, 2, 9))
+            .build()
+            .unwrap();
+        let id = node.add_router(LinkId(0), fsm);
+        let mut insts = Instances::default();
+        insts.insert(id, Inst::new(cfg.instances[0].clone(), Some("G".into())));
+        assert_eq!(insts.id("a"), Some(id));
+        assert_eq!(insts.name(id), "a");
+        assert_eq!(insts.get(id).and_then(|i| i.group.as_deref()), Some("G"));
+        insts.get_mut(id).unwrap().applied_delta = -10;
+        assert_eq!(insts.iter().map(|(_, i)| i.applied_delta).sum::<i32>(), -10);
+        assert_eq!(insts.ids(), vec![id]);
+        assert!(insts.remove(id).is_some());
+        assert_eq!(insts.id("a"), None);
+        assert_eq!(insts.name(id), "?");
+        assert!(insts.remove(id).is_none());
+    }
+}
