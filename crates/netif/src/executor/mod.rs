@@ -104,6 +104,9 @@ pub use spec::{Placement, RouteSpec, RouterSpec, VipSpec};
 
 const NETLINK: Token = Token(0);
 
+/// Events kept queued capacity for between bursts.
+const KEEP_EVENTS: usize = 64;
+
 struct Sock {
     sock: VrrpSocket,
     ifname: String,
@@ -513,7 +516,13 @@ impl Executor {
 
     /// The next event; `None` when drained.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.out.pop_front()
+        let ev = self.out.pop_front();
+        if ev.is_none() && self.out.capacity() > KEEP_EVENTS {
+            // A takeover of a thousand routers queues thousands of events;
+            // keep the memory of a normal round, not of the burst.
+            self.out.shrink_to(KEEP_EVENTS);
+        }
+        ev
     }
 
     /// When [`Executor::process`] must run next (besides readiness).

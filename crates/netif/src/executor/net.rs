@@ -44,16 +44,17 @@ impl Executor {
                 }
                 NetEvent::AddrAdded(a) => {
                     addr_ifaces.insert(a.ifindex);
-                    // A re-created interface may get its address after it
-                    // came up.
-                    if let Some((name, true)) = self.links.get(&a.ifindex).cloned() {
-                        self.follow_recreated(now, a.ifindex, &name);
-                    }
                 }
                 NetEvent::Overrun => self.reread_links(now),
             }
         }
+        // Once per interface and read, not per event: a takeover of a
+        // thousand addresses brings a thousand events.
         for ifindex in addr_ifaces {
+            // A re-created interface may get its address after it came up.
+            if let Some((name, true)) = self.links.get(&ifindex).cloned() {
+                self.follow_recreated(now, ifindex, &name);
+            }
             self.check_sources(now, ifindex);
         }
         // Keep the buffer, but not the size of a burst (adding 1000
@@ -171,6 +172,11 @@ impl Executor {
         let hit: Vec<RouterId> = self
             .placed
             .iter()
+            .filter(|(id, _)| {
+                self.node
+                    .router(**id)
+                    .is_some_and(|r| r.holds_vips() && has_vip(r.config(), addr))
+            })
             .filter(|(_, p)| {
                 let vip = p.spec.vip(addr, &[]);
                 let target = match vip.interface.as_deref() {
@@ -232,9 +238,20 @@ impl Executor {
             return;
         }
         let skip = self.all_vips();
+        // One netlink dump per family, not per router.
+        let mut picked: [Option<Option<IpAddr>>; 2] = [None, None];
         let mut changed = Vec::new();
         for (id, old) in mine {
-            let new = self.pick_source(ifindex, Family::of(&old), &skip).ok();
+            let family = Family::of(&old);
+            let slot = usize::from(family == Family::V6);
+            let new = match picked[slot] {
+                Some(p) => p,
+                None => {
+                    let p = self.pick_source(ifindex, family, &skip).ok();
+                    picked[slot] = Some(p);
+                    p
+                }
+            };
             if let Some(new) = new.filter(|n| *n != old) {
                 changed.push((id, old, new));
             }
@@ -382,6 +399,16 @@ impl Executor {
         new.counters = old.counters;
         self.placed.insert(id, new);
         Ok(())
+    }
+}
+
+/// True if `addr` is one of the configuration's virtual addresses (no
+/// allocation: this runs for every router on every address event).
+fn has_vip(cfg: &vrrp_fsm::Config, addr: IpAddr) -> bool {
+    match (cfg.virtual_addrs(), addr) {
+        (vrrp_proto::VirtualAddrs::V4(v), IpAddr::V4(a)) => v.contains(&a),
+        (vrrp_proto::VirtualAddrs::V6(v), IpAddr::V6(a)) => v.contains(&a),
+        _ => false,
     }
 }
 

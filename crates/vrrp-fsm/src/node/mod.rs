@@ -61,6 +61,9 @@ use slab::{Key, Slab};
 /// arrive after its Master_Down_Timer fires.
 pub const STOP_MARGIN: Duration = Duration::from_millis(250);
 
+/// Queued actions kept capacity for between bursts.
+const KEEP_ACTIONS: usize = 256;
+
 /// Identifies a virtual router in a [`Node`]. Ids of removed routers are
 /// never reused for another router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -457,7 +460,13 @@ impl Node {
 
     /// The next action; `None` when drained.
     pub fn poll_action(&mut self) -> Option<NodeAction> {
-        self.queue.pop_front()
+        let a = self.queue.pop_front();
+        if a.is_none() && self.queue.capacity() > KEEP_ACTIONS {
+            // A burst (a thousand routers taking over at once) does not
+            // keep its memory (docs/performance.md).
+            self.queue.shrink_to(KEEP_ACTIONS);
+        }
+        a
     }
 
     /// The earliest deadline of any router (or stop bound).

@@ -62,6 +62,10 @@ impl Daemon {
                 units.push((None, vec![inst.clone()]));
             }
         }
+        // Every unit is added (sockets, addresses, tracking) before any
+        // starts, so that a thousand instances start within one moment
+        // rather than spread over the netlink work of adding them.
+        let mut starts = Vec::with_capacity(units.len());
         for (group, members) in units {
             let mut lowered = Vec::with_capacity(members.len());
             for inst in &members {
@@ -85,11 +89,12 @@ impl Daemon {
                     .insert(*id, Inst::new(inst.clone(), group.clone()));
                 self.recompute(*id);
             }
-            if let Some(&first) = ids.first() {
-                self.exec.start(first);
-            }
-            self.handle_exec_events();
+            starts.extend(ids.first().copied());
         }
+        for id in starts {
+            self.exec.start(id);
+        }
+        self.handle_exec_events();
         Ok(())
     }
 
