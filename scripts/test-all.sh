@@ -13,6 +13,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== forbidden dependencies of the core crates"
 bash scripts/check-deps.sh
+echo "== crates package for crates.io (README, licences, metadata)"
+bash scripts/check-package.sh
 if [ -x "$(command -v cargo-fuzz)" ] && [ -f fuzz/smoke.sh ]; then
     echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"
     bash fuzz/smoke.sh "$FUZZ_SECONDS"
