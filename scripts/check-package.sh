@@ -12,7 +12,16 @@ cargo publish --dry-run --workspace --no-verify --allow-dirty --quiet
 # The same archives where the checks below can read them.
 cargo package --workspace --exclude vrrp-benches --no-verify --allow-dirty --quiet
 fail=0
-for pkg in vrrp-proto vrrp-fsm vrrp-netif vrrp-healthcheck vrrpd; do
+# Every member that may be published (no `publish = false`), so that a new
+# crate is held to the same rules.
+publishable=$(cargo metadata --format-version 1 --no-deps | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+for p in m["packages"]:
+    if p["id"] in m["workspace_members"] and p.get("publish") != []:
+        print(p["name"])')
+[ -n "$publishable" ] || { echo "check-package: no publishable crate found"; exit 1; }
+for pkg in $publishable; do
     crate=$(ls "$target_dir"/package/"$pkg"-*.crate 2>/dev/null | head -n1 || true)
     if [ -z "$crate" ]; then
         echo "check-package: no .crate for $pkg"
