@@ -48,6 +48,22 @@ pub(crate) fn priority(level: Level) -> u8 {
     }
 }
 
+/// The text that reports a fatal `message` on stderr: as it is, or under
+/// the journal with an error priority on every line (a configuration
+/// error lists every problem, one per line, and each line becomes an
+/// entry of its own).
+pub(crate) fn error_text(message: &str, journal: bool) -> String {
+    let mut text = String::with_capacity(message.len() + 8);
+    for line in message.lines() {
+        if journal {
+            text.push_str("<3>");
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
 /// Journald lines: `<N>LEVEL target: span{fields}: message fields`, no
 /// timestamp and no colours. A message spanning several lines would become
 /// several journal entries, of which only the first had the priority; the
@@ -140,6 +156,16 @@ mod tests {
         assert_eq!(parse_stream("8:"), None);
         assert_eq!(parse_stream("8"), None);
         assert_eq!(parse_stream("x:1"), None);
+    }
+
+    #[test]
+    fn every_line_of_a_fatal_error_has_the_error_priority() {
+        let message = "vrrpd: a.toml:1:1: first\na.toml:2:1: second";
+        assert_eq!(
+            error_text(message, true),
+            "<3>vrrpd: a.toml:1:1: first\n<3>a.toml:2:1: second\n"
+        );
+        assert_eq!(error_text(message, false), format!("{message}\n"));
     }
 
     #[test]

@@ -173,9 +173,7 @@ fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
     match vrrpd::runtime::run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Under systemd the journal records this as an error too.
-            let prefix = if journal { "<3>" } else { "" };
-            eprintln!("{prefix}vrrpd: {e:#}");
+            eprint!("{}", logging::error_text(&format!("vrrpd: {e:#}"), journal));
             ExitCode::FAILURE
         }
     }
