@@ -168,6 +168,51 @@ mod tests {
         assert_eq!(error_text(message, false), format!("{message}\n"));
     }
 
+    /// Formats the events `emit` logs with [`JournalFormat`].
+    fn journal_lines(emit: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::prelude::*;
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("not poisoned").extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .event_format(JournalFormat)
+            .with_writer(move || out.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = buffer.0.lock().expect("not poisoned").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn journal_lines_have_priority_level_target_spans_and_fields() {
+        let text = journal_lines(|| {
+            let span = tracing::info_span!("instance", name = "VI_1");
+            let _g = span.enter();
+            tracing::warn!(target: "vrrpd::runtime", priority = 90, "check failed");
+            tracing::error!(target: "vrrpd", "one\ntwo");
+            tracing::debug!(target: "netif", "deep");
+        });
+        assert_eq!(
+            text,
+            "<4>WARN vrrpd::runtime: instance{name=\"VI_1\"}: check failed priority=90\n\
+             <3>ERROR vrrpd: instance{name=\"VI_1\"}: one\\ntwo\n\
+             <7>DEBUG netif: instance{name=\"VI_1\"}: deep\n"
+        );
+    }
+
     #[test]
     fn priorities_follow_syslog() {
         assert_eq!(priority(Level::ERROR), 3);
