@@ -57,6 +57,9 @@ fn write_man_pages(cmd: &clap::Command, dir: &Path) -> io::Result<()> {
             .source(format!("vrrpd {}", env!("CARGO_PKG_VERSION")));
         let mut text = Vec::new();
         man.render(&mut text)?;
+        if std::ptr::eq(page, cmd) {
+            write_top_page_sections(&mut text)?;
+        }
         // SEE ALSO: the other pages, then the documents the package installs.
         let others: Vec<String> = all
             .iter()
@@ -69,6 +72,38 @@ fn write_man_pages(cmd: &clap::Command, dir: &Path) -> io::Result<()> {
         writeln!(text, "{SEE_ALSO_DOCS}")?;
         fs::write(dir.join(format!("{name}.{SECTION}")), text)?;
     }
+    Ok(())
+}
+
+/// FILES and ENVIRONMENT of vrrpd(8), which clap does not know.
+fn write_top_page_sections(text: &mut Vec<u8>) -> io::Result<()> {
+    let socket = vrrpd::config::Global::DEFAULT_CONTROL_SOCKET;
+    writeln!(text, ".SH FILES")?;
+    for (path, what) in [
+        (
+            "/etc/vrrpd/vrrpd.toml",
+            "The configuration (every key: /usr/share/doc/vrrpd/config.md).",
+        ),
+        (
+            socket,
+            "The control socket of \\fBvrrpd status\\fR, \\fBswitchover\\fR and \\fBmaintenance\\fR.",
+        ),
+        (
+            "/usr/lib/systemd/system/vrrpd.service",
+            "The systemd unit (Type=notify, sandboxed; see operations.md).",
+        ),
+    ] {
+        writeln!(text, ".TP\n{}\n{what}", path.replace('-', "\\-"))?;
+    }
+    writeln!(text, ".SH ENVIRONMENT")?;
+    writeln!(
+        text,
+        ".TP\nRUST_LOG\nThe log level of \\fBvrrpd run\\fR: a level (\\fBdebug\\fR) or \\fItarget\\fR=\\fIlevel\\fR directives (\\fBinfo,vrrpd=debug,netif=warn\\fR); default info."
+    )?;
+    writeln!(
+        text,
+        ".TP\nJOURNAL_STREAM\nSet by systemd. When it names vrrpd's stderr, log lines carry a journald priority prefix and no timestamp; otherwise they are plain text with a timestamp."
+    )?;
     Ok(())
 }
 

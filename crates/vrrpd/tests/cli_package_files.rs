@@ -37,6 +37,10 @@ fn a_man_page_for_vrrpd_and_each_subcommand() {
     let top = read(&man.join("vrrpd.8"));
     assert!(top.contains(".TH vrrpd 8"), "{top}");
     assert!(top.contains(env!("CARGO_PKG_VERSION")), "{top}");
+    for section in [".SH FILES", ".SH ENVIRONMENT", "RUST_LOG", "JOURNAL_STREAM"] {
+        assert!(top.contains(section), "{section} missing: {top}");
+    }
+    assert!(top.contains("/run/vrrpd/control.sock"), "{top}");
     for sub in SUBCOMMANDS {
         let page = read(&man.join(format!("vrrpd-{sub}.8")));
         assert!(
