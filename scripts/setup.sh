@@ -6,7 +6,7 @@ set -euo pipefail
 need_apt=()
 for pair in keepalived:keepalived frr:/usr/lib/frr/vrrpd tshark:tshark tcpdump:tcpdump \
             arping:arping iputils-ping:ping iproute2:ip python3:python3 nftables:/usr/sbin/nft \
-            ethtool:/usr/sbin/ethtool; do
+            ethtool:/usr/sbin/ethtool systemd:systemd-analyze man-db:man binutils:readelf; do
     pkg=${pair%%:*} probe=${pair#*:}
     if ! command -v "$probe" >/dev/null 2>&1 && [ ! -x "$probe" ]; then
         need_apt+=("$pkg")
@@ -29,6 +29,9 @@ done
 
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# The Debian package (scripts/build-deb.sh, docs/decisions.md "Publishing
+# and packaging").
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 # The static (musl) vrrpd build: what docs/operations.md recommends for
 # deployment, and what benches/scale measures. Pure Rust, no C toolchain.
 if command -v rustup >/dev/null 2>&1; then
