@@ -393,6 +393,7 @@ impl Ipvs {
     }
 
     /// The destinations of service `key`, with counters and statistics.
+    /// [`Error::NoSuchService`] if there is no such service.
     pub fn list_destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationEntry>> {
         let op = Op::ListDestinations;
         let target = || key.to_string();
@@ -402,6 +403,20 @@ impl Ipvs {
             true,
             wire::encode_service_key(Command::GetDest, key),
         )?;
+        if answers.is_empty() {
+            // The kernel dumps nothing both for a service without
+            // destinations and for no service at all; tell them apart.
+            match self.get_service(key) {
+                Err(Error::NoSuchService { .. }) => {
+                    return Err(Error::NoSuchService {
+                        op,
+                        target: target(),
+                    });
+                }
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(Vec::new()),
+            }
+        }
         answers
             .iter()
             .map(|a| {
