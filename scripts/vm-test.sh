@@ -24,7 +24,17 @@ cd "$(dirname "$0")/.."
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
 TIMEOUT=${IPVS_VM_TIMEOUT:-480}
 WATCHDOG=${IPVS_VM_WATCHDOG:-240}
-KERNEL=${IPVS_VM_KERNEL:-$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)}
+# The newest kernel in /boot that has IPVS modules (Debian's
+# linux-image-amd64), unless IPVS_VM_KERNEL names one.
+pick_kernel() {
+    local k v found=
+    for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V); do
+        v=${k#/boot/vmlinuz-}
+        [ -d "/lib/modules/$v/kernel/net/netfilter/ipvs" ] && found=$k
+    done
+    echo "$found"
+}
+KERNEL=${IPVS_VM_KERNEL:-$(pick_kernel)}
 
 fail() {
     echo "vm-test: FAIL: $*" >&2
@@ -33,7 +43,7 @@ fail() {
 [ -x "$VNG" ] || fail "no virtme-ng at $VNG (run scripts/setup.sh)"
 # vng runs its helpers (virtme-run) from its own directory.
 export PATH="$(dirname "$VNG"):$PATH"
-[ -n "$KERNEL" ] && [ -r "$KERNEL" ] || fail "no kernel in /boot (apt-get install linux-image-amd64)"
+[ -n "$KERNEL" ] && [ -r "$KERNEL" ] || fail "no kernel with IPVS modules in /boot (apt-get install linux-image-amd64)"
 command -v qemu-system-x86_64 >/dev/null || fail "no qemu-system-x86_64 (run scripts/setup.sh)"
 command -v ipvsadm >/dev/null || fail "no ipvsadm (run scripts/setup.sh)"
 
@@ -67,6 +77,16 @@ if ! modprobe ip_vs; then
     echo "modprobe ip_vs failed" >"$work/rc"
     exit 1
 fi
+# Load every scheduler module now. Loaded on demand (the kernel's
+# request_module in NEW_SERVICE, under the IPVS mutex), a module such as
+# ip_vs_lblc registers per-namespace state and so waits for
+# pernet_ops_rwsem, which a namespace being destroyed holds while it waits
+# for the IPVS mutex: a deadlock in Debian's 6.1 kernel that the parallel
+# tests hit (docs/decisions.md).
+for m in /lib/modules/\$(uname -r)/kernel/net/netfilter/ipvs/ip_vs_*.ko*; do
+    m=\${m##*/}
+    modprobe "\${m%%.ko*}" || echo "vm: modprobe \${m%%.ko*} failed"
+done
 cd "$work"
 # A watchdog: if the tests still run after WATCHDOG seconds, dump the
 # kernel's blocked tasks (sysrq w) where the host can show them.
