@@ -15,5 +15,6 @@ check vrrp-proto 'libc|nix|socket2|mio|neli|tokio|tracing-subscriber|rand|vrrp-f
 check vrrp-fsm 'libc|nix|socket2|mio|neli|tokio|rand|netif|healthcheck'
 check healthcheck 'vrrp-proto|vrrp-fsm|netif'
 check netif 'healthcheck|tokio'
+check ipvs-netlink 'vrrp-proto|vrrp-fsm|netif|healthcheck|vrrpd|tokio'
 [ $fail -eq 0 ] && echo "check-deps: ok"
 exit $fail

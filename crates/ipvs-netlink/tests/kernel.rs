@@ -746,6 +746,16 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
             .any(|l| l.starts_with(&format!("TCP 10.10.0.1:80 {REQUESTS} "))),
         "{stats:?}"
     );
+
+    // Zero: the counters start again from nothing.
+    ipvs.zero().expect("zero");
+    let svc = ipvs.get_service(&key).expect("get");
+    assert_eq!(svc.stats.conns, 0, "{:?}", svc.stats);
+    assert!(
+        table(&["--stats"])
+            .iter()
+            .any(|l| l == "TCP 10.10.0.1:80 0 0 0 0 0")
+    );
 }
 
 #[test]
