@@ -463,6 +463,79 @@ fn ipv6_and_fwmark_destinations() {
 }
 
 #[test]
+fn large_dumps_come_in_several_messages() {
+    let Some(mut ipvs) = setup("large_dumps_come_in_several_messages") else {
+        return;
+    };
+    // Far more than one receive buffer holds (a service is ~300 bytes).
+    const SERVICES: u16 = 400;
+    const DESTS: u16 = 300;
+    for i in 0..SERVICES {
+        let key = ServiceKey::tcp(Ipv4Addr::new(10, 3, (i >> 8) as u8, i as u8), 80);
+        ipvs.add_service(&Service::new(key, "wlc")).expect("add");
+    }
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 3, 0, 0), 80);
+    for i in 0..DESTS {
+        let d = Destination::new(
+            Ipv4Addr::new(10, 4, (i >> 8) as u8, i as u8),
+            8080,
+            ForwardMethod::Masq,
+        )
+        .weight(u32::from(i));
+        ipvs.add_destination(&key, &d).expect("add dest");
+    }
+    let services = ipvs.list_services().expect("list");
+    assert_eq!(services.len(), usize::from(SERVICES));
+    let dests = ipvs.list_destinations(&key).expect("list dests");
+    assert_eq!(dests.len(), usize::from(DESTS));
+    let mut weights: Vec<u32> = dests.iter().map(|d| d.destination.weight).collect();
+    weights.sort_unstable();
+    assert_eq!(weights, (0..u32::from(DESTS)).collect::<Vec<_>>());
+    // ipvsadm agrees on the count.
+    let lines = table(&[]);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("TCP ")).count(),
+        usize::from(SERVICES)
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("-> ")).count(),
+        usize::from(DESTS)
+    );
+}
+
+#[test]
+fn persistence_engine_sip() {
+    let Some(mut ipvs) = setup("persistence_engine_sip") else {
+        return;
+    };
+    let key = ServiceKey::udp(Ipv4Addr::new(10, 0, 0, 4), 5060);
+    let svc = Service {
+        pe_name: Some("sip".into()),
+        ..Service::new(key, "rr").persistent(10)
+    };
+    ipvs.add_service(&svc).expect("add");
+    assert_eq!(
+        ipvs.get_service(&key).expect("get").service,
+        svc.clone().flags(ServiceFlags::HASHED)
+    );
+    let lines = table(&[]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("UDP 10.0.0.4:5060 rr persistent 10") && l.contains("pe sip")),
+        "{lines:?}"
+    );
+    // An unknown engine is refused, naming both names.
+    let bad = Service {
+        pe_name: Some("nosuch".into()),
+        ..Service::new(ServiceKey::udp(Ipv4Addr::new(10, 0, 0, 5), 5060), "rr").persistent(10)
+    };
+    let e = ipvs.add_service(&bad).expect_err("unknown engine");
+    assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("\"nosuch\""), "{e}");
+}
+
+#[test]
 fn flush_removes_every_service() {
     let Some(mut ipvs) = setup("flush_removes_every_service") else {
         return;
