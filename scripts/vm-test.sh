@@ -49,9 +49,15 @@ command -v ipvsadm >/dev/null || fail "no ipvsadm (run scripts/setup.sh)"
 
 start=$(date +%s)
 echo "== vm-test: building the IPVS test binary on the host"
-bin=$(cargo test -p ipvs-netlink --test kernel --no-run --message-format=json 2>/dev/null |
-    grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
-[ -n "$bin" ] && [ -x "$bin" ] || fail "could not build the test binary (cargo test -p ipvs-netlink --test kernel --no-run)"
+build_log=$(mktemp /tmp/ipvs-vm-build.XXXXXX)
+if ! cargo test -p ipvs-netlink --test kernel --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
+    cat "$build_log" >&2
+    rm -f "$build_log" "$build_log.json"
+    fail "could not build the test binary (cargo test -p ipvs-netlink --test kernel --no-run)"
+fi
+bin=$(grep -o '"executable":"[^"]*"' "$build_log.json" | tail -n 1 | cut -d'"' -f4)
+rm -f "$build_log" "$build_log.json"
+[ -n "$bin" ] && [ -x "$bin" ] || fail "no test binary in cargo's output"
 
 # The VM writes only below /tmp (--rwdir); the host's file system is
 # read-only inside it.

@@ -130,6 +130,14 @@ pub enum Error {
         /// The destination.
         target: String,
     },
+    /// No sync daemon runs in that role (`ESRCH` on a stop).
+    #[error("{op} {target}: not running")]
+    NotRunning {
+        /// The operation.
+        op: Op,
+        /// The daemon's role.
+        target: String,
+    },
     /// A value this crate refuses before asking the kernel.
     #[error("{op} {target}: {reason}")]
     Invalid {
@@ -168,7 +176,7 @@ impl Error {
         match self {
             Error::Kernel { source, .. } | Error::Socket { source, .. } => source.raw_os_error(),
             Error::Exists { .. } => Some(17),
-            Error::NoSuchService { .. } => Some(3),
+            Error::NoSuchService { .. } | Error::NotRunning { .. } => Some(3),
             Error::NoSuchDestination { .. } | Error::SchedulerUnavailable { .. } => Some(2),
             _ => None,
         }

@@ -445,14 +445,17 @@ impl Ipvs {
     }
 
     /// Stops the sync daemon in role `state` (`ipvsadm --stop-daemon`).
+    /// [`Error::NotRunning`] if none runs in that role.
     pub fn stop_sync_daemon(&mut self, state: SyncState) -> Result<()> {
-        self.request(
+        match self.request(
             Op::StopSyncDaemon,
             || state.to_string(),
             false,
             wire::encode_daemon_stop(state),
-        )
-        .map(drop)
+        ) {
+            Err(Error::NoSuchService { op, target }) => Err(Error::NotRunning { op, target }),
+            other => other.map(drop),
+        }
     }
 
     /// The running sync daemons (`ipvsadm -Ln --daemon`).

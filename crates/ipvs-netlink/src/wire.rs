@@ -216,8 +216,9 @@ impl AttrWriter {
     /// One attribute with raw payload bytes.
     pub fn put(&mut self, ty: u16, data: &[u8]) {
         let len = 4 + data.len();
-        // Attribute payloads here are at most a few dozen bytes; a longer
-        // one is a caller bug caught by the length check in validate().
+        // Attribute payloads here are at most a few dozen bytes: `Ipvs`
+        // refuses names longer than the kernel's 16-byte fields before
+        // encoding, so the saturation below is never reached from there.
         let len16 = u16::try_from(len).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(&len16.to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());

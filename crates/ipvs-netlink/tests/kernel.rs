@@ -646,6 +646,20 @@ fn sync_daemons_start_list_stop() {
     ipvs.stop_sync_daemon(SyncState::Backup)
         .expect("stop backup");
     assert!(ipvs.list_sync_daemons().expect("list").is_empty());
+    let e = ipvs
+        .stop_sync_daemon(SyncState::Backup)
+        .expect_err("stopped already");
+    assert!(matches!(e, Error::NotRunning { .. }), "{e:?}");
+    assert_eq!(e.to_string(), "stop sync daemon backup: not running");
+    // An interface that does not exist: the kernel's errno, with context.
+    let e = ipvs
+        .start_sync_daemon(&SyncDaemon::new(SyncState::Master, "nosuch0", 1))
+        .expect_err("no such interface");
+    assert!(
+        e.to_string()
+            .starts_with("start sync daemon master on nosuch0"),
+        "{e}"
+    );
     assert!(!ipvsadm(&["-Ln", "--daemon"]).contains("sync daemon"));
 }
 
