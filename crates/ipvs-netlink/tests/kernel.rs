@@ -379,6 +379,21 @@ fn destinations_every_forwarding_method_and_thresholds() {
         assert_eq!(got.active_conns, 0);
     }
 
+    // Local and bypass are kept as given.
+    let local = Destination::new(v4(10, 0, 1, 7), 80, ForwardMethod::Local);
+    let bypass = Destination::new(v4(10, 0, 1, 8), 80, ForwardMethod::Bypass);
+    for d in [local, bypass] {
+        ipvs.add_destination(&key, &d)
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        let got = ipvs.list_destinations(&key).expect("list");
+        assert!(got.iter().any(|e| e.destination == d), "{d:?} in {got:?}");
+    }
+    assert_has(&table(&[]), "-> 10.0.1.7:80 Local 1 0 0");
+    for d in [local, bypass] {
+        ipvs.delete_destination(&key, d.addr, d.port)
+            .expect("delete");
+    }
+
     // Twice: Exists. Edit: weight and thresholds.
     assert!(matches!(
         ipvs.add_destination(&key, &dests[0]),
@@ -646,6 +661,24 @@ fn sync_daemons_start_list_stop() {
     ipvs.stop_sync_daemon(SyncState::Backup)
         .expect("stop backup");
     assert!(ipvs.list_sync_daemons().expect("list").is_empty());
+    // An IPv6 multicast group.
+    let v6 = SyncDaemon {
+        mcast_group: Some("ff02::8".parse().expect("addr")),
+        mcast_port: Some(8850),
+        ..SyncDaemon::new(SyncState::Backup, "sync0", 7)
+    };
+    ipvs.start_sync_daemon(&v6).expect("start v6 backup");
+    let listed = ipvs.list_sync_daemons().expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].mcast_group, v6.mcast_group);
+    assert_eq!(listed[0].mcast_port, Some(8850));
+    let out = ipvsadm(&["-Ln", "--daemon"]);
+    assert!(
+        out.contains("syncid=7") && out.contains("group=ff02::8"),
+        "{out}"
+    );
+    ipvs.stop_sync_daemon(SyncState::Backup)
+        .expect("stop v6 backup");
     let e = ipvs
         .stop_sync_daemon(SyncState::Backup)
         .expect_err("stopped already");
