@@ -750,6 +750,106 @@ fn real_server(name: &'static str, n: usize) -> Vec<String> {
     seen
 }
 
+/// The client: `n` connections to `vip`, one after the other; the
+/// answers.
+fn client_requests(vip: SocketAddr, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(5))
+                .expect("connect to the VIP");
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).expect("read");
+            answer.trim().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn dr_traffic_alternates_between_real_servers_with_rr() {
+    let Some(mut ipvs) = setup("dr_traffic_alternates_between_real_servers_with_rr") else {
+        return;
+    };
+    const REQUESTS: usize = 6;
+    // One LAN (a bridge in the director's namespace). The real servers hold
+    // the VIP on lo and neither answer nor announce ARP for it, so that
+    // the client reaches the director, which forwards at layer 2; the real
+    // servers answer the client directly, from the VIP.
+    let real = |ip: &str, name: &'static str| {
+        spawn_host(
+            cmds(&[
+                "sysctl -qw net.ipv4.conf.all.arp_ignore=1",
+                "sysctl -qw net.ipv4.conf.all.arp_announce=2",
+                "ip addr add 10.20.0.100/32 dev lo",
+                &format!("ip addr add {ip}/24 dev {name}"),
+                &format!("ip link set {name} up"),
+            ]),
+            move || real_server(name, REQUESTS / 2),
+        )
+    };
+    let rs1 = real("10.20.0.11", "rs1");
+    let rs2 = real("10.20.0.12", "rs2");
+    let client = spawn_host(
+        cmds(&["ip addr add 10.20.0.2/24 dev cl", "ip link set cl up"]),
+        || client_requests(SocketAddr::new(v4(10, 20, 0, 100), 80), REQUESTS),
+    );
+    sh(&["ip", "link", "add", "br0", "type", "bridge"]);
+    sh(&["ip", "link", "set", "br0", "up"]);
+    sh(&["ip", "addr", "add", "10.20.0.1/24", "dev", "br0"]);
+    sh(&["ip", "addr", "add", "10.20.0.100/32", "dev", "br0"]);
+    for (here, there, host) in [
+        ("dcl", "cl", &client),
+        ("drs1", "rs1", &rs1),
+        ("drs2", "rs2", &rs2),
+    ] {
+        let tid = host.tid.to_string();
+        sh(&[
+            "ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", &tid,
+        ]);
+        sh(&["ip", "link", "set", here, "master", "br0", "up"]);
+    }
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 20, 0, 100), 80);
+    ipvs.add_service(&Service::new(key, "rr"))
+        .expect("add service");
+    for rs in [v4(10, 20, 0, 11), v4(10, 20, 0, 12)] {
+        ipvs.add_destination(&key, &Destination::new(rs, 80, ForwardMethod::Route))
+            .expect("add destination");
+    }
+    rs1.go.send(()).expect("go");
+    rs2.go.send(()).expect("go");
+    thread::sleep(Duration::from_millis(300));
+    client.go.send(()).expect("go");
+
+    let answers = client.done.join().expect("client");
+    let seen1 = rs1.done.join().expect("rs1");
+    let seen2 = rs2.done.join().expect("rs2");
+    assert_eq!(answers.len(), REQUESTS);
+    for pair in answers.windows(2) {
+        assert_ne!(pair[0], pair[1], "rr must alternate: {answers:?}");
+    }
+    for peer in seen1.iter().chain(&seen2) {
+        assert_eq!(peer, "10.20.0.2");
+    }
+    // Only the client's half goes through the director with DR: packets
+    // in, none out.
+    let mut svc = ipvs.get_service(&key).expect("get");
+    for _ in 0..50 {
+        if svc.stats.conns >= REQUESTS as u64 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(200));
+        svc = ipvs.get_service(&key).expect("get");
+    }
+    assert_eq!(svc.stats.conns, REQUESTS as u64, "{:?}", svc.stats);
+    assert!(
+        svc.stats.in_packets >= 3 * REQUESTS as u64,
+        "{:?}",
+        svc.stats
+    );
+    assert_eq!(svc.stats.out_packets, 0, "{:?}", svc.stats);
+}
+
 #[test]
 fn nat_traffic_alternates_between_real_servers_with_rr() {
     let Some(mut ipvs) = setup("nat_traffic_alternates_between_real_servers_with_rr") else {
@@ -778,20 +878,7 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
             "ip link set cl up",
             "ip route add default via 10.10.0.1",
         ]),
-        || {
-            let vip = SocketAddr::new(v4(10, 10, 0, 1), 80);
-            (0..REQUESTS)
-                .map(|_| {
-                    let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(5))
-                        .expect("connect to the VIP");
-                    s.set_read_timeout(Some(Duration::from_secs(5)))
-                        .expect("timeout");
-                    let mut answer = String::new();
-                    s.read_to_string(&mut answer).expect("read");
-                    answer.trim().to_owned()
-                })
-                .collect()
-        },
+        || client_requests(SocketAddr::new(v4(10, 10, 0, 1), 80), REQUESTS),
     );
     // The director: this thread's namespace.
     for (here, there, host) in [
