@@ -3,23 +3,31 @@
 #
 #   bash scripts/vm-test.sh
 #
-# This machine's own kernel has no IPVS, so the privileged tests of
-# crates/ipvs-netlink (tests/kernel.rs) skip on the host. Here they are
-# built on the host, then one VM boots Debian's kernel (virtme-ng, qemu in
-# TCG mode: KVM hangs at early boot on these machines) on this machine's
-# own file system, loads ip_vs and runs the test binary with
-# IPVS_TEST_REQUIRE=1, so that a test which would skip fails instead.
-# Each test makes its own network namespaces inside the VM; nothing is
-# created on the host.
+# This machine's own kernel has no IPVS, so the IPVS tests skip on the
+# host. Here the test binaries listed in VM_TESTS are built on the host,
+# then one VM boots Debian's kernel (virtme-ng, qemu in TCG mode: KVM hangs
+# at early boot on these machines) on this machine's own file system
+# (read-only, except /tmp), loads ip_vs and its modules and runs each
+# binary with IPVS_TEST_REQUIRE=1, so that a test which would skip fails
+# instead. Tests make their own network namespaces inside the VM; nothing
+# is created on the host.
 #
 # The VM is stopped in every case: a timeout (IPVS_VM_TIMEOUT, default
-# 480 s) and an EXIT trap that kills its process group by pid.
+# 480 s) and an EXIT trap that kills its process group by pid. If the tests
+# still run after IPVS_VM_WATCHDOG seconds (default 240), the kernel's
+# blocked tasks are dumped and shown.
 #
 # Needs scripts/setup.sh (qemu-system-x86, linux-image-amd64, ipvsadm,
 # busybox-static, virtme-ng in /opt/virtme-ng). Exit status: 0 when every
 # test passed, non-zero otherwise; the last line says which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The test binaries of the group, as PACKAGE:TEST (cargo test -p PACKAGE
+# --test TEST). Each runs with its tests two at a time.
+VM_TESTS=(
+    ipvs-netlink:kernel
+)
 
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
 TIMEOUT=${IPVS_VM_TIMEOUT:-480}
@@ -48,19 +56,7 @@ command -v qemu-system-x86_64 >/dev/null || fail "no qemu-system-x86_64 (run scr
 command -v ipvsadm >/dev/null || fail "no ipvsadm (run scripts/setup.sh)"
 
 start=$(date +%s)
-echo "== vm-test: building the IPVS test binary on the host"
-build_log=$(mktemp /tmp/ipvs-vm-build.XXXXXX)
-if ! cargo test -p ipvs-netlink --test kernel --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
-    cat "$build_log" >&2
-    rm -f "$build_log" "$build_log.json"
-    fail "could not build the test binary (cargo test -p ipvs-netlink --test kernel --no-run)"
-fi
-bin=$(grep -o '"executable":"[^"]*"' "$build_log.json" | tail -n 1 | cut -d'"' -f4)
-rm -f "$build_log" "$build_log.json"
-[ -n "$bin" ] && [ -x "$bin" ] || fail "no test binary in cargo's output"
-
-# The VM writes only below /tmp (--rwdir); the host's file system is
-# read-only inside it.
+# The VM writes only below /tmp (--rwdir).
 work=$(mktemp -d /tmp/ipvs-vm.XXXXXX)
 vm_pid=
 cleanup() {
@@ -75,7 +71,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cat >"$work/inside.sh" <<EOF
+echo "== vm-test: building the test binaries on the host"
+bins=()
+for t in "${VM_TESTS[@]}"; do
+    pkg=${t%%:*} test=${t#*:}
+    if ! cargo test -p "$pkg" --test "$test" --no-run --message-format=json \
+        >"$work/build.json" 2>"$work/build.log"; then
+        cat "$work/build.log" >&2
+        fail "could not build $t (cargo test -p $pkg --test $test --no-run)"
+    fi
+    bin=$(grep -o '"executable":"[^"]*"' "$work/build.json" | tail -n 1 | cut -d'"' -f4)
+    [ -n "$bin" ] && [ -x "$bin" ] || fail "no test binary for $t in cargo's output"
+    bins+=("$t=$bin")
+done
+
+{
+    cat <<EOF
 #!/bin/sh
 # Runs inside the VM.
 echo "vm: kernel \$(uname -r)"
@@ -94,15 +105,22 @@ for m in /lib/modules/\$(uname -r)/kernel/net/netfilter/ipvs/ip_vs_*.ko*; do
     modprobe "\${m%%.ko*}" || echo "vm: modprobe \${m%%.ko*} failed"
 done
 cd "$work"
-# A watchdog: if the tests still run after WATCHDOG seconds, dump the
+# A watchdog: if the tests still run after $WATCHDOG seconds, dump the
 # kernel's blocked tasks (sysrq w) where the host can show them.
 ( sleep $WATCHDOG; echo w >/proc/sysrq-trigger; dmesg >"$work/dmesg" ) &
-IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 "$bin" --test-threads=2 >"$work/out" 2>&1
-echo \$? >"$work/rc"
+rc=0
 EOF
-chmod +x "$work/inside.sh"
+    for b in "${bins[@]}"; do
+        t=${b%%=*} bin=${b#*=}
+        cat <<EOF
+echo "==== $t" >>"$work/out"
+IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 "$bin" --test-threads=2 >>"$work/out" 2>&1 || { rc=1; echo "$t" >>"$work/failed"; }
+EOF
+    done
+    echo "echo \$rc >\"$work/rc\""
+} >"$work/inside.sh"
 
-echo "== vm-test: booting $(basename "$KERNEL") (TCG) and running the tests inside"
+echo "== vm-test: booting $(basename "$KERNEL") (TCG) and running ${VM_TESTS[*]} inside"
 # setsid: the VM (vng and its qemu) is a process group of its own, which
 # cleanup() can stop as a whole by its pid.
 setsid timeout --kill-after=10 "$TIMEOUT" "$VNG" --disable-kvm --run "$KERNEL" --user root \
@@ -126,9 +144,9 @@ if [ ! -f "$work/rc" ]; then
     [ "$vm_status" = 124 ] && fail "the VM timed out after ${TIMEOUT}s (total ${elapsed}s)"
     fail "the tests did not run in the VM (vng exit $vm_status, total ${elapsed}s)"
 fi
-rc=$(cat "$work/rc")
-summary=$(grep -E '^test result:' "$work/out" | tail -n 1 || true)
-if [ "$rc" != 0 ]; then
-    fail "IPVS tests in the VM: exit $rc: ${summary:-no summary} (total ${elapsed}s)"
+summary=$(grep -E '^test result:' "$work/out" | sed 's/^test result: //' | paste -sd ';' - || true)
+if [ "$(cat "$work/rc")" != 0 ]; then
+    failed=$(paste -sd ' ' "$work/failed" 2>/dev/null || cat "$work/rc")
+    fail "IPVS tests in the VM failed: $failed: ${summary:-no summary} (total ${elapsed}s)"
 fi
-echo "vm-test: PASS: IPVS tests under $(basename "$KERNEL"): ${summary#test result: } (total ${elapsed}s)"
+echo "vm-test: PASS: ${VM_TESTS[*]} under $(basename "$KERNEL"): $summary (total ${elapsed}s)"
