@@ -23,5 +23,6 @@ check vrrp-proto 'libc|nix|socket2|mio|neli|tokio|tracing-subscriber|rand|vrrp-f
 check vrrp-fsm 'libc|nix|socket2|mio|neli|tokio|rand|vrrp-netif|vrrp-healthcheck'
 check vrrp-healthcheck 'vrrp-proto|vrrp-fsm|vrrp-netif'
 check vrrp-netif 'vrrp-healthcheck|tokio'
+check ipvs-netlink 'vrrp-proto|vrrp-fsm|vrrp-netif|vrrp-healthcheck|vrrpd|tokio'
 [ $fail -eq 0 ] && echo "check-deps: ok"
 exit $fail
