@@ -1,0 +1,438 @@
+//! E-mail alerts on state changes (keepalived's `smtp_alert`), sent off
+//! the VRRP path.
+//!
+//! The daemon's loop only formats an [`Alert`] and offers it to a bounded
+//! queue ([`Mailer::send`], which never blocks: a full queue drops the
+//! alert and counts it). One worker thread, started at the first alert,
+//! delivers them in order: connecting and every reply are bounded by
+//! `smtp_connect_timeout`, the whole exchange by four times that; a failed
+//! attempt is retried once after [`RETRY_DELAY`] unless the server refused
+//! the mail outright (5xx). Each outcome has a counter ([`MailStats`]) in
+//! `status` and the metrics. An unreachable or silent server therefore
+//! costs the loop nothing: transitions and hooks never wait for mail.
+//!
+//! Subjects and bodies are keepalived's (`[router_id] VRRP Instance NAME -
+//! Entering MASTER state`, ...), so mail filters written for keepalived keep
+//! working; the mailer header says `vrrpd`.
+
+mod smtp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tracing::{info, warn};
+use vrrp_fsm::State;
+
+use crate::config::{Mail, SmtpServer};
+
+/// Alerts waiting at most; more are dropped (and counted).
+pub const QUEUE_CAPACITY: usize = 64;
+/// The pause before the one retry.
+pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// One mail to deliver, complete (the worker reads no configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// The SMTP server.
+    pub server: SmtpServer,
+    /// Bound on connecting and on each reply.
+    pub timeout: Duration,
+    /// The HELO name.
+    pub helo: String,
+    /// Envelope and header sender.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// RFC 5322 date of the event.
+    pub date: String,
+    /// Subject line.
+    pub subject: String,
+    /// Body text.
+    pub body: String,
+}
+
+/// Alerts by outcome, for `status` and the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MailStats {
+    /// Alerts accepted into the queue.
+    pub queued: u64,
+    /// Alerts the server accepted.
+    pub sent: u64,
+    /// Alerts given up on (after the retry, or refused by the server).
+    pub failed: u64,
+    /// Second attempts made.
+    pub retried: u64,
+    /// Alerts dropped because the queue was full.
+    pub dropped: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    queued: AtomicU64,
+    sent: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// The loop's side of the mail worker.
+#[derive(Debug)]
+pub struct Mailer {
+    tx: Option<SyncSender<Alert>>,
+    worker: Option<JoinHandle<()>>,
+    counters: Arc<Counters>,
+    capacity: usize,
+    /// The state last mailed per instance / group (keepalived mails a
+    /// state once, however often it is re-entered through others).
+    last: HashMap<String, State>,
+}
+
+impl Default for Mailer {
+    fn default() -> Self {
+        Mailer::new(QUEUE_CAPACITY)
+    }
+}
+
+impl Mailer {
+    /// A mailer whose queue holds `capacity` alerts; no thread runs until
+    /// the first alert.
+    pub fn new(capacity: usize) -> Self {
+        Mailer {
+            tx: None,
+            worker: None,
+            counters: Arc::default(),
+            capacity: capacity.max(1),
+            last: HashMap::new(),
+        }
+    }
+
+    /// Counters by outcome.
+    pub fn stats(&self) -> MailStats {
+        let c = &self.counters;
+        MailStats {
+            queued: c.queued.load(Ordering::Relaxed),
+            sent: c.sent.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Queues `alert` without blocking; false if it was dropped (queue
+    /// full, or the worker could not start).
+    pub fn send(&mut self, alert: Alert) -> bool {
+        if self.tx.is_none() {
+            let (tx, rx) = sync_channel(self.capacity);
+            let counters = Arc::clone(&self.counters);
+            match std::thread::Builder::new()
+                .name("vrrpd-mail".into())
+                .spawn(move || worker(&rx, &counters))
+            {
+                Ok(h) => {
+                    self.tx = Some(tx);
+                    self.worker = Some(h);
+                }
+                Err(e) => {
+                    warn!("cannot start the mail worker: {e}");
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    return false;
+                }
+            }
+        }
+        let Some(tx) = &self.tx else { return false };
+        match tx.try_send(alert) {
+            Ok(()) => {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Full(a)) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                warn!("mail queue full: alert {:?} dropped", a.subject);
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                self.tx = None;
+                false
+            }
+        }
+    }
+
+    /// Queues the alert of a state change of `what` (`"INSTANCE"` or
+    /// `"GROUP"`) `name`, if `mail` says so (`own`: its `smtp_alert`) and
+    /// that state was not the last one mailed for it.
+    pub fn state_change(
+        &mut self,
+        mail: &Mail,
+        own: Option<bool>,
+        what: &str,
+        name: &str,
+        to: State,
+    ) {
+        if !mail.alerts(own) {
+            return;
+        }
+        let key = format!("{what}:{name}");
+        if self.last.get(&key) == Some(&to) {
+            return;
+        }
+        if let Some(alert) = state_alert(mail, what, name, to, unix_now()) {
+            self.last.insert(key, to);
+            self.send(alert);
+        }
+    }
+
+    /// At exit: lets the worker finish what is queued for at most `bound`
+    /// (the stop alerts), then leaves it.
+    pub fn finish(&mut self, bound: Duration) {
+        self.tx = None;
+        let Some(h) = self.worker.take() else { return };
+        let until = Instant::now() + bound;
+        while !h.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if h.is_finished() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn worker(rx: &Receiver<Alert>, c: &Counters) {
+    while let Ok(alert) = rx.recv() {
+        let bound = alert.timeout.saturating_mul(4);
+        let first = smtp::deliver(&alert, Instant::now() + bound);
+        let result = match first {
+            Err(e) if e.transient() => {
+                warn!(
+                    "mail {:?} to {}: {e}; retrying in {}s",
+                    alert.subject,
+                    alert.server,
+                    RETRY_DELAY.as_secs()
+                );
+                c.retried.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(RETRY_DELAY);
+                smtp::deliver(&alert, Instant::now() + bound)
+            }
+            other => other,
+        };
+        match result {
+            Ok(()) => {
+                c.sent.fetch_add(1, Ordering::Relaxed);
+                info!("mail {:?} sent to {}", alert.subject, alert.to.join(", "));
+            }
+            Err(e) => {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+                warn!("mail {:?} not sent ({}): {e}", alert.subject, alert.server);
+            }
+        }
+    }
+}
+
+/// The host name (for the default router id, sender and HELO name).
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn user_name() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map_or_else(|| "root".to_owned(), |u| u.name)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// keepalived's subject suffix and body for a state.
+fn wording(what: &str, to: State) -> Option<(&'static str, String)> {
+    let group = what == "GROUP";
+    let word = match to {
+        State::Master => "MASTER",
+        State::Backup => "BACKUP",
+        State::Fault => "FAULT",
+        State::Initialize => {
+            let body = if group {
+                "=> All VRRP group instances are now stopping <="
+            } else {
+                "=> VRRP Instance stopping <="
+            };
+            return Some(("Stopping", body.to_owned()));
+        }
+    };
+    let subject = match to {
+        State::Master => "Entering MASTER state",
+        State::Backup => "Entering BACKUP state",
+        _ => "Entering FAULT state",
+    };
+    let body = if group {
+        format!("=> All VRRP group instances are now in {word} state <=")
+    } else if to == State::Master {
+        "=> VRRP Instance is now owning VRRP VIPs <=".to_owned()
+    } else {
+        "=> VRRP Instance is no longer owning VRRP VIPs <=".to_owned()
+    };
+    Some((subject, body))
+}
+
+/// The alert of `what` (`"INSTANCE"` / `"GROUP"`) `name` entering `to` at
+/// `unix_s`, addressed as `mail` says; `None` without a server.
+pub fn state_alert(mail: &Mail, what: &str, name: &str, to: State, unix_s: u64) -> Option<Alert> {
+    let server = mail.server.clone()?;
+    let (suffix, body) = wording(what, to)?;
+    let host = hostname();
+    let router_id = mail.router_id.clone().unwrap_or_else(|| host.clone());
+    let kind = if what == "GROUP" {
+        "VRRP Group"
+    } else {
+        "VRRP Instance"
+    };
+    Some(Alert {
+        server,
+        timeout: mail.connect_timeout,
+        helo: mail.helo_name.clone().unwrap_or_else(|| host.clone()),
+        from: mail
+            .from
+            .clone()
+            .unwrap_or_else(|| format!("{}@{host}", user_name())),
+        to: mail.to.clone(),
+        date: rfc5322_date(unix_s),
+        subject: format!("[{router_id}] {kind} {name} - {suffix}"),
+        body,
+    })
+}
+
+/// `Thu, 26 Nov 2026 11:06:27 +0000` (UTC) for seconds since the epoch.
+pub fn rfc5322_date(unix_s: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_s / 86_400;
+    let secs = unix_s % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let wd = DAYS[usize::try_from(days % 7).unwrap_or(0)];
+    let mon = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
+    format!(
+        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail() -> Mail {
+        Mail {
+            router_id: Some("lb1".into()),
+            to: vec!["ops@example.com".into(), "noc@example.com".into()],
+            from: Some("vrrpd@lb1.example.com".into()),
+            server: Some(SmtpServer {
+                host: "127.0.0.1".into(),
+                port: 1,
+            }),
+            connect_timeout: Duration::from_millis(200),
+            helo_name: None,
+            alert_default: false,
+        }
+    }
+
+    #[test]
+    fn dates_are_rfc5322() {
+        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc5322_date(1_795_690_000),
+            "Thu, 26 Nov 2026 10:46:40 +0000"
+        );
+        assert_eq!(rfc5322_date(951_825_600), "Tue, 29 Feb 2000 12:00:00 +0000");
+    }
+
+    #[test]
+    fn subjects_and_bodies_are_keepalived_s() {
+        let a = state_alert(&mail(), "INSTANCE", "VI_1", State::Master, 0).unwrap();
+        assert_eq!(
+            a.subject,
+            "[lb1] VRRP Instance VI_1 - Entering MASTER state"
+        );
+        assert_eq!(a.body, "=> VRRP Instance is now owning VRRP VIPs <=");
+        let a = state_alert(&mail(), "INSTANCE", "VI_1", State::Backup, 0).unwrap();
+        assert_eq!(a.body, "=> VRRP Instance is no longer owning VRRP VIPs <=");
+        let a = state_alert(&mail(), "GROUP", "G", State::Fault, 0).unwrap();
+        assert_eq!(a.subject, "[lb1] VRRP Group G - Entering FAULT state");
+        assert_eq!(
+            a.body,
+            "=> All VRRP group instances are now in FAULT state <="
+        );
+        let a = state_alert(&mail(), "INSTANCE", "VI_1", State::Initialize, 0).unwrap();
+        assert_eq!(a.subject, "[lb1] VRRP Instance VI_1 - Stopping");
+        let m = smtp::message(&a);
+        assert!(
+            m.contains("\r\nTo: ops@example.com, noc@example.com\r\n\r\n"),
+            "{m}"
+        );
+        assert!(m.starts_with("Date: Thu, 01 Jan 1970") && m.ends_with("<=\r\n.\r\n"));
+    }
+
+    #[test]
+    fn a_full_queue_drops_without_blocking_and_a_state_is_mailed_once() {
+        // Port 1 on loopback refuses at once; the queue still fills first.
+        let mut m = Mailer::new(1);
+        let cfg = Mail {
+            alert_default: true,
+            ..mail()
+        };
+        let t0 = Instant::now();
+        m.state_change(&cfg, None, "INSTANCE", "VI_1", State::Backup);
+        m.state_change(&cfg, None, "INSTANCE", "VI_1", State::Backup);
+        for i in 0..20 {
+            m.state_change(&cfg, None, "INSTANCE", &format!("X{i}"), State::Master);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            t0.elapsed()
+        );
+        let s = m.stats();
+        assert!(s.dropped > 0, "{s:?}");
+        assert_eq!(s.queued + s.dropped, 21, "{s:?}");
+        m.state_change(&cfg, Some(false), "INSTANCE", "off", State::Master);
+        assert_eq!(m.stats().queued + m.stats().dropped, 21);
+    }
+
+    #[test]
+    fn refused_connections_are_retried_once_then_counted_as_failed() {
+        let mut m = Mailer::new(4);
+        let a = state_alert(&mail(), "INSTANCE", "VI_1", State::Master, 0).unwrap();
+        assert!(m.send(a));
+        m.finish(Duration::from_secs(5));
+        let s = m.stats();
+        assert_eq!(
+            (s.queued, s.retried, s.failed, s.sent),
+            (1, 1, 1, 0),
+            "{s:?}"
+        );
+    }
+}
