@@ -1,6 +1,7 @@
 //! E-mail alerts: keepalived's `[global]` keys (`router_id`,
 //! `notification_email`, `notification_email_from`, `smtp_server`,
-//! `smtp_connect_timeout`, `smtp_helo_name`, `smtp_alert`) and their
+//! `smtp_connect_timeout`, `smtp_helo_name`, `smtp_alert`,
+//! `no_email_faults`) and their
 //! validation. Per-instance and per-group `smtp_alert` live with the hooks
 //! ([`super::Hooks::smtp_alert`]).
 
@@ -35,6 +36,8 @@ pub struct Mail {
     /// `smtp_alert`: the default of instances and sync groups that do not
     /// set their own.
     pub alert_default: bool,
+    /// `no_email_faults`: entering Fault sends no alert.
+    pub no_email_faults: bool,
 }
 
 impl Default for Mail {
@@ -47,6 +50,7 @@ impl Default for Mail {
             connect_timeout: DEFAULT_SMTP_CONNECT_TIMEOUT,
             helo_name: None,
             alert_default: false,
+            no_email_faults: false,
         }
     }
 }
@@ -190,6 +194,9 @@ impl Cx {
         }
         if let Some(a) = &g.smtp_alert {
             out.alert_default = *a.get_ref();
+        }
+        if let Some(a) = &g.no_email_faults {
+            out.no_email_faults = *a.get_ref();
         }
         out
     }

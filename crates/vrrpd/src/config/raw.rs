@@ -52,6 +52,7 @@ pub(crate) struct RawGlobal {
     pub(crate) smtp_connect_timeout: Option<Spanned<Dur>>,
     pub(crate) smtp_helo_name: Option<Spanned<String>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
+    pub(crate) no_email_faults: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

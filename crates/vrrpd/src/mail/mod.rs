@@ -174,7 +174,7 @@ impl Mailer {
         name: &str,
         to: State,
     ) {
-        if !mail.alerts(own) {
+        if !mail.alerts(own) || (to == State::Fault && mail.no_email_faults) {
             return;
         }
         let key = format!("{what}:{name}");
@@ -357,6 +357,7 @@ mod tests {
             connect_timeout: Duration::from_millis(200),
             helo_name: None,
             alert_default: false,
+            no_email_faults: false,
         }
     }
 
@@ -419,6 +420,12 @@ mod tests {
         assert!(s.dropped > 0, "{s:?}");
         assert_eq!(s.queued + s.dropped, 21, "{s:?}");
         m.state_change(&cfg, Some(false), "INSTANCE", "off", State::Master);
+        assert_eq!(m.stats().queued + m.stats().dropped, 21);
+        let quiet = Mail {
+            no_email_faults: true,
+            ..cfg
+        };
+        m.state_change(&quiet, None, "INSTANCE", "f", State::Fault);
         assert_eq!(m.stats().queued + m.stats().dropped, 21);
     }
 
