@@ -80,10 +80,22 @@ struct Counters {
     dropped: AtomicU64,
 }
 
+/// What the loop queues: the facts of a state change. The worker turns
+/// it into an [`Alert`], so the host name and the user database (which NSS
+/// may look up over the network) are read off the loop.
+#[derive(Debug)]
+struct Job {
+    mail: Mail,
+    what: &'static str,
+    name: String,
+    to: State,
+    unix_s: u64,
+}
+
 /// The loop's side of the mail worker.
 #[derive(Debug)]
 pub struct Mailer {
-    tx: Option<SyncSender<Alert>>,
+    tx: Option<SyncSender<Job>>,
     worker: Option<JoinHandle<()>>,
     counters: Arc<Counters>,
     capacity: usize,
@@ -123,9 +135,9 @@ impl Mailer {
         }
     }
 
-    /// Queues `alert` without blocking; false if it was dropped (queue
+    /// Queues `job` without blocking; false if it was dropped (queue
     /// full, or the worker could not start).
-    pub fn send(&mut self, alert: Alert) -> bool {
+    fn queue(&mut self, job: Job) -> bool {
         if self.tx.is_none() {
             let (tx, rx) = sync_channel(self.capacity);
             let counters = Arc::clone(&self.counters);
@@ -145,14 +157,18 @@ impl Mailer {
             }
         }
         let Some(tx) = &self.tx else { return false };
-        match tx.try_send(alert) {
+        match tx.try_send(job) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
                 true
             }
-            Err(TrySendError::Full(a)) => {
+            Err(TrySendError::Full(j)) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                warn!("mail queue full: alert {:?} dropped", a.subject);
+                warn!(
+                    "mail queue full: the alert of {} {} dropped",
+                    j.name,
+                    state_name(j.to)
+                );
                 false
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -181,10 +197,15 @@ impl Mailer {
         if self.last.get(&key) == Some(&to) {
             return;
         }
-        if let Some(alert) = state_alert(mail, what, name, to, unix_now()) {
-            self.last.insert(key, to);
-            self.send(alert);
-        }
+        self.last.insert(key, to);
+        let what = if what == "GROUP" { "GROUP" } else { "INSTANCE" };
+        self.queue(Job {
+            mail: mail.clone(),
+            what,
+            name: name.to_owned(),
+            to,
+            unix_s: unix_now(),
+        });
     }
 
     /// At exit: lets the worker finish what is queued for at most `bound`
@@ -202,8 +223,21 @@ impl Mailer {
     }
 }
 
-fn worker(rx: &Receiver<Alert>, c: &Counters) {
-    while let Ok(alert) = rx.recv() {
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Master => "MASTER",
+        State::Backup => "BACKUP",
+        State::Fault => "FAULT",
+        State::Initialize => "STOP",
+    }
+}
+
+fn worker(rx: &Receiver<Job>, c: &Counters) {
+    while let Ok(job) = rx.recv() {
+        let Some(alert) = state_alert(&job.mail, job.what, &job.name, job.to, job.unix_s) else {
+            c.failed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
         let bound = alert.timeout.saturating_mul(4);
         let first = smtp::deliver(&alert, Instant::now() + bound);
         let result = match first {
@@ -432,8 +466,7 @@ mod tests {
     #[test]
     fn refused_connections_are_retried_once_then_counted_as_failed() {
         let mut m = Mailer::new(4);
-        let a = state_alert(&mail(), "INSTANCE", "VI_1", State::Master, 0).unwrap();
-        assert!(m.send(a));
+        m.state_change(&mail(), Some(true), "INSTANCE", "VI_1", State::Master);
         m.finish(Duration::from_secs(5));
         let s = m.stats();
         assert_eq!(

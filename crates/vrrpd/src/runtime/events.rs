@@ -15,8 +15,15 @@ use crate::sd_notify;
 impl Daemon {
     /// Handles every event the executor queued.
     pub(super) fn handle_exec_events(&mut self) {
+        let mut changed = false;
         while let Some(ev) = self.exec.poll_event() {
+            changed |= matches!(ev, Event::StateChanged { .. });
             self.on_exec_event(ev);
+        }
+        // One STATUS= line per batch, not per instance (1000 instances
+        // change together at start-up).
+        if changed {
+            self.notify_status();
         }
     }
 
@@ -175,12 +182,14 @@ impl Daemon {
             let mail = &self.cfg.global.mail;
             self.mail.state_change(mail, own, "INSTANCE", &name, ch.to);
         }
-        self.notify_status();
     }
 
     /// Tells systemd each instance's state (`STATUS=`, see `systemctl
     /// status`).
     fn notify_status(&self) {
+        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+            return;
+        }
         let node = self.exec.node();
         let states = self.insts.iter().map(|(id, i)| {
             let s = node
