@@ -475,4 +475,151 @@ mod tests {
             "{s:?}"
         );
     }
+
+    /// A scripted SMTP server on loopback: for each connection, the
+    /// replies in `script` (`None`: say nothing more and hold the
+    /// connection). Returns its port and the lines it read.
+    fn server(
+        conns: Vec<Vec<Option<&'static str>>>,
+    ) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for script in conns {
+                let Ok((mut s, _)) = l.accept() else { return };
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut data = false;
+                for (i, reply) in script.into_iter().enumerate() {
+                    // The greeting needs no command; then one per reply
+                    // (the message text up to "." counts as one).
+                    if i > 0 {
+                        loop {
+                            let mut line = String::new();
+                            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                                break;
+                            }
+                            log.lock().unwrap().push(line.trim_end().to_owned());
+                            if !data || line == ".\r\n" {
+                                data = line.starts_with("DATA");
+                                break;
+                            }
+                        }
+                    }
+                    match reply {
+                        Some(text) => s.write_all(text.as_bytes()).unwrap(),
+                        None => break,
+                    }
+                }
+                held.push(s);
+            }
+            std::thread::sleep(Duration::from_secs(30));
+        });
+        (port, seen)
+    }
+
+    fn local(port: u16, timeout_ms: u64) -> Mail {
+        Mail {
+            server: Some(SmtpServer {
+                host: "127.0.0.1".into(),
+                port,
+            }),
+            connect_timeout: Duration::from_millis(timeout_ms),
+            ..mail()
+        }
+    }
+
+    const OK: [Option<&str>; 8] = [
+        Some("220-hello\r\n220 there\r\n"),
+        Some("250 hi\r\n"),
+        Some("250 ok\r\n"),
+        Some("250 ok\r\n"),
+        Some("250 ok\r\n"),
+        Some("354 go\r\n"),
+        Some("250 queued\r\n"),
+        Some("221 bye\r\n"),
+    ];
+
+    #[test]
+    fn a_4xx_is_retried_and_the_second_attempt_delivers() {
+        let busy = vec![Some("421 busy\r\n")];
+        let (port, seen) = server(vec![busy, OK.to_vec()]);
+        let mut m = Mailer::new(4);
+        m.state_change(
+            &local(port, 2000),
+            Some(true),
+            "INSTANCE",
+            "VI_1",
+            State::Master,
+        );
+        m.finish(Duration::from_secs(5));
+        let s = m.stats();
+        assert_eq!((s.sent, s.retried, s.failed), (1, 1, 0), "{s:?}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.iter().any(|l| l.starts_with("HELO ")), "{seen:?}");
+        assert!(
+            seen.contains(&"MAIL FROM:<vrrpd@lb1.example.com>".to_owned()),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&"RCPT TO:<noc@example.com>".to_owned()),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&"Subject: [lb1] VRRP Instance VI_1 - Entering MASTER state".to_owned()),
+            "{seen:?}"
+        );
+    }
+
+    #[test]
+    fn a_5xx_is_not_retried() {
+        let refuse = vec![
+            Some("220 hello\r\n"),
+            Some("250 hi\r\n"),
+            Some("550 no such sender\r\n"),
+        ];
+        let (port, _) = server(vec![refuse]);
+        let mut m = Mailer::new(4);
+        m.state_change(
+            &local(port, 2000),
+            Some(true),
+            "INSTANCE",
+            "VI_1",
+            State::Backup,
+        );
+        m.finish(Duration::from_secs(5));
+        let s = m.stats();
+        assert_eq!((s.sent, s.retried, s.failed), (0, 0, 1), "{s:?}");
+    }
+
+    #[test]
+    fn a_silent_server_costs_the_time_out_twice_and_the_loop_nothing() {
+        let (port, _) = server(vec![vec![None], vec![None]]);
+        let mut m = Mailer::new(4);
+        let t0 = Instant::now();
+        m.state_change(
+            &local(port, 300),
+            Some(true),
+            "INSTANCE",
+            "VI_1",
+            State::Master,
+        );
+        assert!(
+            t0.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            t0.elapsed()
+        );
+        m.finish(Duration::from_secs(5));
+        let took = t0.elapsed();
+        let s = m.stats();
+        assert_eq!((s.sent, s.retried, s.failed), (0, 1, 1), "{s:?}");
+        // Two 300 ms waits for the greeting and the 1 s pause.
+        assert!(
+            took >= Duration::from_millis(1500) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
 }

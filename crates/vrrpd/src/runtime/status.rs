@@ -41,6 +41,9 @@ pub struct Snapshot {
 /// at 3 am?" without the logs).
 pub const HISTORY_LEN: usize = 64;
 
+/// State changes the table shows (all of them are in the JSON).
+const TABLE_HISTORY: usize = 10;
+
 /// One state change in `{"history": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryEntry {
@@ -425,7 +428,7 @@ pub fn render_table(data: &serde_json::Value) -> String {
             .map(str::to_owned)
             .to_vec(),
         ];
-        for h in history.iter().rev() {
+        for h in history.iter().rev().take(TABLE_HISTORY) {
             let at = h.get("at_unix_ms").and_then(serde_json::Value::as_u64);
             rows.push(vec![
                 at.map_or_else(|| "-".to_owned(), utc_time),
@@ -439,6 +442,10 @@ pub fn render_table(data: &serde_json::Value) -> String {
         }
         out.push_str("\nrecent state changes, newest first:\n");
         out.push_str(&columns(&rows));
+        if history.len() > TABLE_HISTORY {
+            let more = history.len() - TABLE_HISTORY;
+            out.push_str(&format!("({more} older in `vrrpd status --json`)\n"));
+        }
     }
     out
 }
@@ -608,5 +615,9 @@ mod tests {
             lines[6].contains("VI_1") && lines[6].contains("master_down"),
             "{t}"
         );
+        let many: Vec<HistoryEntry> = (0..15).map(entry).collect();
+        let t = render_table(&serde_json::json!({ "instances": [], "history": many }));
+        assert!(t.contains("  VI_14  ") && !t.contains("  VI_4  "), "{t}");
+        assert!(t.ends_with("(5 older in `vrrpd status --json`)\n"), "{t}");
     }
 }
