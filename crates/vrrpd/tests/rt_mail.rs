@@ -79,8 +79,9 @@ fn start_server(lab: &Lab, name: &str, script: &str, port: u16, out: &str) {
 }
 
 /// Host `i`'s configuration: alerts to `server`, instance VI_1 at
-/// `priority` with a notify hook.
-fn config(lab: &Lab, i: usize, priority: u8, server: &str, timeout: &str) {
+/// `priority` with a notify hook; with `group`, VI_2 too and both in sync
+/// group G (which mails too).
+fn config(lab: &Lab, i: usize, priority: u8, server: &str, timeout: &str, group: bool) {
     let global = format!(
         "router_id = \"lab-h{i}\"\nnotification_email = [\"ops@example.com\", \"noc@example.com\"]\nnotification_email_from = \"vrrpd@h{i}.example.com\"\nsmtp_server = \"{server}\"\nsmtp_connect_timeout = \"{timeout}\"\n"
     );
@@ -91,7 +92,14 @@ fn config(lab: &Lab, i: usize, priority: u8, server: &str, timeout: &str) {
         ),
         ..Inst::v3("VI_1", 42, priority, VIP)
     };
-    lab.write_vrrpd_toml(i, &global, &inst.toml());
+    let mut body = inst.toml();
+    if group {
+        body.push_str(&Inst::v3("VI_2", 43, priority, "10.99.0.201/24").toml());
+        body.push_str(
+            "[[sync_group]]\nname = \"G\"\ninstances = [\"VI_1\", \"VI_2\"]\nsmtp_alert = true\n",
+        );
+    }
+    lab.write_vrrpd_toml(i, &global, &body);
 }
 
 fn mails(path: &std::path::Path) -> Vec<serde_json::Value> {
@@ -126,8 +134,8 @@ fn each_transition_mails_keepalived_s_subject_and_headers() {
     let lab = Lab::new("mail", 2);
     let inbox = lab.dir.path().join("inbox.jsonl");
     start_server(&lab, "smtpd", SERVER, 2525, &inbox.display().to_string());
-    config(&lab, 0, 200, "10.99.0.100:2525", "5s");
-    config(&lab, 1, 100, "10.99.0.100:2525", "5s");
+    config(&lab, 0, 200, "10.99.0.100:2525", "5s", true);
+    config(&lab, 1, 100, "10.99.0.100:2525", "5s", true);
     lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
     lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "debug")]);
     let want = |s: &str| {
@@ -138,6 +146,7 @@ fn each_transition_mails_keepalived_s_subject_and_headers() {
     for s in [
         "[lab-h0] VRRP Instance VI_1 - Entering MASTER state",
         "[lab-h1] VRRP Instance VI_1 - Entering BACKUP state",
+        "[lab-h0] VRRP Group G - Entering MASTER state",
     ] {
         assert!(
             lab.wait_until(Duration::from_secs(10), want(s)),
@@ -178,12 +187,26 @@ fn each_transition_mails_keepalived_s_subject_and_headers() {
         "{m}"
     );
 
-    // A switchover: the old master mails BACKUP, the new one MASTER.
+    let g = all
+        .iter()
+        .find(|m| header(m, "Subject") == Some("[lab-h0] VRRP Group G - Entering MASTER state"))
+        .unwrap();
+    assert!(
+        g["data"]
+            .as_str()
+            .unwrap()
+            .contains("=> All VRRP group instances are now in MASTER state <="),
+        "{g}"
+    );
+
+    // A switchover (of the whole group): the old master mails BACKUP, the
+    // new one MASTER.
     let (code, _, err) = lab.vrrpd_cli(0, &["switchover", "VI_1"]);
     assert_eq!(code, 0, "{err}");
     for s in [
         "[lab-h0] VRRP Instance VI_1 - Entering BACKUP state",
         "[lab-h1] VRRP Instance VI_1 - Entering MASTER state",
+        "[lab-h1] VRRP Group G - Entering MASTER state",
     ] {
         assert!(
             lab.wait_until(Duration::from_secs(10), want(s)),
@@ -191,6 +214,12 @@ fn each_transition_mails_keepalived_s_subject_and_headers() {
             subjects(&inbox)
         );
     }
+    // VI_2 sets no smtp_alert and the global default is off: no mail.
+    assert!(
+        !subjects(&inbox).iter().any(|s| s.contains("VI_2")),
+        "{:?}",
+        subjects(&inbox)
+    );
     // A stop mails "Stopping" before the daemon exits.
     lab.signal("vrrpd1", nix::sys::signal::Signal::SIGTERM as i32);
     assert!(lab.wait_exit("vrrpd1", Duration::from_secs(10)).is_some());
@@ -218,8 +247,8 @@ fn each_transition_mails_keepalived_s_subject_and_headers() {
 /// Measures how long after host 0's link goes down host 1 is master and
 /// its notify_master hook has run, with the mail server at `server`.
 fn failover_time(lab: &Lab, server: &str) -> Duration {
-    config(lab, 0, 200, server, "30s");
-    config(lab, 1, 100, server, "30s");
+    config(lab, 0, 200, server, "30s", false);
+    config(lab, 1, 100, server, "30s", false);
     lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
     lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "debug")]);
     assert!(
