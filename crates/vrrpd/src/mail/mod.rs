@@ -102,6 +102,8 @@ pub struct Mailer {
     /// The state last mailed per instance / group (keepalived mails a
     /// state once, however often it is re-entered through others).
     last: HashMap<String, State>,
+    /// "smtp_alert without a server" was logged.
+    warned: bool,
 }
 
 impl Default for Mailer {
@@ -120,6 +122,7 @@ impl Mailer {
             counters: Arc::default(),
             capacity: capacity.max(1),
             last: HashMap::new(),
+            warned: false,
         }
     }
 
@@ -190,6 +193,12 @@ impl Mailer {
         name: &str,
         to: State,
     ) {
+        if !mail.enabled() && own.unwrap_or(mail.alert_default) && !self.warned {
+            self.warned = true;
+            warn!(
+                "{name}: smtp_alert is on but [global] sets no smtp_server or no notification_email: no e-mail is sent"
+            );
+        }
         if !mail.alerts(own) || (to == State::Fault && mail.no_email_faults) {
             return;
         }
