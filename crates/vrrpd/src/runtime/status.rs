@@ -59,7 +59,8 @@ pub struct HistoryEntry {
     pub at_unix_ms: u64,
     /// The priority the instance advertised then.
     pub priority: u8,
-    /// The master it knew of then, if any.
+    /// The master it knew of right after the change (its own address
+    /// when it became master), if any.
     pub master_address: Option<String>,
 }
 
