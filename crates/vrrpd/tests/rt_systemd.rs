@@ -2,7 +2,8 @@
 //! lines with the instances' states, `WATCHDOG=1` at half of
 //! `WATCHDOG_USEC`, and `vrrpd reload` (the unit's `ExecReload=`) that
 //! exits non-zero on an invalid file while the old configuration keeps
-//! running. The test binds the notification socket itself.
+//! running. The test binds the notification socket itself. A live scrape
+//! of the metrics passes `promtool check metrics`.
 //!
 //! Needs root and `ip netns`; skips with a message otherwise.
 #![allow(clippy::unwrap_used)]
@@ -36,6 +37,35 @@ fn drain(rx: &UnixDatagram, within: Duration) -> Vec<String> {
     got
 }
 
+/// `promtool check metrics` on `text`, if promtool is installed.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("SKIP: promtool is not installed (scripts/setup.sh installs it)");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn systemd_gets_status_watchdog_pings_and_a_truthful_reload() {
     if !lab::can_run() {
@@ -45,7 +75,8 @@ fn systemd_gets_status_watchdog_pings_and_a_truthful_reload() {
     let notify = lab.dir.path().join("notify.sock");
     let rx = UnixDatagram::bind(&notify).unwrap();
     let inst = |prio: u8| Inst::v3("VI_1", 42, prio, VIP).toml();
-    lab.write_vrrpd_toml(0, "", &inst(200));
+    let global = "metrics_listen = \"127.0.0.1:19651\"\n";
+    lab.write_vrrpd_toml(0, global, &inst(200));
     let sock = notify.display().to_string();
     // 400 ms: a ping every 200 ms.
     let spawned = Instant::now();
@@ -75,9 +106,26 @@ fn systemd_gets_status_watchdog_pings_and_a_truthful_reload() {
         "{pings} pings, at most {most}: {all:?}"
     );
 
+    // A live scrape passes promtool's checks too.
+    let out = lab.ns_output(
+        &lab.hosts[0].ns,
+        &[
+            "bash",
+            "-c",
+            "exec 3<>/dev/tcp/127.0.0.1/19651; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3",
+        ],
+    );
+    let scrape = String::from_utf8_lossy(&out.stdout).into_owned();
+    let body = scrape
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    assert!(body.contains("vrrpd_up 1"), "{scrape}");
+    promtool_check(body);
+
     // A reload that changes the priority: exit 0, a summary, the daemon
     // says RELOADING=1 then READY=1.
-    lab.write_vrrpd_toml(0, "", &inst(150));
+    lab.write_vrrpd_toml(0, global, &inst(150));
     let (code, out, err) = lab.vrrpd_cli(0, &["reload"]);
     assert_eq!(code, 0, "{out}{err}\n{}", lab.log("vrrpd0"));
     assert!(out.contains("1 retuned in place"), "{out}");
@@ -89,7 +137,7 @@ fn systemd_gets_status_watchdog_pings_and_a_truthful_reload() {
     assert_eq!(st["priority"]["configured"], 150, "{st}");
 
     // An invalid file: exit 1 with the reason; the old configuration runs on.
-    lab.write_vrrpd_toml(0, "", &format!("{}priorty = 3\n", inst(100)));
+    lab.write_vrrpd_toml(0, global, &format!("{}priorty = 3\n", inst(100)));
     let (code, out, err) = lab.vrrpd_cli(0, &["reload"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("priorty"), "{err}");
