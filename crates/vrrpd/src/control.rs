@@ -5,8 +5,9 @@
 //! socket. A request is `{"cmd": "status"}`, `{"cmd": "switchover",
 //! "instance": "VI_1"}` or `{"cmd": "maintenance", "instance": "VI_1", "on":
 //! true}` or `{"cmd": "reload"}`; every answer is `{"ok": true, ...}` or
-//! `{"ok": false, "error": "..."}`. The socket file is mode 0600 and the server also checks the
-//! peer's credentials (`SO_PEERCRED`): only root is served.
+//! `{"ok": false, "error": "..."}`. The socket file is mode 0600 and the
+//! server also checks the peer's credentials (`SO_PEERCRED`): only root is
+//! served.
 //!
 //! The server is a mio source set owned by the daemon loop; it never blocks.
 //! A connection that sends more than [`MAX_REQUEST`] bytes without a newline,
