@@ -6,7 +6,8 @@ set -euo pipefail
 need_apt=()
 for pair in keepalived:keepalived frr:/usr/lib/frr/vrrpd tshark:tshark tcpdump:tcpdump \
             arping:arping iputils-ping:ping iproute2:ip python3:python3 nftables:/usr/sbin/nft \
-            ethtool:/usr/sbin/ethtool systemd:systemd-analyze man-db:man binutils:readelf; do
+            ethtool:/usr/sbin/ethtool systemd:systemd-analyze man-db:man binutils:readelf \
+            prometheus:promtool; do
     pkg=${pair%%:*} probe=${pair#*:}
     if ! command -v "$probe" >/dev/null 2>&1 && [ ! -x "$probe" ]; then
         need_apt+=("$pkg")
@@ -49,10 +50,17 @@ if [ ! -x "$VNG_VENV/bin/vng" ]; then
     python3 -m venv "$VNG_VENV"
     "$VNG_VENV/bin/pip" install -q virtme-ng
 fi
+# The e-mail alert tests run Debian's aiosmtpd (system python, not a venv's).
+if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    echo "setup: installing python3-aiosmtpd"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null; }
+fi
 
 # Debian starts these services on install; our tests run their own copies in
 # network namespaces and must not share the host with a packaged instance.
-for svc in keepalived frr; do
+for svc in keepalived frr prometheus; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
     fi

@@ -1,11 +1,13 @@
-//! The control socket: `vrrpd status`, `switchover` and `maintenance`.
+//! The control socket: `vrrpd status`, `switchover`, `maintenance` and
+//! `reload`.
 //!
 //! Protocol: one JSON object per line in each direction over a Unix stream
 //! socket. A request is `{"cmd": "status"}`, `{"cmd": "switchover",
 //! "instance": "VI_1"}` or `{"cmd": "maintenance", "instance": "VI_1", "on":
-//! true}`; every answer is `{"ok": true, ...}` or `{"ok": false, "error":
-//! "..."}`. The socket file is mode 0600 and the server also checks the
-//! peer's credentials (`SO_PEERCRED`): only root is served.
+//! true}` or `{"cmd": "reload"}`; every answer is `{"ok": true, ...}` or
+//! `{"ok": false, "error": "..."}`. The socket file is mode 0600 and the
+//! server also checks the peer's credentials (`SO_PEERCRED`): only root is
+//! served.
 //!
 //! The server is a mio source set owned by the daemon loop; it never blocks.
 //! A connection that sends more than [`MAX_REQUEST`] bytes without a newline,
@@ -45,6 +47,10 @@ pub enum Request {
         /// On or off.
         on: bool,
     },
+    /// Re-read the configuration file and apply it (`vrrpd reload`); the
+    /// answer says what changed, or why the file was refused (the running
+    /// configuration is then kept).
+    Reload,
 }
 
 /// The answer to a [`Request`].

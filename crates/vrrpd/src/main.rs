@@ -79,6 +79,14 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Ask the running daemon to re-read its configuration file and apply
+    /// it (what `systemctl reload` runs). Prints what changed. Exit 1 if
+    /// the file was refused (the reason on stderr; the daemon keeps the
+    /// configuration it runs), 2 if the daemon cannot be reached.
+    Reload {
+        #[command(flatten)]
+        target: Target,
+    },
     /// Validate a configuration file: every problem, with file:line:column
     /// and the reason, the file's own first, then this host's (missing
     /// interfaces, programs, nft).
@@ -145,6 +153,7 @@ fn main() -> ExitCode {
                 print!("{}", vrrpd::runtime::status::render_table(data));
             }
         }),
+        Command::Reload { target } => client(&target, &Request::Reload, print_message),
         Command::Switchover { instance, target } => {
             client(&target, &Request::Switchover { instance }, print_message)
         }

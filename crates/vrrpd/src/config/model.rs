@@ -36,6 +36,8 @@ pub struct Global {
     /// Address of the Prometheus text endpoint (`GET /metrics`); `None`
     /// serves no metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// E-mail alerts (keepalived's keys); boxed, as most files set none.
+    pub mail: Box<super::mail::Mail>,
 }
 
 impl Global {
@@ -51,6 +53,7 @@ impl Default for Global {
             control_socket: PathBuf::from(Self::DEFAULT_CONTROL_SOCKET),
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
             metrics_listen: None,
+            mail: Box::default(),
         }
     }
 }
@@ -159,6 +162,9 @@ pub struct Hooks {
     /// Run on every state change, with keepalived's arguments appended:
     /// `INSTANCE|GROUP name state priority`.
     pub generic: Option<Vec<String>>,
+    /// `smtp_alert`: send an e-mail on each state change; `None` follows
+    /// `[global] smtp_alert`.
+    pub smtp_alert: Option<bool>,
 }
 
 /// One `[[instance]]`: a virtual router on one interface and family.

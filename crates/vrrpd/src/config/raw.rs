@@ -44,6 +44,15 @@ pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
     pub(crate) metrics_listen: Option<Spanned<String>>,
+    // e-mail alerts (`mail.rs`), keepalived's names
+    pub(crate) router_id: Option<Spanned<String>>,
+    pub(crate) notification_email: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) notification_email_from: Option<Spanned<String>>,
+    pub(crate) smtp_server: Option<Spanned<String>>,
+    pub(crate) smtp_connect_timeout: Option<Spanned<Dur>>,
+    pub(crate) smtp_helo_name: Option<Spanned<String>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
+    pub(crate) no_email_faults: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +94,7 @@ pub(crate) struct RawInstance {
     pub(crate) notify_fault: Option<Spanned<Argv>>,
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
 }
 
 /// The notify hook keys, shared by instances and sync groups (serde's
@@ -93,6 +103,8 @@ pub(crate) struct RawInstance {
 pub(crate) trait HookKeys {
     /// `(key, value)` for each notify key that is set.
     fn hook_keys(&self) -> [(&'static str, Option<&Spanned<Argv>>); 5];
+    /// `smtp_alert`, if set.
+    fn smtp_alert(&self) -> Option<bool>;
 }
 
 macro_rules! impl_hook_keys {
@@ -106,6 +118,9 @@ macro_rules! impl_hook_keys {
                     ("notify_stop", self.notify_stop.as_ref()),
                     ("notify", self.notify.as_ref()),
                 ]
+            }
+            fn smtp_alert(&self) -> Option<bool> {
+                self.smtp_alert.as_ref().map(|s| *s.get_ref())
             }
         }
     };
@@ -223,6 +238,7 @@ pub(crate) struct RawSyncGroup {
     pub(crate) notify_fault: Option<Spanned<Argv>>,
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
 }
 
 /// A duration written as `"100ms"`, `"1.5s"`, `"2m"`, or a number of seconds.

@@ -129,6 +129,7 @@ impl Cx {
                 ),
             }
         }
+        out.mail = Box::new(self.mail(g));
         out
     }
 

@@ -15,25 +15,29 @@ use crate::config::{self, Config};
 use crate::sd_notify;
 
 impl Daemon {
-    /// SIGHUP: reload by difference, or refuse and keep running.
-    pub(super) fn reload(&mut self, now: Instant) {
+    /// SIGHUP or `vrrpd reload`: reload by difference, or refuse and keep
+    /// running; the summary or the reason.
+    pub(super) fn reload(&mut self, now: Instant) -> Result<String, String> {
         if self.phase != Phase::Running {
-            return;
+            return Err("vrrpd is stopping".into());
         }
-        info!("SIGHUP: reloading {}", self.config_path.display());
+        info!("reloading {}", self.config_path.display());
         let _ = sd_notify::notify("RELOADING=1");
-        match self.try_reload(now) {
+        let done = match self.try_reload(now) {
             Ok(summary) => {
                 self.counters.reloads += 1;
                 info!("reloaded: {summary}");
+                Ok(summary)
             }
             Err(e) => {
                 self.counters.reload_failures += 1;
                 error!("reload refused, still running the previous configuration: {e:#}");
+                Err(format!("{e:#}"))
             }
-        }
+        };
         release_free_heap();
         let _ = sd_notify::notify("READY=1");
+        done
     }
 
     fn try_reload(&mut self, now: Instant) -> anyhow::Result<String> {

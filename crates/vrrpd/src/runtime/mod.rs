@@ -32,6 +32,7 @@ pub mod lower;
 pub mod metrics;
 mod noaccept;
 mod ops;
+mod prom;
 pub mod reload;
 pub mod status;
 mod tracking;
@@ -157,6 +158,12 @@ struct Daemon {
     counters: Counters,
     /// The nftables filter of Accept_Mode False, while any instance needs it.
     noaccept: Option<noaccept::NoAccept>,
+    /// E-mail alerts (a worker thread; `crate::mail`).
+    mail: crate::mail::Mailer,
+    /// Recent state changes, for `status`.
+    history: status::History,
+    /// systemd's watchdog, when the unit sets `WatchdogSec=`.
+    watchdog: Option<sd_notify::Watchdog>,
 }
 
 fn unix_ms() -> u64 {
@@ -262,6 +269,9 @@ impl Daemon {
                 reload_failures: 0,
             },
             noaccept,
+            mail: crate::mail::Mailer::default(),
+            history: status::History::default(),
+            watchdog: sd_notify::Watchdog::from_env(),
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -284,6 +294,7 @@ impl Daemon {
             self.exec.poll_timeout(),
             self.checker.poll_timeout(),
             self.hooks.poll_timeout(),
+            self.watchdog.as_ref().map(sd_notify::Watchdog::next),
             stop,
         ]
         .into_iter()
@@ -314,12 +325,17 @@ impl Daemon {
             }
             self.on_timers(now);
             self.run_executor();
+            if let Some(w) = &mut self.watchdog {
+                w.ping_if_due(Instant::now());
+            }
             if self.progress_stop(now) {
                 break;
             }
         }
         info!("stopped");
         self.hooks.kill_all(Duration::from_secs(1));
+        // The stop alerts: a short, bounded wait, never the SMTP time-out.
+        self.mail.finish(Duration::from_secs(2));
         Ok(())
     }
 
@@ -327,7 +343,9 @@ impl Daemon {
         match t {
             tokens::EXECUTOR => {}
             tokens::SIG_STOP if drain_pipe(&mut self.sig_stop) => self.begin_stop(now),
-            tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => self.reload(now),
+            tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => {
+                let _ = self.reload(now);
+            }
             t if self.control.owns(t) => self.on_control(t, now),
             t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
             t if self.hooks.owns(t) => self.hooks.handle_event(t, now),
