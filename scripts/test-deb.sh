@@ -45,7 +45,7 @@ if [ "$got" = "vrrpd ${version%-*}" ]; then ok "vrrpd --version: $got"; else bad
 if readelf -l /usr/sbin/vrrpd | grep -q INTERP; then bad "/usr/sbin/vrrpd is dynamically linked"; else ok "/usr/sbin/vrrpd is static"; fi
 
 # Man pages: vrrpd(8) and one per subcommand, rendered by man-db.
-subcommands="run status switchover maintenance check import-keepalived"
+subcommands="run reload status switchover maintenance check import-keepalived"
 if [ "$(man -w vrrpd 2>/dev/null)" = /usr/share/man/man8/vrrpd.8.gz ]; then ok "man -w vrrpd"; else bad "man -w vrrpd: '$(man -w vrrpd 2>&1)'"; fi
 for sub in $subcommands; do
     check "man -w vrrpd-$sub" man -w "vrrpd-$sub"

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 /// The subcommands an operator sees (`vrrpd --help`).
-const SUBCOMMANDS: [&str; 6] = [
+const SUBCOMMANDS: [&str; 7] = [
     "run",
+    "reload",
     "status",
     "switchover",
     "maintenance",
