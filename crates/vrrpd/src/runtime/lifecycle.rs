@@ -78,10 +78,17 @@ impl Daemon {
                 || format!("instance {:?}", members[0].name),
                 |g| format!("sync group {g:?}"),
             );
-            let ids = self
-                .exec
-                .add_resolved(lowered, group.is_some())
-                .with_context(|| what.clone())?;
+            let ids = match self.exec.add_resolved(lowered, group.is_some()) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    // What was added runs; the caller reports the rest.
+                    for id in starts {
+                        self.exec.start(id);
+                    }
+                    self.handle_exec_events();
+                    return Err(e).with_context(|| what.clone());
+                }
+            };
             self.handle_exec_events();
             for (id, inst) in ids.iter().zip(&members) {
                 self.note_new(inst);

@@ -378,7 +378,12 @@ impl Daemon {
         self.checker.handle_timeout(now);
         let mut changed = Vec::new();
         while let Some(ev) = self.checker.poll_event() {
-            info!("{ev}");
+            // A check that starts failing is an operator's business.
+            if ev.transition.to == healthcheck::Status::Failed {
+                warn!("{ev}");
+            } else {
+                info!("{ev}");
+            }
             changed.push(ev.name);
         }
         if !changed.is_empty() {
