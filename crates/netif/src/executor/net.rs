@@ -354,6 +354,15 @@ impl Executor {
             }
         }
         for &id in &units {
+            let members = match self.node.group_of(id) {
+                Some(g) => self.node.members(g).to_vec(),
+                None => vec![id],
+            };
+            // A member whose I/O could not be placed again stays stopped
+            // with its group (its error was reported).
+            if !members.iter().all(|m| self.placed.contains_key(m)) {
+                continue;
+            }
             let reset = self.node.reset(now, id, |m, old| {
                 at.get(&m)
                     .and_then(|p| old.with_primary_addr(p.source).ok())
@@ -362,10 +371,6 @@ impl Executor {
             if reset.is_err() {
                 continue;
             }
-            let members = match self.node.group_of(id) {
-                Some(g) => self.node.members(g).to_vec(),
-                None => vec![id],
-            };
             for m in members {
                 let up = self
                     .placed
