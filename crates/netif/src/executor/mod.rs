@@ -89,7 +89,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeError, RouterId, Stop};
+use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeError, RouterId, RouterMap, Stop};
 use vrrp_proto::{Advert, Family};
 
 use crate::announce::{GarpSender, NaSender};
@@ -150,7 +150,7 @@ pub struct Executor {
     links: HashMap<u32, (String, bool)>,
     /// Index = `LinkId`; token = index + 1.
     socks: Vec<Option<Sock>>,
-    placed: HashMap<RouterId, Placed>,
+    placed: RouterMap<Placed>,
     vmacs: VirtualMacs,
     tx: tx::TxQueue,
     rx_batch: Option<Box<RecvBatch>>,
@@ -197,7 +197,7 @@ impl Executor {
                 .map(|l| (l.ifindex, (l.name.clone(), l.is_usable())))
                 .collect(),
             socks: Vec::new(),
-            placed: HashMap::new(),
+            placed: RouterMap::new(),
             vmacs: VirtualMacs::new(),
             tx: tx::TxQueue::default(),
             rx_batch: Some(Box::default()),
@@ -405,7 +405,7 @@ impl Executor {
     pub fn remove(&mut self, id: RouterId) -> std::result::Result<Vec<RouterId>, NodeError> {
         let removed = self.node.remove(id)?;
         for r in &removed {
-            if let Some(p) = self.placed.remove(r) {
+            if let Some(p) = self.placed.remove(*r) {
                 if p.routes_on {
                     self.withdraw_routes(*r, &p);
                 }
@@ -427,7 +427,7 @@ impl Executor {
         spec: RouterSpec,
     ) -> std::result::Result<(), ReconfigureFailed> {
         let now = Instant::now();
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return Err(ReconfigureFailed::Node(NodeError::NoSuchRouter));
         };
         let cfg = cfg
@@ -435,7 +435,7 @@ impl Executor {
             .build()
             .map_err(ReconfigureFailed::Config)?;
         if p.routes_on && p.spec.routes != spec.routes {
-            if let Some(p) = self.placed.remove(&id) {
+            if let Some(p) = self.placed.remove(id) {
                 self.withdraw_routes(id, &p);
                 self.placed.insert(
                     id,
@@ -446,13 +446,13 @@ impl Executor {
                 );
             }
         }
-        if let Some(p) = self.placed.get_mut(&id) {
+        if let Some(p) = self.placed.get_mut(id) {
             let old = std::mem::replace(&mut p.spec, spec);
             p.retired = old.vips;
         }
         let r = self.node.reconfigure(now, id, cfg);
         self.drain(now);
-        if let Some(p) = self.placed.get_mut(&id) {
+        if let Some(p) = self.placed.get_mut(id) {
             p.retired.clear();
         }
         // New routes of a router that holds its addresses go in now.
@@ -469,12 +469,12 @@ impl Executor {
 
     /// What the executor counted for a router.
     pub fn counters(&self, id: RouterId) -> Option<RouterCounters> {
-        self.placed.get(&id).map(|p| p.counters)
+        self.placed.get(id).map(|p| p.counters)
     }
 
     /// Where a router runs: its interface and source address.
     pub fn placement(&self, id: RouterId) -> Option<Placement> {
-        self.placed.get(&id).map(|p| Placement {
+        self.placed.get(id).map(|p| Placement {
             ifindex: p.ifindex,
             source: p.source,
         })
@@ -482,7 +482,7 @@ impl Executor {
 
     /// The spec a router runs with.
     pub fn spec(&self, id: RouterId) -> Option<&RouterSpec> {
-        self.placed.get(&id).map(|p| &p.spec)
+        self.placed.get(id).map(|p| &p.spec)
     }
 
     /// Whether an interface is usable, by name (as last reported by the
@@ -601,7 +601,7 @@ impl Executor {
         self.node.stop_all(now, Stop::Now);
         self.drain(now);
         self.flush_tx();
-        let ids: Vec<RouterId> = self.placed.keys().copied().collect();
+        let ids: Vec<RouterId> = self.placed.keys().collect();
         for id in ids {
             let _ = self.remove(id);
         }

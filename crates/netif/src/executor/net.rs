@@ -94,7 +94,7 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.ifindex == ifindex)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in on_it {
             let _ = self.node.set_link_up(now, id, up);
@@ -112,10 +112,10 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.vmac.is_some_and(|v| v.ifindex == ifindex))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in hit {
-            let Some(p) = self.placed.get(&id) else {
+            let Some(p) = self.placed.get(id) else {
                 continue;
             };
             let (Some(link), Some(name)) = (p.vmac, p.spec.vmac.clone()) else {
@@ -133,7 +133,7 @@ impl Executor {
                 Err(error) => {
                     // The parent went too: restarting on its return
                     // (`follow_recreated`) makes the macvlan again.
-                    if let Some(p) = self.placed.get_mut(&id) {
+                    if let Some(p) = self.placed.get_mut(id) {
                         p.vmac = None;
                     }
                     self.out.push_back(Event::Error {
@@ -143,7 +143,7 @@ impl Executor {
                     continue;
                 }
             };
-            let own: Vec<IpAddr> = match self.placed.get_mut(&id) {
+            let own: Vec<IpAddr> = match self.placed.get_mut(id) {
                 Some(p) => {
                     p.vmac = Some(link);
                     let on_vmac = |a: &IpAddr| p.spec.vip(*a, &[]).interface.is_none();
@@ -174,7 +174,7 @@ impl Executor {
             .iter()
             .filter(|(id, _)| {
                 self.node
-                    .router(**id)
+                    .router(*id)
                     .is_some_and(|r| r.holds_vips() && has_vip(r.config(), addr))
             })
             .filter(|(_, p)| {
@@ -185,7 +185,7 @@ impl Executor {
                 };
                 target == Some(ifindex)
             })
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in hit {
             self.restore(now, id, addr);
@@ -194,7 +194,7 @@ impl Executor {
 
     fn restore(&mut self, now: Instant, id: RouterId, addr: IpAddr) {
         if self.node.restore_vip(now, id, addr) {
-            if let Some(p) = self.placed.get_mut(&id) {
+            if let Some(p) = self.placed.get_mut(id) {
                 p.counters.addresses_restored += 1;
             }
             self.out.push_back(Event::VipRestored { router: id, addr });
@@ -209,7 +209,7 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.spec.interface == name && p.ifindex != ifindex)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         if stale.is_empty() {
             return;
@@ -232,7 +232,7 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.ifindex == ifindex && p.spec.source.is_none())
-            .map(|(id, p)| (*id, p.source))
+            .map(|(id, p)| (id, p.source))
             .collect();
         if mine.is_empty() {
             return;
@@ -304,7 +304,7 @@ impl Executor {
             let at = match fixed(id) {
                 Some(at) => at,
                 None => {
-                    let spec = self.placed.get(&id).map(|p| p.spec.clone());
+                    let spec = self.placed.get(id).map(|p| p.spec.clone());
                     let family = self
                         .node
                         .router(id)
@@ -360,7 +360,7 @@ impl Executor {
             };
             // A member whose I/O could not be placed again stays stopped
             // with its group (its error was reported).
-            if !members.iter().all(|m| self.placed.contains_key(m)) {
+            if !members.iter().all(|m| self.placed.contains_key(*m)) {
                 continue;
             }
             let reset = self.node.reset(now, id, |m, old| {
@@ -374,7 +374,7 @@ impl Executor {
             for m in members {
                 let up = self
                     .placed
-                    .get(&m)
+                    .get(m)
                     .and_then(|p| self.links.get(&p.ifindex))
                     .is_some_and(|l| l.1);
                 let _ = self.node.set_link_up(now, m, up);
@@ -386,7 +386,7 @@ impl Executor {
 
     /// Moves a stopped router's I/O to a new placement.
     fn replace(&mut self, id: RouterId, at: Option<Placement>) -> Result<()> {
-        let (Some(at), Some(old)) = (at, self.placed.remove(&id)) else {
+        let (Some(at), Some(old)) = (at, self.placed.remove(id)) else {
             return Ok(());
         };
         let vrid = self

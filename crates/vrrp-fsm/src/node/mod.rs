@@ -38,6 +38,7 @@
 //! ([`Stop::Now`]: priority 0 from a master, addresses removed). Each
 //! stopped router reports [`NodeAction::Stopped`] after its last action.
 
+mod map;
 mod slab;
 #[cfg(test)]
 mod tests;
@@ -54,6 +55,7 @@ use crate::config::Config;
 use crate::router::{OperatorError, ReconfigureError, VirtualRouter};
 use crate::sync::{SyncGroup, SyncGroupError};
 use crate::timers;
+pub use map::RouterMap;
 use slab::{Key, Slab};
 
 /// Slack added to the longest Skew_Time in a graceful stop's bound

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vrrp_fsm::RouterId;
+use vrrp_fsm::{RouterId, RouterMap};
 
 use crate::config::Instance;
 
@@ -44,7 +44,7 @@ impl Inst {
 /// Every running instance, by router id and by name.
 #[derive(Debug, Default)]
 pub(super) struct Instances {
-    by_id: HashMap<RouterId, Inst>,
+    by_id: RouterMap<Inst>,
     by_name: HashMap<String, RouterId>,
 }
 
@@ -55,17 +55,17 @@ impl Instances {
     }
 
     pub(super) fn remove(&mut self, id: RouterId) -> Option<Inst> {
-        let inst = self.by_id.remove(&id)?;
+        let inst = self.by_id.remove(id)?;
         self.by_name.remove(&inst.cfg.name);
         Some(inst)
     }
 
     pub(super) fn get(&self, id: RouterId) -> Option<&Inst> {
-        self.by_id.get(&id)
+        self.by_id.get(id)
     }
 
     pub(super) fn get_mut(&mut self, id: RouterId) -> Option<&mut Inst> {
-        self.by_id.get_mut(&id)
+        self.by_id.get_mut(id)
     }
 
     /// The router of the instance called `name`.
@@ -75,17 +75,17 @@ impl Instances {
 
     /// The name of router `id`'s instance, or a placeholder.
     pub(super) fn name(&self, id: RouterId) -> &str {
-        self.by_id.get(&id).map_or("?", |i| &i.cfg.name)
+        self.by_id.get(id).map_or("?", |i| &i.cfg.name)
     }
 
     /// Every instance, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (RouterId, &Inst)> + '_ {
-        self.by_id.iter().map(|(k, v)| (*k, v))
+        self.by_id.iter()
     }
 
     /// Every router id.
     pub(super) fn ids(&self) -> Vec<RouterId> {
-        self.by_id.keys().copied().collect()
+        self.by_id.keys().collect()
     }
 }
 
