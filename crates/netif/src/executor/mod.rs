@@ -331,7 +331,7 @@ impl Executor {
         };
         let now = Instant::now();
         for (id, p) in ids.iter().zip(made) {
-            let up = self.links.get(&p.ifindex).is_some_and(|l| l.1);
+            let up = !p.spec.track_link || self.links.get(&p.ifindex).is_some_and(|l| l.1);
             self.placed.insert(*id, p);
             if !up {
                 let _ = self.node.set_link_up(now, *id, false);

@@ -94,6 +94,10 @@ pub struct RouterSpec {
     pub vmac: Option<String>,
     /// Routes that follow the addresses.
     pub routes: Vec<RouteSpec>,
+    /// Whether the interface's link state puts the router in Fault (the
+    /// default). keepalived's `dont_track_primary` turns it off: the
+    /// router keeps its state while its interface is down.
+    pub track_link: bool,
 }
 
 impl RouterSpec {
@@ -108,6 +112,7 @@ impl RouterSpec {
             vips: Vec::new(),
             vmac: None,
             routes: Vec::new(),
+            track_link: true,
         }
     }
 

@@ -239,7 +239,9 @@ impl VirtualRouter {
     /// A lower-priority master was heard: send an advert now, reset the
     /// Adver_Timer (RFC 9568 §6.4.3), and re-announce the addresses so that
     /// client caches that followed the other master converge back
-    /// (extension; at most once per Advertisement_Interval).
+    /// (keepalived's `garp_lower_prio_repeat`, and `garp_lower_prio_delay`
+    /// for a second set; here at most once per Advertisement_Interval, so
+    /// that a stream of such adverts cannot turn into a flood).
     fn answer_conflict(&mut self, now: Instant) {
         self.stats.conflicts_answered += 1;
         self.send_advert(AdvertKind::Current);
@@ -250,7 +252,13 @@ impl VirtualRouter {
             .is_none_or(|t| now >= t);
         if due {
             self.last_conflict_announce = Some(now);
-            self.announce(self.cfg.announce.repeat);
+            let lower = self.cfg.lower_prio_announce();
+            self.announce(lower.repeat);
+            let second = lower.delay.filter(|_| lower.repeat > 0);
+            self.timers.set(
+                Timer::LowerPrioAnnounce,
+                second.and_then(|d| now.checked_add(d)),
+            );
         }
     }
 }

@@ -28,6 +28,15 @@ pub(crate) struct Facts {
     pub(crate) vmac: Option<(String, Range<usize>)>,
 }
 
+/// The announcement keys of a table (`[global]` or `[[instance]]`).
+pub(crate) struct GarpKeys<'a> {
+    pub(crate) master_delay: Option<&'a Spanned<Dur>>,
+    pub(crate) master_repeat: Option<&'a Spanned<u32>>,
+    pub(crate) master_refresh: Option<&'a Spanned<Dur>>,
+    pub(crate) lower_prio_delay: Option<&'a Spanned<Dur>>,
+    pub(crate) lower_prio_repeat: Option<&'a Spanned<u32>>,
+}
+
 impl Cx {
     /// Checks one instance: the instance if it is valid, and in any case
     /// what the rules between instances need.
@@ -35,6 +44,7 @@ impl Cx {
         &mut self,
         spanned: &Spanned<RawInstance>,
         check_names: &HashMap<String, usize>,
+        garp_base: &Garp,
     ) -> (Option<Instance>, Facts) {
         let before = self.diags.len();
         let ri = spanned.get_ref();
@@ -92,7 +102,19 @@ impl Cx {
         let track_interfaces = self.track_interfaces(ri);
         let track_checks = self.track_checks(ri, check_names);
         let v3_ipv4_checksum = self.v3_checksum(ri, version, family);
-        let garp = self.garp(ri);
+        let garp = self.garp(
+            garp_base,
+            GarpKeys {
+                master_delay: ri.garp_master_delay.as_ref(),
+                master_repeat: ri.garp_master_repeat.as_ref(),
+                master_refresh: ri.garp_master_refresh.as_ref(),
+                lower_prio_delay: ri.garp_lower_prio_delay.as_ref(),
+                lower_prio_repeat: ri.garp_lower_prio_repeat.as_ref(),
+            },
+        );
+        let excluded_vips = self.excluded(ri, vmac.as_deref(), interface.as_deref());
+        let multicast_source = self.multicast_source(ri, family);
+        let track_own_interface = ri.track_own_interface.as_ref().is_none_or(|t| *t.get_ref());
         let accept = self.accept(ri, priority);
         let hooks = self.hooks(ri);
 
@@ -113,6 +135,9 @@ impl Cx {
             priority,
             advert_interval,
             vips: vips.into_iter().map(|(v, _)| v).collect(),
+            excluded_vips,
+            track_own_interface,
+            multicast_source,
             preempt,
             preempt_delay,
             accept,
@@ -278,6 +303,75 @@ impl Cx {
         (preempt, delay)
     }
 
+    /// keepalived's `virtual_ipaddress_excluded`: written as
+    /// `virtual_addresses`, of any family, at most as many as keepalived
+    /// allows in all (no advert carries them).
+    fn excluded(
+        &mut self,
+        ri: &RawInstance,
+        vmac: Option<&str>,
+        interface: Option<&str>,
+    ) -> Vec<Vip> {
+        let Some(list) = &ri.virtual_addresses_excluded else {
+            return Vec::new();
+        };
+        let vip_dev = vmac.or(interface).unwrap_or("");
+        let out: Vec<Vip> = list
+            .get_ref()
+            .iter()
+            .filter_map(|v| self.vip(v, vip_dev, vmac.is_some()))
+            .collect();
+        let listed: Vec<IpAddr> = ri
+            .virtual_addresses
+            .iter()
+            .flat_map(|l| l.get_ref())
+            .filter_map(|v| {
+                v.get_ref()
+                    .0
+                    .address
+                    .get_ref()
+                    .split('/')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        for (i, (v, raw)) in out.iter().zip(list.get_ref()).enumerate() {
+            if listed.contains(&v.addr) || out[..i].iter().any(|o| o.addr == v.addr) {
+                self.at(
+                    raw,
+                    format!(
+                        "{} is listed twice (an excluded address is installed once)",
+                        v.addr
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    /// keepalived's `mcast_src_ip`: the source of multicast adverts.
+    fn multicast_source(&mut self, ri: &RawInstance, family: Family) -> Option<IpAddr> {
+        let s = ri.multicast_source.as_ref()?;
+        let a = self.ip(s, family, "multicast_source")?;
+        if !ri.unicast_peers.is_empty() {
+            self.at(
+                s,
+                "multicast_source has no effect with unicast_peers (use unicast_source)",
+            );
+        }
+        if let IpAddr::V6(v6) = a {
+            // RFC 9568 §7.2: IPv6 adverts come from a link-local address.
+            if !v6.is_unicast_link_local() {
+                self.at(
+                    s,
+                    "an IPv6 multicast_source must be a link-local address (RFC 9568 §7.2)",
+                );
+            }
+        }
+        Some(a)
+    }
+
     fn unicast(&mut self, ri: &RawInstance, family: Family) -> (Option<IpAddr>, Vec<IpAddr>) {
         let source = ri
             .unicast_source
@@ -363,23 +457,34 @@ impl Cx {
         }
     }
 
-    fn garp(&mut self, ri: &RawInstance) -> Garp {
-        let mut garp = Garp::default();
-        if let Some(d) = &ri.garp_master_delay {
+    /// keepalived's announcement keys, over `base` (the global defaults
+    /// for an instance, keepalived's built-in ones for `[global]`).
+    pub(crate) fn garp(&mut self, base: &Garp, keys: GarpKeys<'_>) -> Garp {
+        let mut garp = base.clone();
+        if let Some(d) = keys.master_delay {
             garp.master_delay = d.get_ref().0;
         }
-        if let Some(r) = &ri.garp_master_repeat {
+        if let Some(r) = keys.master_repeat {
             if *r.get_ref() == 0 || *r.get_ref() > 100 {
                 self.at(r, "garp_master_repeat must be between 1 and 100");
             }
             garp.master_repeat = *r.get_ref();
         }
-        if let Some(d) = &ri.garp_master_refresh {
+        if let Some(d) = keys.master_refresh {
             let d0 = d.get_ref().0;
             if !d0.is_zero() && d0 < Duration::from_secs(1) {
                 self.at(d, "garp_master_refresh must be 0 (off) or at least 1s");
             }
             garp.master_refresh = (!d0.is_zero()).then_some(d0);
+        }
+        if let Some(d) = keys.lower_prio_delay {
+            garp.lower_prio_delay = d.get_ref().0;
+        }
+        if let Some(r) = keys.lower_prio_repeat {
+            if *r.get_ref() > 100 {
+                self.at(r, "garp_lower_prio_repeat must be between 0 (none) and 100");
+            }
+            garp.lower_prio_repeat = *r.get_ref();
         }
         garp
     }

@@ -36,6 +36,10 @@ pub struct Global {
     /// Address of the Prometheus text endpoint (`GET /metrics`); `None`
     /// serves no metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// The announcement settings of every instance that does not set its
+    /// own (keepalived's global `vrrp_garp_master_*` and
+    /// `vrrp_garp_lower_prio_*`).
+    pub garp: Garp,
 }
 
 impl Global {
@@ -51,6 +55,7 @@ impl Default for Global {
             control_socket: PathBuf::from(Self::DEFAULT_CONTROL_SOCKET),
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
             metrics_listen: None,
+            garp: Garp::default(),
         }
     }
 }
@@ -133,6 +138,14 @@ pub struct Garp {
     pub master_repeat: u32,
     /// Period of refresh announcements while master; `None` disables them.
     pub master_refresh: Option<Duration>,
+    /// Delay before the second set of announcements after a lower-priority
+    /// advert was heard while master (keepalived `garp_lower_prio_delay`;
+    /// its default is the global `garp_master_delay`); zero sends one set.
+    pub lower_prio_delay: Duration,
+    /// Announcements per address in each such set (keepalived
+    /// `garp_lower_prio_repeat`; its default is the global
+    /// `garp_master_repeat`); 0 sends none.
+    pub lower_prio_repeat: u32,
 }
 
 impl Default for Garp {
@@ -141,6 +154,8 @@ impl Default for Garp {
             master_delay: Duration::from_secs(5),
             master_repeat: 5,
             master_refresh: None,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
         }
     }
 }
@@ -180,6 +195,12 @@ pub struct Instance {
     pub advert_interval: Interval,
     /// Virtual addresses.
     pub vips: Vec<Vip>,
+    /// Addresses installed and removed with the virtual addresses but not
+    /// advertised (keepalived's `virtual_ipaddress_excluded`); any family.
+    pub excluded_vips: Vec<Vip>,
+    /// Whether the instance's own interface going down puts it in Fault
+    /// (default true; false is keepalived's `dont_track_primary`).
+    pub track_own_interface: bool,
     /// Preempt a lower-priority master (default on).
     pub preempt: bool,
     /// Wait this long after start-up before preempting.
@@ -191,6 +212,9 @@ pub struct Instance {
     pub auth: Auth,
     /// Source address for unicast adverts.
     pub unicast_source: Option<IpAddr>,
+    /// Source address for multicast adverts (keepalived's `mcast_src_ip`);
+    /// `None` takes the interface's primary address.
+    pub multicast_source: Option<IpAddr>,
     /// Unicast peers; empty means multicast.
     pub unicast_peers: Vec<IpAddr>,
     /// Tracked interfaces.

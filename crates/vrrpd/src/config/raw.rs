@@ -44,6 +44,13 @@ pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
     pub(crate) metrics_listen: Option<Spanned<String>>,
+    // Defaults of every instance's announcement keys (keepalived's
+    // global `vrrp_garp_*`).
+    pub(crate) garp_master_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_master_repeat: Option<Spanned<u32>>,
+    pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +87,11 @@ pub(crate) struct RawInstance {
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
     pub(crate) garp_master_repeat: Option<Spanned<u32>>,
     pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
+    pub(crate) multicast_source: Option<Spanned<String>>,
+    pub(crate) virtual_addresses_excluded: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
+    pub(crate) track_own_interface: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,
     pub(crate) notify_fault: Option<Spanned<Argv>>,

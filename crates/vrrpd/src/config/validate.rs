@@ -13,8 +13,8 @@ use toml::Spanned;
 
 use super::Options;
 use super::diag::{Group, Pending};
-use super::instance::Facts;
-use super::model::{Config, Family, Global};
+use super::instance::{Facts, GarpKeys};
+use super::model::{Config, Family, Garp, Global};
 use super::raw::{RawConfig, RawGlobal};
 use super::suggest::closest;
 
@@ -78,7 +78,7 @@ impl Cx {
         let mut across = Across::default();
         let mut instances = Vec::new();
         for ri in &raw.instances {
-            let (inst, facts) = self.instance(ri, &check_names);
+            let (inst, facts) = self.instance(ri, &check_names, &global.garp);
             self.across(&mut across, &facts);
             instances.extend(inst.map(Arc::new));
         }
@@ -129,6 +129,25 @@ impl Cx {
                 ),
             }
         }
+        // keepalived: the global lower-priority settings default to the
+        // global master ones (vrrp.c, when reading the configuration).
+        let mut base = Garp::default();
+        if let Some(d) = &g.garp_master_delay {
+            base.lower_prio_delay = d.get_ref().0;
+        }
+        if let Some(r) = &g.garp_master_repeat {
+            base.lower_prio_repeat = *r.get_ref();
+        }
+        out.garp = self.garp(
+            &base,
+            GarpKeys {
+                master_delay: g.garp_master_delay.as_ref(),
+                master_repeat: g.garp_master_repeat.as_ref(),
+                master_refresh: g.garp_master_refresh.as_ref(),
+                lower_prio_delay: g.garp_lower_prio_delay.as_ref(),
+                lower_prio_repeat: g.garp_lower_prio_repeat.as_ref(),
+            },
+        );
         out
     }
 

@@ -8,7 +8,7 @@ use healthcheck::{
     CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, RunAs, TcpSpec,
 };
 use netif::executor::{RouteSpec, RouterSpec, VipSpec};
-use vrrp_fsm::{AnnounceConfig, ConfigBuilder};
+use vrrp_fsm::{AnnounceConfig, ConfigBuilder, LowerPrioAnnounce};
 use vrrp_proto::{Family, V3Ipv4PseudoHeader, Version};
 
 use crate::config::{Check, CheckKind, Instance, V3Ipv4Checksum};
@@ -33,18 +33,25 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         .accept_mode(inst.accept)
         .auth(inst.auth)
         .announce(announce)
+        .excluded_addrs(inst.excluded_vips.iter().map(|v| v.addr))
+        .lower_prio_announce(Some(LowerPrioAnnounce {
+            repeat: u8::try_from(inst.garp.lower_prio_repeat).unwrap_or(u8::MAX),
+            delay: (!inst.garp.lower_prio_delay.is_zero()).then_some(inst.garp.lower_prio_delay),
+        }))
 }
 
-/// Where `inst`'s packets, addresses and routes go.
+/// Where `inst`'s packets, addresses and routes go. Excluded addresses
+/// are installed as the virtual ones are (the state machine says when).
 pub fn router_spec(inst: &Instance) -> RouterSpec {
     RouterSpec {
         interface: inst.interface.clone(),
-        source: inst.unicast_source,
+        source: inst.unicast_source.or(inst.multicast_source),
         unicast_peers: inst.unicast_peers.clone(),
         v3_ipv4_checksum: pseudo_header(inst),
         vips: inst
             .vips
             .iter()
+            .chain(&inst.excluded_vips)
             .map(|v| VipSpec {
                 addr: v.addr,
                 prefix_len: v.prefix_len,
@@ -65,6 +72,7 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
                 table: r.table,
             })
             .collect(),
+        track_link: inst.track_own_interface,
     }
 }
 
@@ -254,5 +262,89 @@ v3_ipv4_checksum = "without-pseudo-header"
             }
             k => panic!("{k:?}"),
         }
+    }
+
+    #[test]
+    fn keepalived_extras_are_lowered() {
+        let text = r#"
+[global]
+garp_master_repeat = 3
+garp_master_delay = "2s"
+
+[[instance]]
+name = "A"
+interface = "eth0"
+vrid = 1
+virtual_addresses = ["192.0.2.10"]
+virtual_addresses_excluded = ["198.51.100.1/24", "2001:db8::1/64"]
+multicast_source = "192.0.2.2"
+track_own_interface = false
+garp_lower_prio_repeat = 0
+
+[[instance]]
+name = "B"
+interface = "eth0"
+vrid = 2
+virtual_addresses = ["192.0.2.11"]
+garp_master_repeat = 1
+"#;
+        let cfg = load_str(text, "t.toml").unwrap();
+        let (a, b) = (&cfg.instances[0], &cfg.instances[1]);
+        let primary: IpAddr = "192.0.2.2".parse().unwrap();
+        let fa = fsm_config(a).primary_addr(primary).build().unwrap();
+        // Excluded addresses: installed, not advertised.
+        assert_eq!(fa.addr_count(), 1);
+        assert_eq!(
+            fa.excluded_addrs(),
+            [
+                "198.51.100.1".parse::<IpAddr>().unwrap(),
+                "2001:db8::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(fa.lower_prio_announce().repeat, 0);
+        // Global defaults reach the instances that do not set their own.
+        assert_eq!(fa.announce().repeat, 3);
+        assert_eq!(
+            fa.announce().second_burst_delay,
+            Some(Duration::from_secs(2))
+        );
+        let fb = fsm_config(b).primary_addr(primary).build().unwrap();
+        assert_eq!(fb.announce().repeat, 1);
+        // keepalived: the lower-priority set follows the global master
+        // settings, not the instance's.
+        assert_eq!(fb.lower_prio_announce().repeat, 3);
+        assert_eq!(fb.lower_prio_announce().delay, Some(Duration::from_secs(2)));
+        let sa = router_spec(a);
+        assert_eq!(sa.source, Some(primary));
+        assert!(!sa.track_link);
+        assert_eq!(sa.vips.len(), 3);
+        assert_eq!(sa.vips[1].prefix_len, 24);
+        assert!(router_spec(b).track_link);
+        assert_eq!(router_spec(b).source, None);
+    }
+
+    #[test]
+    fn keepalived_extras_are_checked() {
+        let bad = r#"
+[[instance]]
+name = "A"
+interface = "eth0"
+vrid = 1
+virtual_addresses = ["192.0.2.10"]
+virtual_addresses_excluded = ["192.0.2.10"]
+multicast_source = "2001:db8::1"
+unicast_peers = ["192.0.2.3"]
+garp_lower_prio_repeat = 101
+"#;
+        let e = load_str(bad, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("192.0.2.10 is listed twice"), "{e}");
+        assert!(
+            e.contains("multicast_source 2001:db8::1 is not of the instance's address family"),
+            "{e}"
+        );
+        assert!(
+            e.contains("garp_lower_prio_repeat must be between 0"),
+            "{e}"
+        );
     }
 }
