@@ -32,6 +32,11 @@ impl Table {
         }
     }
 
+    /// Unsets `key`.
+    pub(super) fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| k != key);
+    }
+
     /// Whether `key` is set.
     pub(super) fn has(&self, key: &str) -> bool {
         self.entries.iter().any(|(k, _)| k == key)
@@ -393,12 +398,34 @@ impl Convert {
                         self.wide.garp.set(&c.key["vrrp_".len()..], d);
                     }
                 }
-                "vrrp_garp_master_repeat" => {
+                "vrrp_garp_master_repeat" | "vrrp_garp_lower_prio_repeat" => {
                     if let Some(v) = self.int(c) {
-                        self.wide.garp.set("garp_master_repeat", v.to_string());
+                        self.wide.garp.set(&c.key["vrrp_".len()..], v.to_string());
+                    }
+                }
+                "vrrp_garp_lower_prio_delay" => {
+                    if let Some(d) = self.duration(c) {
+                        self.wide.garp.set(&c.key["vrrp_".len()..], d);
                     }
                 }
                 _ => self.keyword("global_defs", c),
+            }
+        }
+        // keepalived: the global lower-priority settings default to the
+        // global master ones, and an instance's to the global ones (never
+        // to the instance's own garp_master_*).
+        for (lower, master) in [
+            ("garp_lower_prio_delay", "garp_master_delay"),
+            ("garp_lower_prio_repeat", "garp_master_repeat"),
+        ] {
+            let from_master = self
+                .wide
+                .garp
+                .entries()
+                .find(|(k, _)| *k == master)
+                .map(|(_, v)| v.to_owned());
+            if let (false, Some(v)) = (self.wide.garp.has(lower), from_master) {
+                self.wide.garp.set(lower, v);
             }
         }
     }

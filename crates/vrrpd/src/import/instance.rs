@@ -40,6 +40,8 @@ struct Inst {
     routes: Vec<(bool, String)>,
     v4: Vec<String>,
     v6: Vec<String>,
+    /// `virtual_ipaddress_excluded`, either family.
+    excluded: Vec<String>,
     tracked: Vec<Tracked>,
 }
 
@@ -134,7 +136,8 @@ impl Convert {
                     self.vip(a, i.interface.as_deref(), &mut i.v4, &mut i.v6);
                 }
             }
-            "unicast_src_ip" => {
+            // keepalived reads both into one source address (`saddr`).
+            "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(v) = self.value(c) {
                     i.source = Some((v.to_owned(), c.line));
                 }
@@ -168,7 +171,20 @@ impl Convert {
                 i.body.set(key, quote(&cmd));
             }
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
-            "garp_master_repeat" => self.int_key(c, &mut i.body, key),
+            "garp_master_repeat" | "garp_lower_prio_repeat" => self.int_key(c, &mut i.body, key),
+            "garp_lower_prio_delay" => self.dur_key(c, &mut i.body, key),
+            "virtual_ipaddress_excluded" => {
+                let mut ex = Vec::new();
+                for a in c.block.iter().flatten() {
+                    let mut ex6 = Vec::new();
+                    self.vip(a, i.interface.as_deref(), &mut ex, &mut ex6);
+                    ex.append(&mut ex6);
+                }
+                i.excluded.extend(ex);
+            }
+            "dont_track_primary" => {
+                i.body.set("track_own_interface", "false".to_owned());
+            }
             "virtual_routes" => {
                 i.routes = c
                     .block
@@ -386,6 +402,12 @@ impl Convert {
                 .collect();
             format!("[{}]", v.join(", "))
         };
+        if !i.excluded.is_empty() {
+            body.set(
+                "virtual_addresses_excluded",
+                format!("[{}]", i.excluded.join(", ")),
+            );
+        }
         if i.tracked.iter().any(|t| t.kind == "track_interface") {
             body.set("track_interfaces", items(&["track_interface"]));
         }
@@ -398,7 +420,10 @@ impl Convert {
             (false, false) => {
                 let name6 = format!("{name}_v6");
                 self.write_one(out, name, &body, i, &i.v4, version, false);
-                self.write_one(out, &name6, &body, i, &i.v6, 3, true);
+                // Excluded addresses are installed once: by the IPv4 twin.
+                let mut body6 = body.clone();
+                body6.remove("virtual_addresses_excluded");
+                self.write_one(out, &name6, &body6, i, &i.v6, 3, true);
                 self.note(n.line, Impact::Changes, Some("virtual_ipaddress"), format!("instance {name} mixes IPv4 and IPv6: keepalived 2.2.7 ignores the addresses of the other family (\"address family must match\"); the import keeps them, split into {name} and {name6} (one family per VRRP router, RFC 9568 §7.1): drop {name6} to run as keepalived did, or add it to {name}'s sync group"));
             }
             (true, true) => self.note(
@@ -483,11 +508,17 @@ impl Convert {
             }
         }
         if !peers.is_empty() {
-            t.set("unicast_peers", quote_list(peers));
+            t.set("unicast_peers", quote_list(peers.iter().copied()));
         }
         if let Some((s, line)) = &i.source {
             if fits(s) {
-                t.set("unicast_source", quote(s));
+                // keepalived's one source address: unicast or multicast.
+                let key = if peers.is_empty() {
+                    "multicast_source"
+                } else {
+                    "unicast_source"
+                };
+                t.set(key, quote(s));
             } else {
                 self.note(*line, Impact::NoEffect, Some("unicast_src_ip"), format!("unicast_src_ip {s} is not of the instance's address family: keepalived skips it, and so does the import"));
             }

@@ -1,0 +1,105 @@
+//! keepalived keywords that vrrpd implements natively (issue 16, part 3):
+//! each is converted to its vrrpd key with keepalived's meaning, the
+//! result loads, and the import reports no behaviour change for it.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vrrpd::config::{Config, Options, validate_text};
+use vrrpd::import::{Impact, Imported, import_file};
+
+fn import(text: &str) -> Imported {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("keepalived.conf");
+    std::fs::write(&p, text).unwrap();
+    import_file(&p).unwrap()
+}
+
+fn load(i: &Imported) -> Config {
+    validate_text(&i.toml, "imported", Options::OFFLINE)
+        .unwrap_or_else(|e| panic!("{e}\n{}", i.toml))
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const FILE: &str = r#"
+global_defs {
+  vrrp_garp_master_delay 2
+  vrrp_garp_master_repeat 3
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  mcast_src_ip 192.0.2.2
+  dont_track_primary
+  garp_lower_prio_repeat 1
+  virtual_ipaddress {
+    192.0.2.10/24
+  }
+  virtual_ipaddress_excluded {
+    198.51.100.1/24 dev eth0
+    2001:db8::1/64
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  garp_master_repeat 1
+  garp_lower_prio_delay 0
+  unicast_src_ip 192.0.2.2
+  virtual_ipaddress {
+    192.0.2.11
+  }
+}
+"#;
+
+#[test]
+fn native_keywords_convert_with_keepalived_meaning() {
+    let i = import(FILE);
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    let (a, b) = (&cfg.instances[0], &cfg.instances[1]);
+    assert_eq!(a.multicast_source, Some(ip("192.0.2.2")));
+    assert_eq!(a.unicast_source, None);
+    assert!(!a.track_own_interface);
+    let ex: Vec<(IpAddr, u8)> = a
+        .excluded_vips
+        .iter()
+        .map(|v| (v.addr, v.prefix_len))
+        .collect();
+    assert_eq!(ex, [(ip("198.51.100.1"), 24), (ip("2001:db8::1"), 64)]);
+    assert_eq!(a.vips.len(), 1);
+    assert_eq!(a.garp.lower_prio_repeat, 1);
+    // keepalived: the lower-priority delay defaults to the global
+    // vrrp_garp_master_delay.
+    assert_eq!(a.garp.lower_prio_delay, Duration::from_secs(2));
+    assert_eq!(a.garp.master_repeat, 3);
+    // keepalived keeps one source address: without peers it is the
+    // multicast source.
+    assert_eq!(b.multicast_source, Some(ip("192.0.2.2")));
+    assert_eq!(b.garp.master_repeat, 1);
+    // ... and the lower-priority repeat follows the global master repeat,
+    // not the instance's own.
+    assert_eq!(b.garp.lower_prio_repeat, 3);
+    assert_eq!(b.garp.lower_prio_delay, Duration::ZERO);
+    assert!(b.track_own_interface);
+}
+
+#[test]
+fn a_mixed_instance_gives_its_excluded_addresses_to_one_twin() {
+    let i = import(
+        "vrrp_instance M {\n  interface eth0\n  virtual_router_id 9\n  virtual_ipaddress {\n    192.0.2.9\n    2001:db8::9\n  }\n  virtual_ipaddress_excluded {\n    198.51.100.9\n  }\n}\n",
+    );
+    let cfg = load(&i);
+    assert_eq!(cfg.instances.len(), 2);
+    assert_eq!(cfg.instances[0].excluded_vips.len(), 1);
+    assert!(cfg.instances[1].excluded_vips.is_empty());
+}
