@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use vrrpd::config::{Config, Options, validate_text};
+use vrrpd::config::{CheckKind, Config, Options, ParamMatch, validate_text};
 use vrrpd::import::{Impact, Imported, import_file};
 
 fn import(text: &str) -> Imported {
@@ -102,4 +102,95 @@ fn a_mixed_instance_gives_its_excluded_addresses_to_one_twin() {
     assert_eq!(cfg.instances.len(), 2);
     assert_eq!(cfg.instances[0].excluded_vips.len(), 1);
     assert!(cfg.instances[1].excluded_vips.is_empty());
+}
+
+#[test]
+fn track_process_becomes_a_process_check_with_keepalived_defaults() {
+    let i = import(
+        r#"
+vrrp_track_process haproxy {
+  process /usr/sbin/haproxy -f /etc/haproxy/
+  param_match initial
+  quorum 1
+  quorum_max 2
+  weight -50 reverse
+  delay 2
+}
+vrrp_track_process bare {
+  process nginx
+}
+vrrp_track_process noargs {
+  process /usr/bin/foo
+  param_match
+  fork_delay 0.5
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  virtual_ipaddress {
+    192.0.2.10
+  }
+  track_process {
+    haproxy
+    bare weight 10
+    noargs
+  }
+}
+"#,
+    );
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    let by = |n: &str| cfg.checks.iter().find(|c| c.name == n).unwrap();
+    let h = by("haproxy");
+    match &h.kind {
+        CheckKind::Process {
+            name,
+            args,
+            param_match,
+            full_command,
+            quorum,
+            quorum_max,
+        } => {
+            assert_eq!(name, "/usr/sbin/haproxy");
+            assert_eq!(
+                args.as_deref(),
+                Some(&["-f".to_owned(), "/etc/haproxy/".to_owned()][..])
+            );
+            assert_eq!(*param_match, ParamMatch::Initial);
+            assert!(!full_command);
+            assert_eq!((*quorum, *quorum_max), (1, Some(2)));
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!((h.weight, h.reverse), (-50, true));
+    // delay 2 at one scan a second: the state must hold for 3 scans.
+    assert_eq!((h.rise, h.fall), (3, 3));
+    let b = by("bare");
+    assert!(matches!(
+        &b.kind,
+        CheckKind::Process {
+            args: None,
+            quorum: 1,
+            quorum_max: None,
+            ..
+        }
+    ));
+    // keepalived's default weight of a process is 0 (Fault while failed).
+    assert_eq!(b.weight, 0);
+    let n = by("noargs");
+    assert!(matches!(&n.kind, CheckKind::Process { args: Some(a), .. } if a.is_empty()));
+    assert_eq!((n.rise, n.fall), (2, 1));
+    let tracked: Vec<(&str, Option<i32>)> = cfg.instances[0]
+        .track_checks
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(
+        tracked,
+        [("haproxy", None), ("bare", Some(10)), ("noargs", None)]
+    );
 }

@@ -35,8 +35,8 @@ pub use diag::{ConfigError, Diagnostic, Group};
 use diag::{Pending, finish};
 pub use host::nft_program;
 pub use model::{
-    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, SyncGroup, TrackCheck,
-    TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
+    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, ParamMatch, SyncGroup,
+    TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
 use raw::RawConfig;
 pub use read::MAX_CONFIG_BYTES;

@@ -282,7 +282,27 @@ pub enum CheckKind {
         /// The file.
         path: PathBuf,
     },
+    /// keepalived `vrrp_track_process`: running processes that match, within
+    /// a quorum (see [`healthcheck::ProcessSpec`]).
+    Process {
+        /// Process name (`/proc/PID/comm`), or the program of the command
+        /// line when `args` or `full_command` is given.
+        name: String,
+        /// Arguments to match (`None`: any).
+        args: Option<Vec<String>>,
+        /// How `args` match.
+        param_match: ParamMatch,
+        /// Match the command line even without `args`.
+        full_command: bool,
+        /// Fewest matching processes for success.
+        quorum: u32,
+        /// Most matching processes for success.
+        quorum_max: Option<u32>,
+    },
 }
+
+/// How a process check's arguments match (keepalived's `param_match`).
+pub use healthcheck::ParamMatch;
 
 /// One `[[check]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

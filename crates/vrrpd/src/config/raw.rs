@@ -220,6 +220,13 @@ pub(crate) struct RawCheck {
     pub(crate) expect_body: Option<Spanned<String>>,
     // interface
     pub(crate) interface: Option<Spanned<String>>,
+    // process
+    pub(crate) process: Option<Spanned<String>>,
+    pub(crate) args: Option<Spanned<Vec<String>>>,
+    pub(crate) param_match: Option<Spanned<String>>,
+    pub(crate) full_command: Option<Spanned<bool>>,
+    pub(crate) quorum: Option<Spanned<u32>>,
+    pub(crate) quorum_max: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

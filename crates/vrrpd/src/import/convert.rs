@@ -73,6 +73,8 @@ pub(super) struct FileWide {
     pub(super) script_weights: HashMap<String, i64>,
     /// Track file name → its weight (keepalived's default is 1).
     pub(super) file_weights: HashMap<String, i64>,
+    /// `vrrp_track_process` name → its weight (keepalived's default is 0).
+    pub(super) process_weights: HashMap<String, i64>,
 }
 
 /// The converter: notes so far, the file being read, file-wide settings.
@@ -102,6 +104,7 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "global_defs" => {}
             "vrrp_script" => cx.script(n, &mut checks),
             "vrrp_track_file" | "track_file" => cx.track_file(n, &mut checks),
+            "vrrp_track_process" => cx.track_process(n, &mut checks),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
             _ => cx.keyword("top", n),
@@ -335,6 +338,7 @@ impl Convert {
         let children = n.block.iter().flatten();
         match n.key.as_str() {
             "global_defs" => self.global_defs(n),
+            "vrrp_track_process" => self.survey_process(n),
             "vrrp_sync_group" => {
                 let weights = children.clone().any(|c| {
                     matches!(

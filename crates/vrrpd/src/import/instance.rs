@@ -13,7 +13,7 @@ struct Tracked {
     name: String,
     weight: Option<i64>,
     line: usize,
-    /// `track_interface`, `track_script` or `track_file`.
+    /// `track_interface`, `track_script`, `track_file` or `track_process`.
     kind: &'static str,
 }
 
@@ -158,10 +158,11 @@ impl Convert {
                     );
                 }
             }
-            "track_interface" | "track_script" | "track_file" => {
+            "track_interface" | "track_script" | "track_file" | "track_process" => {
                 let kind = match key {
                     "track_interface" => "track_interface",
                     "track_script" => "track_script",
+                    "track_process" => "track_process",
                     _ => "track_file",
                 };
                 self.tracked(c, kind, &mut i.tracked);
@@ -288,6 +289,7 @@ impl Convert {
             let known = match kind {
                 "track_script" => self.wide.script_weights.contains_key(&t.key),
                 "track_file" => self.wide.file_weights.contains_key(&t.key),
+                "track_process" => self.wide.process_weights.contains_key(&t.key),
                 _ => true,
             };
             if !known {
@@ -366,6 +368,9 @@ impl Convert {
             "track_file" => t
                 .weight
                 .unwrap_or_else(|| self.wide.file_weights.get(&t.name).copied().unwrap_or(1)),
+            "track_process" => t
+                .weight
+                .unwrap_or_else(|| self.wide.process_weights.get(&t.name).copied().unwrap_or(0)),
             _ => t.weight.unwrap_or(0),
         };
         if effective == 0 {
@@ -412,7 +417,10 @@ impl Convert {
             body.set("track_interfaces", items(&["track_interface"]));
         }
         if i.tracked.iter().any(|t| t.kind != "track_interface") {
-            body.set("track_checks", items(&["track_script", "track_file"]));
+            body.set(
+                "track_checks",
+                items(&["track_script", "track_file", "track_process"]),
+            );
         }
         match (i.v4.is_empty(), i.v6.is_empty()) {
             (false, true) => self.write_one(out, name, &body, i, &i.v4, version, false),

@@ -14,6 +14,7 @@ mod convert;
 mod instance;
 pub mod keywords;
 mod preprocess;
+mod process;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -311,7 +312,13 @@ fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
         return Err("wildcards in directory names are not followed".to_owned());
     }
     if !name.contains(['*', '?', '[']) {
-        return Ok(vec![target.to_owned()]);
+        // keepalived reports a missing file and reads on; so does the
+        // import (the caller notes that nothing matched).
+        return Ok(if target.exists() {
+            vec![target.to_owned()]
+        } else {
+            Vec::new()
+        });
     }
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries

@@ -5,7 +5,8 @@
 //! unit-tested.
 
 use healthcheck::{
-    CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, RunAs, TcpSpec,
+    CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, ProcessSpec, RunAs,
+    TcpSpec,
 };
 use netif::executor::{RouteSpec, RouterSpec, VipSpec};
 use vrrp_fsm::{AnnounceConfig, ConfigBuilder, LowerPrioAnnounce};
@@ -137,6 +138,21 @@ pub fn check_spec(check: &Check) -> CheckSpec {
             healthcheck::CheckKind::Interface(InterfaceSpec::new(name.clone()))
         }
         CheckKind::File { path } => healthcheck::CheckKind::File(FileSpec { path: path.clone() }),
+        CheckKind::Process {
+            name,
+            args,
+            param_match,
+            full_command,
+            quorum,
+            quorum_max,
+        } => healthcheck::CheckKind::Process(ProcessSpec {
+            args: args.clone(),
+            param_match: *param_match,
+            full_command: *full_command,
+            quorum: *quorum,
+            quorum_max: *quorum_max,
+            ..ProcessSpec::new(name.clone())
+        }),
     };
     CheckSpec::new(check.name.clone(), kind)
         .interval(check.interval)
@@ -346,5 +362,37 @@ garp_lower_prio_repeat = 101
             e.contains("garp_lower_prio_repeat must be between 0"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn process_checks_map_to_process_specs() {
+        let text = r#"
+[[check]]
+name = "p"
+type = "process"
+process = "/usr/sbin/haproxy"
+args = ["-f"]
+param_match = "partial"
+quorum = 2
+quorum_max = 3
+weight = -20
+"#;
+        let cfg = load_str(text, "t.toml").unwrap();
+        match check_spec(&cfg.checks[0]).kind {
+            healthcheck::CheckKind::Process(p) => {
+                assert_eq!(p.name, "/usr/sbin/haproxy");
+                assert_eq!(p.args, Some(vec!["-f".to_owned()]));
+                assert_eq!(p.param_match, healthcheck::ParamMatch::Partial);
+                assert_eq!((p.quorum, p.quorum_max), (2, Some(3)));
+            }
+            k => panic!("{k:?}"),
+        }
+        let bad = "[[check]]\nname = \"p\"\ntype = \"process\"\nprocess = \"x\"\nquorum = 3\nquorum_max = 1\nparam_match = \"fuzzy\"\n";
+        let e = load_str(bad, "t.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("quorum_max (1) must be at least quorum (3)"),
+            "{e}"
+        );
+        assert!(e.contains("param_match must be"), "{e}");
     }
 }
