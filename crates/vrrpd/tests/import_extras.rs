@@ -194,3 +194,21 @@ vrrp_instance VI_1 {
         [("haproxy", None), ("bare", Some(10)), ("noargs", None)]
     );
 }
+
+#[test]
+fn the_notify_fifo_and_start_up_delay_go_to_global() {
+    let i = import(
+        "global_defs {\n  notify_fifo /run/ka.fifo\n  vrrp_startup_delay 2.5\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    assert_eq!(
+        cfg.global.notify_fifo.as_deref(),
+        Some(std::path::Path::new("/run/ka.fifo"))
+    );
+    assert_eq!(cfg.global.startup_delay, Duration::from_millis(2500));
+}

@@ -40,6 +40,12 @@ pub struct Global {
     /// own (keepalived's global `vrrp_garp_master_*` and
     /// `vrrp_garp_lower_prio_*`).
     pub garp: Garp,
+    /// keepalived's `notify_fifo`: a FIFO that gets one line per state
+    /// change (`INSTANCE "VI_1" MASTER 100`); made if missing.
+    pub notify_fifo: Option<PathBuf>,
+    /// keepalived's `vrrp_startup_delay`: wait this long after start
+    /// before starting the instances (for networks that come up late).
+    pub startup_delay: Duration,
 }
 
 impl Global {
@@ -56,6 +62,8 @@ impl Default for Global {
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
             metrics_listen: None,
             garp: Garp::default(),
+            notify_fifo: None,
+            startup_delay: Duration::ZERO,
         }
     }
 }

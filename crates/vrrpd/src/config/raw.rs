@@ -51,6 +51,8 @@ pub(crate) struct RawGlobal {
     pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
     pub(crate) garp_lower_prio_delay: Option<Spanned<Dur>>,
     pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
+    pub(crate) notify_fifo: Option<Spanned<String>>,
+    pub(crate) startup_delay: Option<Spanned<Dur>>,
 }
 
 #[derive(Debug, Deserialize)]

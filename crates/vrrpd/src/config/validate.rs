@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use toml::Spanned;
 
@@ -128,6 +129,19 @@ impl Cx {
                     "metrics_listen must be ADDRESS:PORT, e.g. \"127.0.0.1:9650\" or \"[::1]:9650\"",
                 ),
             }
+        }
+        if let Some(p) = &g.notify_fifo {
+            if !Path::new(p.get_ref()).is_absolute() {
+                self.at(p, "notify_fifo must be an absolute path");
+            }
+            out.notify_fifo = Some(PathBuf::from(p.get_ref()));
+        }
+        if let Some(d) = &g.startup_delay {
+            // keepalived's limit is its timer range; an hour is plenty.
+            if d.get_ref().0 > Duration::from_secs(3600) {
+                self.at(d, "startup_delay must be at most 1h");
+            }
+            out.startup_delay = d.get_ref().0;
         }
         // keepalived: the global lower-priority settings default to the
         // global master ones (vrrp.c, when reading the configuration).

@@ -66,6 +66,8 @@ pub(super) struct FileWide {
     pub(super) interface: Option<String>,
     /// The global `vrrp_garp_master_*` defaults, as instance keys.
     pub(super) garp: Table,
+    /// Keys of vrrpd's `[global]` (`notify_fifo`, `startup_delay`).
+    pub(super) global: Table,
     /// Sync-group members → whether their group keeps tracking weights
     /// (`sync_group_tracking_weight` / `global_tracking`).
     pub(super) members: HashMap<String, bool>,
@@ -112,6 +114,13 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
     }
     let mut toml =
         String::from("# Imported from keepalived.conf by `vrrpd import-keepalived`.\n\n");
+    if cx.wide.global.entries().next().is_some() {
+        toml.push_str("[global]\n");
+        for (k, v) in cx.wide.global.entries() {
+            let _ = writeln!(toml, "{k} = {v}");
+        }
+        toml.push('\n');
+    }
     for part in [checks, instances, groups] {
         toml.push_str(&part);
     }
@@ -405,6 +414,19 @@ impl Convert {
                 "vrrp_garp_master_repeat" | "vrrp_garp_lower_prio_repeat" => {
                     if let Some(v) = self.int(c) {
                         self.wide.garp.set(&c.key["vrrp_".len()..], v.to_string());
+                    }
+                }
+                // vrrpd has one FIFO and only VRRP lines to write.
+                "notify_fifo" | "vrrp_notify_fifo" => {
+                    if let Some(p) = self.value(c) {
+                        if self.wide.global.set("notify_fifo", quote(p)) {
+                            self.note(c.line, Impact::Changes, Some(&c.key), "vrrpd writes one notify FIFO: the last of notify_fifo / vrrp_notify_fifo is kept");
+                        }
+                    }
+                }
+                "vrrp_startup_delay" => {
+                    if let Some(d) = self.duration(c) {
+                        self.wide.global.set("startup_delay", d);
                     }
                 }
                 "vrrp_garp_lower_prio_delay" => {

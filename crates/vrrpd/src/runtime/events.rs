@@ -151,6 +151,9 @@ impl Daemon {
             let prio = prio.unwrap_or(inst.cfg.priority.get());
             let hooks = &inst.cfg.hooks;
             queue_state_hooks(&mut self.hooks, hooks, "INSTANCE", &name, ch.to, prio, now);
+            if let Some(f) = &mut self.fifo {
+                f.state_changed("INSTANCE", &name, ch.to, prio);
+            }
         }
     }
 
@@ -170,6 +173,9 @@ impl Daemon {
         if let Some(g) = self.cfg.sync_groups.iter().find(|g| g.name == name) {
             let now = Instant::now();
             queue_state_hooks(&mut self.hooks, &g.hooks, "GROUP", &name, to, 0, now);
+        }
+        if let Some(f) = &mut self.fifo {
+            f.state_changed("GROUP", &name, to, 0);
         }
     }
 

@@ -1,0 +1,109 @@
+//! keepalived keywords as native vrrpd features, end to end in namespaces:
+//! `multicast_source` (`mcast_src_ip`), `virtual_addresses_excluded`,
+//! `track_own_interface = false` (`dont_track_primary`), `notify_fifo` and
+//! `startup_delay` (`vrrp_startup_delay`).
+#![allow(clippy::unwrap_used)]
+
+mod lab;
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use lab::Lab;
+
+const VIP: &str = "10.99.0.210";
+const EXCLUDED: &str = "10.99.5.1";
+const SOURCE: &str = "10.99.0.50";
+
+fn instance(prio: u8, extra: &str) -> String {
+    format!(
+        "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 61\nversion = 3\npriority = {prio}\nadvert_interval = \"100ms\"\nvirtual_addresses = [\"{VIP}/24\"]\n{extra}\n"
+    )
+}
+
+#[test]
+fn native_keepalived_features_work_on_the_wire() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwn", 2);
+    let (vip, excluded): (IpAddr, IpAddr) = (VIP.parse().unwrap(), EXCLUDED.parse().unwrap());
+    // Host 0 sends its adverts from a secondary address.
+    lab.ns_run(
+        &lab.hosts[0].ns,
+        &["ip", "addr", "add", &format!("{SOURCE}/24"), "dev", "eth0"],
+    );
+    let fifo = lab.dir.path().join("notify.fifo");
+    let global = format!(
+        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\n",
+        fifo.display()
+    );
+    let extra = format!(
+        "virtual_addresses_excluded = [\"{EXCLUDED}/24\"]\nmulticast_source = \"{SOURCE}\"\ntrack_own_interface = false\n"
+    );
+    lab.write_vrrpd_toml(0, &global, &instance(200, &extra));
+    lab.write_vrrpd_toml(1, "", &instance(100, ""));
+    let t0 = Instant::now();
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "debug")]);
+    // Host 1 becomes master first: host 0 waits out its start-up delay.
+    assert!(
+        lab.wait_until(Duration::from_secs(3), || lab.has_addr(&lab.hosts[1], vip)),
+        "host 1 never took the VIP:\n{}",
+        lab.logs()
+    );
+    assert!(
+        lab.wait_until(Duration::from_secs(6), || lab.has_addr(&lab.hosts[0], vip)
+            && !lab.has_addr(&lab.hosts[1], vip)),
+        "host 0 never preempted:\n{}",
+        lab.logs()
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_secs(2),
+        "host 0 started before its start-up delay"
+    );
+    // The excluded address goes with the instance, and only to the master.
+    assert!(
+        lab.has_addr(&lab.hosts[0], excluded),
+        "{}",
+        lab.addrs(&lab.hosts[0])
+    );
+    assert!(!lab.has_addr(&lab.hosts[1], excluded));
+    // The backup hears host 0's adverts from the configured source, and
+    // they do not carry the excluded address (no address-list mismatch).
+    let st = lab.instance_status(1, "VI_1").unwrap();
+    assert_eq!(st["master_address"], SOURCE, "{st}");
+    assert_eq!(st["state"], "backup", "{st}");
+    // The FIFO got keepalived's lines: Backup at start, then Master.
+    let mut r = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut lines = String::new();
+    let _ = r.read_to_string(&mut lines);
+    assert!(
+        lines.contains("INSTANCE \"VI_1\" BACKUP 200\n")
+            && lines.contains("INSTANCE \"VI_1\" MASTER 200\n"),
+        "{lines:?}"
+    );
+    // dont_track_primary: host 0's link going down is no Fault; it keeps
+    // its state and its addresses.
+    lab.set_link(&lab.hosts[0], false);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("master"));
+    assert!(lab.has_addr(&lab.hosts[0], vip));
+    lab.set_link(&lab.hosts[0], true);
+    // Stopping removes both addresses and the FIFO vrrpd made.
+    lab.signal("vrrpd0", 15);
+    assert!(lab.wait_exit("vrrpd0", Duration::from_secs(10)).is_some());
+    assert!(!lab.has_addr(&lab.hosts[0], vip));
+    assert!(!lab.has_addr(&lab.hosts[0], excluded));
+    let mut tail = String::new();
+    let _ = r.read_to_string(&mut tail);
+    assert!(tail.contains("INSTANCE \"VI_1\" STOP"), "{tail:?}");
+    assert!(!fifo.exists());
+}
