@@ -33,7 +33,7 @@ pub(crate) trait Partial {
 }
 
 /// The top-level keys, for "did you mean".
-pub(crate) const TOP_LEVEL: [&str; 4] = ["global", "instance", "check", "sync_group"];
+pub(crate) const TOP_LEVEL: [&str; 5] = ["global", "instance", "check", "sync_group", "include"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

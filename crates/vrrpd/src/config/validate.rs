@@ -14,7 +14,8 @@ use toml::Spanned;
 
 use super::Options;
 use super::diag::{Group, Pending};
-use super::instance::{Facts, GarpKeys};
+use super::extras::GarpKeys;
+use super::instance::Facts;
 use super::model::{Config, Family, Garp, Global};
 use super::raw::{RawConfig, RawGlobal};
 use super::suggest::closest;

@@ -302,7 +302,8 @@ fn read_with_includes(
 
 /// The files an include names: the path itself, or the sorted matches of
 /// `*`, `?` and `[...]` in its last component (as glob(3) sorts them).
-fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
+/// vrrpd's own `include` key reads the same way.
+pub(crate) fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

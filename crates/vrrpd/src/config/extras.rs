@@ -1,0 +1,124 @@
+//! The keys that carry keepalived's extensions onto an instance:
+//! announcement settings (with their `[global]` defaults), excluded
+//! addresses and the multicast source address.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::model::{Family, Garp, Vip};
+use super::raw::{Dur, RawInstance};
+use super::validate::Cx;
+
+/// The announcement keys of a table (`[global]` or `[[instance]]`).
+pub(crate) struct GarpKeys<'a> {
+    pub(crate) master_delay: Option<&'a Spanned<Dur>>,
+    pub(crate) master_repeat: Option<&'a Spanned<u32>>,
+    pub(crate) master_refresh: Option<&'a Spanned<Dur>>,
+    pub(crate) lower_prio_delay: Option<&'a Spanned<Dur>>,
+    pub(crate) lower_prio_repeat: Option<&'a Spanned<u32>>,
+}
+
+impl Cx {
+    /// keepalived's announcement keys, over `base` (the global defaults
+    /// for an instance, keepalived's built-in ones for `[global]`).
+    pub(crate) fn garp(&mut self, base: &Garp, keys: GarpKeys<'_>) -> Garp {
+        let mut garp = base.clone();
+        if let Some(d) = keys.master_delay {
+            garp.master_delay = d.get_ref().0;
+        }
+        if let Some(r) = keys.master_repeat {
+            if *r.get_ref() == 0 || *r.get_ref() > 100 {
+                self.at(r, "garp_master_repeat must be between 1 and 100");
+            }
+            garp.master_repeat = *r.get_ref();
+        }
+        if let Some(d) = keys.master_refresh {
+            let d0 = d.get_ref().0;
+            if !d0.is_zero() && d0 < Duration::from_secs(1) {
+                self.at(d, "garp_master_refresh must be 0 (off) or at least 1s");
+            }
+            garp.master_refresh = (!d0.is_zero()).then_some(d0);
+        }
+        if let Some(d) = keys.lower_prio_delay {
+            garp.lower_prio_delay = d.get_ref().0;
+        }
+        if let Some(r) = keys.lower_prio_repeat {
+            if *r.get_ref() > 100 {
+                self.at(r, "garp_lower_prio_repeat must be between 0 (none) and 100");
+            }
+            garp.lower_prio_repeat = *r.get_ref();
+        }
+        garp
+    }
+
+    /// keepalived's `virtual_ipaddress_excluded`: written as
+    /// `virtual_addresses`, of any family, at most as many as keepalived
+    /// allows in all (no advert carries them).
+    pub(crate) fn excluded(
+        &mut self,
+        ri: &RawInstance,
+        vmac: Option<&str>,
+        interface: Option<&str>,
+    ) -> Vec<Vip> {
+        let Some(list) = &ri.virtual_addresses_excluded else {
+            return Vec::new();
+        };
+        let vip_dev = vmac.or(interface).unwrap_or("");
+        let out: Vec<Vip> = list
+            .get_ref()
+            .iter()
+            .filter_map(|v| self.vip(v, vip_dev, vmac.is_some()))
+            .collect();
+        let listed: Vec<IpAddr> = ri
+            .virtual_addresses
+            .iter()
+            .flat_map(|l| l.get_ref())
+            .filter_map(|v| {
+                v.get_ref()
+                    .0
+                    .address
+                    .get_ref()
+                    .split('/')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        for (i, (v, raw)) in out.iter().zip(list.get_ref()).enumerate() {
+            if listed.contains(&v.addr) || out[..i].iter().any(|o| o.addr == v.addr) {
+                self.at(
+                    raw,
+                    format!(
+                        "{} is listed twice (an excluded address is installed once)",
+                        v.addr
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    /// keepalived's `mcast_src_ip`: the source of multicast adverts.
+    pub(crate) fn multicast_source(&mut self, ri: &RawInstance, family: Family) -> Option<IpAddr> {
+        let s = ri.multicast_source.as_ref()?;
+        let a = self.ip(s, family, "multicast_source")?;
+        if !ri.unicast_peers.is_empty() {
+            self.at(
+                s,
+                "multicast_source has no effect with unicast_peers (use unicast_source)",
+            );
+        }
+        if let IpAddr::V6(v6) = a {
+            // RFC 9568 §7.2: IPv6 adverts come from a link-local address.
+            if !v6.is_unicast_link_local() {
+                self.at(
+                    s,
+                    "an IPv6 multicast_source must be a link-local address (RFC 9568 §7.2)",
+                );
+            }
+        }
+        Some(a)
+    }
+}
