@@ -161,6 +161,7 @@ pub struct Config {
     pub(crate) higher_prio_send_advert: bool,
     pub(crate) excluded: Vec<IpAddr>,
     pub(crate) lower_prio: Option<LowerPrioAnnounce>,
+    pub(crate) strict: bool,
 }
 
 impl Config {
@@ -184,6 +185,7 @@ impl Config {
             higher_prio_send_advert: true,
             excluded: Vec::new(),
             lower_prio: None,
+            strict: false,
         }
     }
 
@@ -272,6 +274,10 @@ impl Config {
             delay: None,
         })
     }
+    /// keepalived's strict mode (see [`ConfigBuilder::strict`]).
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
     /// Every address the router installs: the virtual addresses in
     /// configured order, then the excluded ones.
     pub(crate) fn installed(&self) -> impl Iterator<Item = IpAddr> + '_ {
@@ -311,6 +317,7 @@ pub struct ConfigBuilder {
     higher_prio_send_advert: bool,
     excluded: Vec<IpAddr>,
     lower_prio: Option<LowerPrioAnnounce>,
+    strict: bool,
 }
 
 impl ConfigBuilder {
@@ -396,6 +403,20 @@ impl ConfigBuilder {
     /// `None` keeps the default (see [`LowerPrioAnnounce`]).
     pub fn lower_prio_announce(mut self, lower: Option<LowerPrioAnnounce>) -> Self {
         self.lower_prio = lower;
+        self
+    }
+
+    /// keepalived's strict mode (`vrrp_strict` / `strict_mode`) for what
+    /// the state machine decides: a master that hears a lower-priority
+    /// advert only discards it (keepalived's `lower_prio_no_advert`, RFC
+    /// 3768 §6.4.3's "Discard the ADVERTISEMENT"), with no advert or
+    /// announcement in answer; and an address owner ignores every advert
+    /// (keepalived's `owner_ignore_adverts`, RFC 3768 §7.1), in VRRPv3
+    /// too. The rest of strict mode (no authentication, no unicast, Accept
+    /// Mode off, no `higher_prio_send_advert`) is configuration, checked
+    /// where it is given.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
         self
     }
 
@@ -508,6 +529,7 @@ impl ConfigBuilder {
             announce,
             higher_prio_send_advert: self.higher_prio_send_advert,
             excluded: self.excluded,
+            strict: self.strict,
             lower_prio: self.lower_prio.map(|l| LowerPrioAnnounce {
                 delay: l.delay.filter(|d| !d.is_zero()),
                 ..l

@@ -243,3 +243,40 @@ fn leaving_master_cancels_the_second_set() {
             .any(|a| matches!(a, Action::SendGarp(_)))
     );
 }
+
+#[test]
+fn strict_mode_discards_lower_priority_adverts_without_an_answer() {
+    let t0 = Instant::now();
+    // A master that is not the owner hears a lower priority.
+    let cfg = builder(150).strict(true);
+    let mut r = VirtualRouter::new(cfg.build().expect("valid"));
+    r.startup(t0);
+    let t1 = t0 + Duration::from_secs(4);
+    r.handle_timeout(t1);
+    drain(&mut r);
+    assert_eq!(r.state(), State::Master);
+    r.handle_advert(t1, LOWER, 255, &adv(100));
+    assert_eq!(drain(&mut r), []);
+    assert_eq!(r.stats().lower_prio_ignored, 1);
+    assert_eq!(r.stats().conflicts_answered, 0);
+    // The same without strict mode answers (RFC 9568 §6.4.3).
+    let mut plain = VirtualRouter::new(builder(150).build().expect("valid"));
+    plain.startup(t0);
+    plain.handle_timeout(t1);
+    drain(&mut plain);
+    plain.handle_advert(t1, LOWER, 255, &adv(100));
+    assert!(drain(&mut plain).contains(&Action::SendAdvert(AdvertKind::Current)));
+}
+
+#[test]
+fn a_strict_owner_ignores_every_advert_in_vrrpv3_too() {
+    let t0 = Instant::now();
+    let mut r = master(builder(255).strict(true), t0);
+    r.handle_advert(t0, LOWER, 255, &adv(254));
+    let acts = drain(&mut r);
+    assert!(
+        acts.iter().all(|a| matches!(a, Action::Discarded { .. })),
+        "{acts:?}"
+    );
+    assert_eq!(r.state(), State::Master);
+}

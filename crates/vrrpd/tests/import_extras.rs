@@ -212,3 +212,37 @@ fn the_notify_fifo_and_start_up_delay_go_to_global() {
     );
     assert_eq!(cfg.global.startup_delay, Duration::from_millis(2500));
 }
+
+#[test]
+fn strict_mode_is_imported_with_keepalived_resets() {
+    let i = import(
+        "global_defs {\n  vrrp_strict\n  vrrp_garp_lower_prio_repeat 4\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  accept\n  preempt_delay 10\n  authentication {\n    auth_type PASS\n    auth_pass secret\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  strict_mode off\n  virtual_ipaddress {\n    192.0.2.2\n  }\n}\nvrrp_instance U {\n  interface eth0\n  virtual_router_id 3\n  unicast_peer {\n    192.0.2.9\n  }\n  virtual_ipaddress {\n    192.0.2.3\n  }\n}\n",
+    );
+    let cfg = validate_text(
+        &i.toml,
+        "imported",
+        Options {
+            nft: false,
+            ..Options::OFFLINE
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", i.toml));
+    let (a, b, u) = (&cfg.instances[0], &cfg.instances[1], &cfg.instances[2]);
+    assert!(a.strict && !a.accept);
+    assert_eq!(a.auth, vrrp_proto::Auth::None);
+    assert_eq!(a.preempt_delay, Duration::ZERO);
+    assert_eq!(a.garp.lower_prio_repeat, 0);
+    assert!(!b.strict && b.accept);
+    assert_eq!(b.garp.lower_prio_repeat, 4);
+    // keepalived refuses U; the import keeps it without strict mode and
+    // says that behaviour changes.
+    assert!(!u.strict);
+    assert!(i.changes_behaviour());
+    assert!(
+        i.notes.iter().any(|n| n.impact == Impact::Changes
+            && n.message
+                .contains("unicast peers are not supported in strict mode")),
+        "{:#?}",
+        i.notes
+    );
+}

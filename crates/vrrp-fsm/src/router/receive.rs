@@ -56,12 +56,12 @@ impl VirtualRouter {
         }
         if self.cfg.is_owner() {
             self.stats.owner_conflicts += 1;
-            if v2 {
+            if v2 || self.cfg.strict {
                 // RFC 3768 §7.1: "MUST verify that the VRID is configured on
                 // the receiving interface and the local router is not the IP
                 // Address owner".
                 self.discard(src, DiscardReason::LocalIsOwner);
-                if self.state == State::Master && !adv.priority.is_release() {
+                if self.state == State::Master && !adv.priority.is_release() && !self.cfg.strict {
                     // INTEROP: discarded for the state machine, but a
                     // non-zero advert proves another router acts as master
                     // (split brain). Assert ourselves as RFC 9568 §6.4.3
@@ -231,8 +231,13 @@ impl VirtualRouter {
             // RFC 9568 §6.4.3: "else: Discard ADVERTISEMENT, Send an
             // ADVERTISEMENT immediately to assert the {Active} state".
             // INTEROP: RFC 3768 only discards; we answer in v2 as well so a
-            // split brain heals within one round trip.
-            self.answer_conflict(now);
+            // split brain heals within one round trip. keepalived's strict
+            // mode discards only (`lower_prio_no_advert`).
+            if self.cfg.strict {
+                self.stats.lower_prio_ignored += 1;
+            } else {
+                self.answer_conflict(now);
+            }
         }
     }
 

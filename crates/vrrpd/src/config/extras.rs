@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::model::{Family, Garp, Vip};
 use super::raw::{Dur, RawInstance};
 use super::validate::Cx;
+use vrrp_proto::{Priority, Version};
 
 /// The announcement keys of a table (`[global]` or `[[instance]]`).
 pub(crate) struct GarpKeys<'a> {
@@ -120,5 +121,71 @@ impl Cx {
             }
         }
         Some(a)
+    }
+
+    /// keepalived's strict mode (`vrrp_strict`, `strict_mode`): what
+    /// keepalived resets with a warning is an error here, where the file
+    /// says it; what it defaults differently is defaulted the same way.
+    /// keepalived's rules (vrrp.c, when an instance is completed): no
+    /// authentication, no unicast peers, no `preempt_delay`, Accept_Mode off
+    /// by default (and never on in VRRPv2, which has none: RFC 3768), no
+    /// lower-priority announcements.
+    pub(crate) fn strict_rules(
+        &mut self,
+        spanned: &Spanned<RawInstance>,
+        version: Version,
+        priority: Priority,
+        accept: &mut bool,
+        garp: &mut Garp,
+    ) {
+        let ri = spanned.get_ref();
+        let why = "is not allowed with strict = true (keepalived's vrrp_strict)";
+        if let Some(a) = &ri.authentication {
+            self.at(a, format!("authentication {why}"));
+        }
+        if let Some(p) = ri.unicast_peers.first() {
+            self.at(
+                p,
+                format!("unicast_peers {why}: strict mode is multicast only"),
+            );
+        }
+        if let Some(d) = &ri.preempt_delay {
+            self.at(d, format!("preempt_delay {why}"));
+        }
+        if let Some(r) = ri
+            .garp_lower_prio_repeat
+            .as_ref()
+            .filter(|r| *r.get_ref() != 0)
+        {
+            self.at(r, format!("a non-zero garp_lower_prio_repeat {why}"));
+        }
+        if let Some(d) = ri
+            .garp_lower_prio_delay
+            .as_ref()
+            .filter(|d| !d.get_ref().0.is_zero())
+        {
+            self.at(d, format!("a non-zero garp_lower_prio_delay {why}"));
+        }
+        garp.lower_prio_repeat = 0;
+        garp.lower_prio_delay = Duration::ZERO;
+        if priority.is_owner() {
+            return;
+        }
+        match &ri.accept {
+            Some(a) if *a.get_ref() && version == Version::V2 => {
+                self.at(a, "accept = true does not exist in VRRPv2 (RFC 3768) and strict mode keeps to it: use version = 3 or leave accept out");
+            }
+            Some(_) => {}
+            None => {
+                // Accept_Mode off by default: the nftables filter drops
+                // traffic to the addresses, as `accept = false` does.
+                *accept = false;
+                if let Some(st) = &ri.strict {
+                    self.nft_needed(st);
+                } else {
+                    self.nft_needed(spanned);
+                }
+            }
+        }
     }
 }

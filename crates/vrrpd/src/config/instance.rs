@@ -37,6 +37,7 @@ impl Cx {
         spanned: &Spanned<RawInstance>,
         check_names: &HashMap<String, usize>,
         garp_base: &Garp,
+        global_strict: bool,
     ) -> (Option<Instance>, Facts) {
         let before = self.diags.len();
         let ri = spanned.get_ref();
@@ -107,7 +108,12 @@ impl Cx {
         let excluded_vips = self.excluded(ri, vmac.as_deref(), interface.as_deref());
         let multicast_source = self.multicast_source(ri, family);
         let track_own_interface = ri.track_own_interface.as_ref().is_none_or(|t| *t.get_ref());
-        let accept = self.accept(ri, priority);
+        let mut accept = self.accept(ri, priority);
+        let mut garp = garp;
+        let strict = ri.strict.as_ref().map_or(global_strict, |s| *s.get_ref());
+        if strict {
+            self.strict_rules(spanned, version, priority, &mut accept, &mut garp);
+        }
         let hooks = self.hooks(ri);
 
         if self.diags.len() != before {
@@ -143,6 +149,7 @@ impl Cx {
             vmac,
             garp,
             hooks,
+            strict,
         };
         (Some(inst), facts)
     }

@@ -46,6 +46,9 @@ pub struct Global {
     /// keepalived's `vrrp_startup_delay`: wait this long after start
     /// before starting the instances (for networks that come up late).
     pub startup_delay: Duration,
+    /// keepalived's `vrrp_strict`: the default of every instance's
+    /// `strict`.
+    pub strict: bool,
 }
 
 impl Global {
@@ -64,6 +67,7 @@ impl Default for Global {
             garp: Garp::default(),
             notify_fifo: None,
             startup_delay: Duration::ZERO,
+            strict: false,
         }
     }
 }
@@ -241,6 +245,9 @@ pub struct Instance {
     pub garp: Garp,
     /// Notify hooks.
     pub hooks: Hooks,
+    /// keepalived's strict mode (`strict_mode`, `vrrp_strict`): RFC rules
+    /// kept strictly (see `docs/config.md`).
+    pub strict: bool,
 }
 
 /// What a check probes.

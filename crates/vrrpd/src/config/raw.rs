@@ -53,6 +53,7 @@ pub(crate) struct RawGlobal {
     pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
     pub(crate) notify_fifo: Option<Spanned<String>>,
     pub(crate) startup_delay: Option<Spanned<Dur>>,
+    pub(crate) strict: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +95,7 @@ pub(crate) struct RawInstance {
     pub(crate) multicast_source: Option<Spanned<String>>,
     pub(crate) virtual_addresses_excluded: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
     pub(crate) track_own_interface: Option<Spanned<bool>>,
+    pub(crate) strict: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,
     pub(crate) notify_fault: Option<Spanned<Argv>>,

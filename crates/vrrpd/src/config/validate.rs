@@ -80,7 +80,7 @@ impl Cx {
         let mut across = Across::default();
         let mut instances = Vec::new();
         for ri in &raw.instances {
-            let (inst, facts) = self.instance(ri, &check_names, &global.garp);
+            let (inst, facts) = self.instance(ri, &check_names, &global.garp, global.strict);
             self.across(&mut across, &facts);
             instances.extend(inst.map(Arc::new));
         }
@@ -144,6 +144,7 @@ impl Cx {
             }
             out.startup_delay = d.get_ref().0;
         }
+        out.strict = g.strict.as_ref().is_some_and(|s| *s.get_ref());
         // keepalived: the global lower-priority settings default to the
         // global master ones (vrrp.c, when reading the configuration).
         let mut base = Garp::default();

@@ -68,6 +68,8 @@ pub(super) struct FileWide {
     pub(super) garp: Table,
     /// Keys of vrrpd's `[global]` (`notify_fifo`, `startup_delay`).
     pub(super) global: Table,
+    /// `vrrp_strict`: every instance in strict mode unless it says not.
+    pub(super) strict: bool,
     /// Sync-group members → whether their group keeps tracking weights
     /// (`sync_group_tracking_weight` / `global_tracking`).
     pub(super) members: HashMap<String, bool>,
@@ -424,6 +426,7 @@ impl Convert {
                         }
                     }
                 }
+                "vrrp_strict" => self.wide.strict = true,
                 "vrrp_startup_delay" => {
                     if let Some(d) = self.duration(c) {
                         self.wide.global.set("startup_delay", d);

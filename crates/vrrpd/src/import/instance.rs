@@ -7,6 +7,8 @@ use super::Impact;
 use super::Node;
 use super::convert::{Convert, Table, quote, quote_list};
 
+mod strict;
+
 /// A tracked object as written: `NAME [weight N]`.
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -42,6 +44,8 @@ struct Inst {
     v6: Vec<String>,
     /// `virtual_ipaddress_excluded`, either family.
     excluded: Vec<String>,
+    /// `strict_mode [on|off]`: (line, on).
+    strict: Option<(usize, bool)>,
     tracked: Vec<Tracked>,
 }
 
@@ -69,11 +73,18 @@ impl Convert {
                 i.interface = Some(d);
             }
         }
+        let strict = self.strict_overrides(name, &mut i);
         // The global `vrrp_garp_master_*` defaults, unless set here.
         for (k, v) in self.wide.garp.entries() {
             if !i.body.has(k) {
                 i.body.set(k, v.to_owned());
             }
+        }
+        if strict {
+            // keepalived: strict mode sends no lower-priority announcements,
+            // whatever the global defaults say.
+            i.body.remove("garp_lower_prio_repeat");
+            i.body.remove("garp_lower_prio_delay");
         }
         self.keepalived_overrides(name, &mut i);
         self.write_instance(n, name, &i, out);
@@ -182,6 +193,13 @@ impl Convert {
                     ex.append(&mut ex6);
                 }
                 i.excluded.extend(ex);
+            }
+            "strict_mode" => {
+                let on = !matches!(
+                    c.args.first().map(String::as_str),
+                    Some("off" | "false" | "no" | "0")
+                );
+                i.strict = Some((c.line, on));
             }
             "dont_track_primary" => {
                 i.body.set("track_own_interface", "false".to_owned());

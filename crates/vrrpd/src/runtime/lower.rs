@@ -35,6 +35,9 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         .auth(inst.auth)
         .announce(announce)
         .excluded_addrs(inst.excluded_vips.iter().map(|v| v.addr))
+        .strict(inst.strict)
+        // keepalived: strict mode clears higher_prio_send_advert.
+        .higher_prio_send_advert(!inst.strict)
         .lower_prio_announce(Some(LowerPrioAnnounce {
             repeat: u8::try_from(inst.garp.lower_prio_repeat).unwrap_or(u8::MAX),
             delay: (!inst.garp.lower_prio_delay.is_zero()).then_some(inst.garp.lower_prio_delay),
