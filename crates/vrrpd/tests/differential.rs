@@ -8,8 +8,12 @@
 //!
 //! The corpus exercises the keywords converted natively (`mcast_src_ip`,
 //! `virtual_ipaddress_excluded`, `dont_track_primary`, the global and
-//! per-instance `garp_*` settings, unicast peers, VRRPv3). Each case takes
-//! about 30 s; `VRRPD_DIFF_ALL=1` is meant for a larger corpus.
+//! per-instance `garp_*` settings, unicast peers, VRRPv3), and Debian's
+//! samples (`/usr/share/doc/keepalived/samples`) that run in the lab: the
+//! same file on both hosts (equal priorities: the higher primary address
+//! wins), compared at start and after the master stops. Each case takes
+//! about 30 s; by default one sample runs, `VRRPD_DIFF_ALL=1` runs every
+//! sample that fits the lab (a few minutes).
 #![allow(clippy::unwrap_used)]
 
 mod lab;
@@ -187,6 +191,12 @@ fn settle(lab: &Lab, watch: &[IpAddr], expect: Option<usize>) -> Vec<Option<usiz
 /// Starts `which` on host `i` with the keepalived file `conf` (vrrpd runs
 /// its import).
 fn start(lab: &Lab, i: usize, conf: &std::path::Path, which: Impl) {
+    start_with(lab, i, conf, which, false);
+}
+
+/// As [`start`]; `changes_ok` accepts an import that reports behaviour
+/// changes (Debian's samples send e-mail, which vrrpd does not).
+fn start_with(lab: &Lab, i: usize, conf: &std::path::Path, which: Impl, changes_ok: bool) {
     let ns = lab.hosts[i].ns.clone();
     let dir = lab.dir.path();
     match which {
@@ -218,10 +228,10 @@ fn start(lab: &Lab, i: usize, conf: &std::path::Path, which: Impl) {
                 .arg(conf)
                 .output()
                 .unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "the import reports a behaviour change:\n{}",
+            let code = out.status.code();
+            assert!(
+                code == Some(0) || (changes_ok && code == Some(3)),
+                "the import failed or reports a behaviour change:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
             let toml = String::from_utf8(out.stdout).unwrap();
@@ -236,4 +246,150 @@ fn start(lab: &Lab, i: usize, conf: &std::path::Path, which: Impl) {
             lab.spawn_vrrpd(i, &format!("Vrrpd{i}"), &[("RUST_LOG", "info")]);
         }
     }
+}
+
+/// Debian's samples with VRRP only (or VRRP beside parts that do not move
+/// addresses), in the order they run with `VRRPD_DIFF_ALL=1`; the first
+/// always runs.
+const SAMPLES: &[&str] = &[
+    "keepalived.conf.vrrp.sync",
+    "keepalived.conf.vrrp",
+    "keepalived.conf.vrrp.localcheck",
+    "keepalived.conf.vrrp.scripts",
+    "keepalived.conf.track_interface",
+    "keepalived.conf.vrrp.routes",
+    "keepalived.conf.vrrp.static_ipaddress",
+    "keepalived.conf.vrrp.rules",
+    "keepalived.conf.IPv6",
+];
+
+#[test]
+fn debian_samples_behave_as_keepalived() {
+    if !lab::can_run() || !keepalived_available() {
+        return;
+    }
+    let all = std::env::var_os("VRRPD_DIFF_ALL").is_some();
+    let dir = std::path::Path::new("/usr/share/doc/keepalived/samples");
+    let mut compared = 0;
+    for name in SAMPLES.iter().take(if all { SAMPLES.len() } else { 1 }) {
+        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            eprintln!("SKIP {name}: not installed");
+            continue;
+        };
+        // The lab's hosts have one interface, and no notify programs
+        // (which do not move addresses).
+        let text: String = text
+            .replace("eth1", "eth0")
+            .replace("eth2", "eth0")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("notify"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let Some(watch) = sample_vips(&text) else {
+            eprintln!("SKIP {name}: its import does not run on this host");
+            continue;
+        };
+        let ka = observe_sample(&text, &watch, Impl::Keepalived);
+        let vd = observe_sample(&text, &watch, Impl::Vrrpd);
+        eprintln!("{name}: keepalived {ka:?}, vrrpd {vd:?}");
+        assert_eq!(vd, ka, "{name}: vrrpd differs from keepalived");
+        assert!(
+            ka[0].iter().any(Option::is_some),
+            "{name}: nobody holds anything at start"
+        );
+        compared += 1;
+    }
+    assert!(compared > 0 || !dir.exists(), "no sample was compared");
+}
+
+/// The addresses the import of `text` installs, if vrrpd can run it here.
+fn sample_vips(text: &str) -> Option<Vec<IpAddr>> {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("k.conf");
+    std::fs::write(&p, text).unwrap();
+    let out = Command::new(vrrpd_bin())
+        .arg("import-keepalived")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let toml = String::from_utf8(out.stdout).ok()?;
+    let opts = vrrpd::config::Options {
+        interfaces: false,
+        ..vrrpd::config::Options::DAEMON
+    };
+    let cfg = match vrrpd::config::validate_text(&toml, "imported", opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return None;
+        }
+    };
+    let mut v: Vec<IpAddr> = cfg
+        .instances
+        .iter()
+        .flat_map(|i| i.vips.iter().chain(&i.excluded_vips).map(|v| v.addr))
+        .collect();
+    v.dedup();
+    (!v.is_empty()).then_some(v)
+}
+
+/// The same sample on both hosts: who holds what at start, and after the
+/// holder of the first address stops.
+fn observe_sample(text: &str, watch: &[IpAddr], which: Impl) -> Seen {
+    let lab = Lab::new("kws", 2);
+    // Host 1 (the higher address) first, then host 0: with equal
+    // priorities who wins is otherwise a race. (Started the other way,
+    // keepalived's `state MASTER` lets the later, higher-addressed router
+    // take over, where vrrpd, which does not carry `state`, keeps the
+    // first master: a known difference, see docs/migration.md.)
+    for i in [1, 0] {
+        let path = lab.dir.path().join(format!("ka{i}.conf"));
+        std::fs::write(&path, text).unwrap();
+        start_with(&lab, i, &path, which, true);
+        if i == 1 {
+            settle_quiet(&lab, watch);
+        }
+    }
+    let name = |i: usize| format!("{which:?}{i}");
+    let first = settle_quiet(&lab, watch);
+    let master = first[0].unwrap_or(1);
+    lab.signal(&name(master), 15);
+    let _ = lab.wait_exit(&name(master), Duration::from_secs(10));
+    let second = settle_quiet(&lab, watch);
+    lab.signal(&name(1 - master), 15);
+    let _ = lab.wait_exit(&name(1 - master), Duration::from_secs(10));
+    vec![first, second]
+}
+
+/// The holders once nothing changed for 4 s (at most 20 s): the samples'
+/// one-second adverts elect a master within about 3.6 s.
+fn settle_quiet(lab: &Lab, watch: &[IpAddr]) -> Vec<Option<usize>> {
+    let now = || -> Vec<Option<usize>> {
+        watch
+            .iter()
+            .map(|a| {
+                let on: Vec<usize> = (0..lab.hosts.len())
+                    .filter(|i| lab.has_addr(&lab.hosts[*i], *a))
+                    .collect();
+                match on[..] {
+                    [one] => Some(one),
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let mut last = now();
+    let mut since = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(250));
+        let cur = now();
+        if cur != last {
+            last = cur;
+            since = std::time::Instant::now();
+        } else if since.elapsed() >= Duration::from_secs(4) && last.iter().any(Option::is_some) {
+            break;
+        }
+    }
+    last
 }

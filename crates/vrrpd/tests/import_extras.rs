@@ -246,3 +246,38 @@ fn strict_mode_is_imported_with_keepalived_resets() {
         i.notes
     );
 }
+
+#[test]
+fn static_addresses_and_routes_go_to_global() {
+    let i = import(
+        "global_defs {\n  default_interface eth0\n}\nstatic_ipaddress {\n  192.0.2.200/24 dev eth0 label eth0:st\n  198.51.100.9/32\n}\nstatic_routes {\n  203.0.113.0/24 via 192.0.2.1\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    let a: Vec<(IpAddr, u8, Option<&str>, Option<&str>)> = cfg
+        .global
+        .static_addresses
+        .iter()
+        .map(|v| {
+            (
+                v.addr,
+                v.prefix_len,
+                v.interface.as_deref(),
+                v.label.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        a,
+        [
+            (ip("192.0.2.200"), 24, Some("eth0"), Some("eth0:st")),
+            (ip("198.51.100.9"), 32, Some("eth0"), None)
+        ]
+    );
+    assert_eq!(cfg.global.static_routes.len(), 1);
+    assert_eq!(cfg.global.static_routes[0].via, Some(ip("192.0.2.1")));
+}

@@ -1,7 +1,8 @@
 //! keepalived keywords as native vrrpd features, end to end in namespaces:
 //! `multicast_source` (`mcast_src_ip`), `virtual_addresses_excluded`,
 //! `track_own_interface = false` (`dont_track_primary`), `notify_fifo` and
-//! `startup_delay` (`vrrp_startup_delay`).
+//! `startup_delay` (`vrrp_startup_delay`), `static_addresses` and
+//! `static_routes` (`static_ipaddress`, `static_routes`).
 #![allow(clippy::unwrap_used)]
 
 mod lab;
@@ -38,7 +39,7 @@ fn native_keepalived_features_work_on_the_wire() {
     );
     let fifo = lab.dir.path().join("notify.fifo");
     let global = format!(
-        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\n",
+        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\nstatic_addresses = [{{ address = \"10.99.7.1/24\", interface = \"eth0\" }}]\nstatic_routes = [{{ to = \"10.99.8.0/24\", via = \"10.99.0.1\" }}]\n",
         fifo.display()
     );
     let extra = format!(
@@ -64,6 +65,20 @@ fn native_keepalived_features_work_on_the_wire() {
     assert!(
         t0.elapsed() >= Duration::from_secs(2),
         "host 0 started before its start-up delay"
+    );
+    // Static address and route: there while the daemon runs.
+    assert!(
+        lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"),
+        "{}",
+        lab.addrs(&lab.hosts[0])
+    );
+    let routes = |lab: &Lab| {
+        String::from_utf8_lossy(&lab.ns_run(&lab.hosts[0].ns, &["ip", "route"]).stdout).into_owned()
+    };
+    assert!(
+        routes(&lab).contains("10.99.8.0/24 via 10.99.0.1"),
+        "{}",
+        routes(&lab)
     );
     // The excluded address goes with the instance, and only to the master.
     assert!(
@@ -106,4 +121,7 @@ fn native_keepalived_features_work_on_the_wire() {
     let _ = r.read_to_string(&mut tail);
     assert!(tail.contains("INSTANCE \"VI_1\" STOP"), "{tail:?}");
     assert!(!fifo.exists());
+    // keepalived removes its static addresses and routes at exit.
+    assert!(!lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"));
+    assert!(!routes(&lab).contains("10.99.8.0/24"), "{}", routes(&lab));
 }

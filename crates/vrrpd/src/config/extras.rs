@@ -8,7 +8,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::model::{Family, Garp, Vip};
-use super::raw::{Dur, RawInstance};
+use super::raw::{Dur, NameOr, RawInstance, RawVip};
 use super::validate::Cx;
 use vrrp_proto::{Priority, Version};
 
@@ -187,5 +187,25 @@ impl Cx {
                 }
             }
         }
+    }
+
+    /// keepalived's `static_ipaddress` entry: an address, its interface
+    /// (required: there is no instance to take it from), an optional label.
+    pub(crate) fn static_address(&mut self, a: &Spanned<RawVip>) -> Option<Vip> {
+        let Some(dev) = &a.get_ref().interface else {
+            self.at(a, "a static address needs `interface`");
+            return None;
+        };
+        let entry = Spanned::new(
+            a.span(),
+            NameOr(RawVip {
+                address: a.get_ref().address.clone(),
+                label: a.get_ref().label.clone(),
+                interface: Some(dev.clone()),
+            }),
+        );
+        let mut v = self.vip(&entry, dev.get_ref(), false)?;
+        v.interface = Some(dev.get_ref().clone());
+        Some(v)
     }
 }

@@ -570,7 +570,7 @@ impl Cx {
         }
     }
 
-    fn route(&mut self, r: &Spanned<raw::RawRoute>) -> Option<VirtualRoute> {
+    pub(crate) fn route(&mut self, r: &Spanned<raw::RawRoute>) -> Option<VirtualRoute> {
         let rr = r.get_ref();
         let text = rr.to.get_ref();
         let (a, l) = match text.split_once('/') {

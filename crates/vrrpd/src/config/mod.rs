@@ -89,6 +89,8 @@ impl Options {
 }
 
 /// The outcome of [`check_file`].
+// One value per check or load: boxing the configuration would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Checked {
     /// Valid, and nothing is missing on this host.

@@ -49,6 +49,12 @@ pub struct Global {
     /// keepalived's `vrrp_strict`: the default of every instance's
     /// `strict`.
     pub strict: bool,
+    /// keepalived's `static_ipaddress`: addresses added at start and
+    /// removed at exit, whatever the instances do (`interface` is set).
+    pub static_addresses: Vec<Vip>,
+    /// keepalived's `static_routes`: routes added at start and removed at
+    /// exit.
+    pub static_routes: Vec<VirtualRoute>,
 }
 
 impl Global {
@@ -68,6 +74,8 @@ impl Default for Global {
             notify_fifo: None,
             startup_delay: Duration::ZERO,
             strict: false,
+            static_addresses: Vec::new(),
+            static_routes: Vec::new(),
         }
     }
 }

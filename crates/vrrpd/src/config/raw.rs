@@ -54,6 +54,10 @@ pub(crate) struct RawGlobal {
     pub(crate) notify_fifo: Option<Spanned<String>>,
     pub(crate) startup_delay: Option<Spanned<Dur>>,
     pub(crate) strict: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub(crate) static_addresses: Vec<Spanned<RawVip>>,
+    #[serde(default)]
+    pub(crate) static_routes: Vec<Spanned<RawRoute>>,
 }
 
 #[derive(Debug, Deserialize)]

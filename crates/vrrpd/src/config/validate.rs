@@ -145,6 +145,21 @@ impl Cx {
             out.startup_delay = d.get_ref().0;
         }
         out.strict = g.strict.as_ref().is_some_and(|s| *s.get_ref());
+        out.static_addresses = g
+            .static_addresses
+            .iter()
+            .filter_map(|a| self.static_address(a))
+            .collect();
+        for r in &g.static_routes {
+            if r.get_ref().via.is_none() && r.get_ref().interface.is_none() {
+                self.at(r, "a static route needs `via` or `interface` (there is no instance interface to use)");
+            }
+        }
+        out.static_routes = g
+            .static_routes
+            .iter()
+            .filter_map(|r| self.route(r))
+            .collect();
         // keepalived: the global lower-priority settings default to the
         // global master ones (vrrp.c, when reading the configuration).
         let mut base = Garp::default();

@@ -109,6 +109,8 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "vrrp_script" => cx.script(n, &mut checks),
             "vrrp_track_file" | "track_file" => cx.track_file(n, &mut checks),
             "vrrp_track_process" => cx.track_process(n, &mut checks),
+            "static_ipaddress" => cx.static_addresses(n),
+            "static_routes" => cx.static_routes(n),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
             _ => cx.keyword("top", n),

@@ -637,7 +637,7 @@ impl Convert {
     /// [metric N] [table N]`. A route with anything else (a source, a
     /// route type, a named table, ...) is skipped with a note rather than
     /// imported as a different route.
-    fn route(&mut self, r: &Node) -> Option<(bool, String)> {
+    pub(super) fn route(&mut self, r: &Node) -> Option<(bool, String)> {
         let words: Vec<&str> = std::iter::once(r.key.as_str())
             .chain(r.args.iter().map(String::as_str))
             .collect();

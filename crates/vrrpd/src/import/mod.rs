@@ -15,6 +15,7 @@ mod instance;
 pub mod keywords;
 mod preprocess;
 mod process;
+mod statics;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -34,6 +34,7 @@ pub mod metrics;
 mod noaccept;
 mod ops;
 pub mod reload;
+pub mod statics;
 pub mod status;
 mod tracking;
 
@@ -163,6 +164,9 @@ struct Daemon {
     noaccept: Option<noaccept::NoAccept>,
     /// keepalived's notify FIFO, if configured.
     fifo: Option<fifo::NotifyFifo>,
+    /// keepalived's static addresses and routes, removed when dropped
+    /// (after the instances have stopped: declared last).
+    _statics: statics::Statics,
 }
 
 fn unix_ms() -> u64 {
@@ -257,8 +261,12 @@ impl Daemon {
             .clone()
             .unwrap_or_else(|| cfg.global.control_socket.clone());
         let mut exec = Executor::new().context("opening netlink and the ARP socket")?;
-        // Everything read-only first: a missing interface or address stops
-        // start-up before anything changes on the host.
+        // keepalived adds its static addresses and routes before any
+        // instance starts.
+        let statics = statics::Statics::install(&cfg.global);
+        // Everything else read-only first: a missing interface or address
+        // stops start-up before anything else changes on the host (the
+        // static entries are removed again when `statics` is dropped).
         let names = cfg.instances.iter().map(|i| i.name.clone()).collect();
         let placements = lifecycle::resolve(&mut exec, &cfg, &names)?;
         let poll = Poll::new().context("creating the event loop")?;
@@ -312,6 +320,7 @@ impl Daemon {
             },
             noaccept,
             fifo,
+            _statics: statics,
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
