@@ -281,3 +281,18 @@ fn static_addresses_and_routes_go_to_global() {
     assert_eq!(cfg.global.static_routes.len(), 1);
     assert_eq!(cfg.global.static_routes[0].via, Some(ip("192.0.2.1")));
 }
+
+#[test]
+fn a_duplicate_track_entry_is_ignored_as_keepalived_does() {
+    let i = import(
+        "vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  track_interface {\n    eth0 weight 2\n    eth0 weight -2\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    let cfg = load(&i);
+    let t: Vec<(&str, i32)> = cfg.instances[0]
+        .track_interfaces
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(t, [("eth0", 2)]);
+    assert!(i.notes.iter().any(|n| n.message.contains("tracked twice")));
+}

@@ -315,6 +315,12 @@ impl Convert {
                 self.note(t.line, Impact::Changes, Some(kind), format!("there is no usable {what} named {:?}: keepalived ignores the entry, and so does the import", t.key));
                 continue;
             }
+            if out.iter().any(|o| o.kind == kind && o.name == t.key) {
+                // keepalived (vrrp_track.c, track_file.c): "duplicate
+                // track_... - ignoring"; the first entry counts.
+                self.note(t.line, Impact::Converted, Some(kind), format!("{} is tracked twice: keepalived ignores the second entry, and so does the import", t.key));
+                continue;
+            }
             out.push(Tracked {
                 name: t.key.clone(),
                 weight,
