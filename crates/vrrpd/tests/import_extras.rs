@@ -296,3 +296,33 @@ fn a_duplicate_track_entry_is_ignored_as_keepalived_does() {
     assert_eq!(t, [("eth0", 2)]);
     assert!(i.notes.iter().any(|n| n.message.contains("tracked twice")));
 }
+
+#[test]
+fn rules_are_imported_with_keepalived_preferences() {
+    let i = import(
+        "static_rules {\n  from 192.0.2.0/24 table 1\n  to 198.51.100.0/24 iif eth0 fwmark 3 pref 50 lookup 5\n  from 192.0.2./24 table 1\n  from 192.0.2.0/24 goto 7\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n  virtual_rules {\n    to 203.0.113.0/24 table 2\n  }\n}\n",
+    );
+    let cfg = load(&i);
+    let s = &cfg.global.static_rules;
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!((s[0].priority, s[0].table), (Some(16384), 1));
+    assert_eq!(s[0].from, Some((ip("192.0.2.0"), 24)));
+    assert_eq!(
+        (s[1].priority, s[1].table, s[1].fwmark, s[1].iif.as_deref()),
+        (Some(50), 5, Some(3), Some("eth0"))
+    );
+    let v = &cfg.instances[0].virtual_rules;
+    assert_eq!((v[0].priority, v[0].table), (Some(16383), 2));
+    // The bad address is skipped as keepalived skips it; `goto` is not
+    // carried and says so.
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.impact == Impact::NoEffect && n.message.contains("192.0.2./24"))
+    );
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.impact == Impact::Changes && n.message.contains("`goto`"))
+    );
+}

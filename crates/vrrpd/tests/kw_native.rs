@@ -39,11 +39,11 @@ fn native_keepalived_features_work_on_the_wire() {
     );
     let fifo = lab.dir.path().join("notify.fifo");
     let global = format!(
-        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\nstatic_addresses = [{{ address = \"10.99.7.1/24\", interface = \"eth0\" }}]\nstatic_routes = [{{ to = \"10.99.8.0/24\", via = \"10.99.0.1\" }}]\n",
+        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\nstatic_addresses = [{{ address = \"10.99.7.1/24\", interface = \"eth0\" }}]\nstatic_routes = [{{ to = \"10.99.8.0/24\", via = \"10.99.0.1\" }}]\nstatic_rules = [{{ from = \"10.99.9.0/24\", table = 90, priority = 900 }}]\n",
         fifo.display()
     );
     let extra = format!(
-        "virtual_addresses_excluded = [\"{EXCLUDED}/24\"]\nmulticast_source = \"{SOURCE}\"\ntrack_own_interface = false\n"
+        "virtual_addresses_excluded = [\"{EXCLUDED}/24\"]\nmulticast_source = \"{SOURCE}\"\ntrack_own_interface = false\nvirtual_rules = [{{ to = \"10.99.6.0/24\", table = 60, priority = 600 }}]\n"
     );
     lab.write_vrrpd_toml(0, &global, &instance(200, &extra));
     lab.write_vrrpd_toml(1, "", &instance(100, ""));
@@ -79,6 +79,20 @@ fn native_keepalived_features_work_on_the_wire() {
         routes(&lab).contains("10.99.8.0/24 via 10.99.0.1"),
         "{}",
         routes(&lab)
+    );
+    // Rules: the static one always, the virtual one on the master only.
+    let rules = |lab: &Lab, i: usize| {
+        String::from_utf8_lossy(&lab.ns_run(&lab.hosts[i].ns, &["ip", "rule"]).stdout).into_owned()
+    };
+    assert!(
+        rules(&lab, 0).contains("900:\tfrom 10.99.9.0/24 lookup 90"),
+        "{}",
+        rules(&lab, 0)
+    );
+    assert!(
+        rules(&lab, 0).contains("600:\tfrom all to 10.99.6.0/24 lookup 60"),
+        "{}",
+        rules(&lab, 0)
     );
     // The excluded address goes with the instance, and only to the master.
     assert!(
@@ -121,7 +135,10 @@ fn native_keepalived_features_work_on_the_wire() {
     let _ = r.read_to_string(&mut tail);
     assert!(tail.contains("INSTANCE \"VI_1\" STOP"), "{tail:?}");
     assert!(!fifo.exists());
-    // keepalived removes its static addresses and routes at exit.
+    // keepalived removes its static addresses, routes and rules at exit;
+    // the virtual rule left with the addresses.
+    assert!(!rules(&lab, 0).contains("lookup 90"), "{}", rules(&lab, 0));
+    assert!(!rules(&lab, 0).contains("lookup 60"), "{}", rules(&lab, 0));
     assert!(!lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"));
     assert!(!routes(&lab).contains("10.99.8.0/24"), "{}", routes(&lab));
 }

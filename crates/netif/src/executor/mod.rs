@@ -431,7 +431,7 @@ impl Executor {
             .primary_addr(p.source)
             .build()
             .map_err(ReconfigureFailed::Config)?;
-        if p.routes_on && p.spec.routes != spec.routes {
+        if p.routes_on && (p.spec.routes != spec.routes || p.spec.rules != spec.rules) {
             if let Some(p) = self.placed.remove(&id) {
                 self.withdraw_routes(id, &p);
                 self.placed.insert(

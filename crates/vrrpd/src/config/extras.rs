@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::model::Rule;
 use super::model::{Family, Garp, Vip};
-use super::raw::{Dur, NameOr, RawInstance, RawVip};
+use super::raw::{Dur, NameOr, RawInstance, RawRule, RawVip};
 use super::validate::Cx;
 use vrrp_proto::{Priority, Version};
 
@@ -207,5 +208,81 @@ impl Cx {
         let mut v = self.vip(&entry, dev.get_ref(), false)?;
         v.interface = Some(dev.get_ref().clone());
         Some(v)
+    }
+
+    /// A routing policy rule: `table` required, networks written with their
+    /// host bits zero, one family (`default_v6` when no network says).
+    pub(crate) fn rule(&mut self, r: &Spanned<RawRule>, default_v6: bool) -> Option<Rule> {
+        let rr = r.get_ref();
+        let Some(table) = &rr.table else {
+            self.at(
+                r,
+                "a rule needs `table` (the routing table it sends traffic to)",
+            );
+            return None;
+        };
+        if *table.get_ref() == 0 {
+            self.at(table, "table 0 is not a routing table");
+        }
+        let from = rr.from.as_ref().and_then(|f| self.network(f));
+        let to = rr.to.as_ref().and_then(|t| self.network(t));
+        for i in [&rr.iif, &rr.oif].into_iter().flatten() {
+            self.interface_name(i);
+        }
+        let ipv6 = match (from, to) {
+            (Some((a, _)), Some((b, _))) if a.is_ipv6() != b.is_ipv6() => {
+                self.at(r, "`from` and `to` of a rule are of one address family");
+                return None;
+            }
+            (Some((a, _)), _) | (None, Some((a, _))) => a.is_ipv6(),
+            (None, None) => default_v6,
+        };
+        Some(Rule {
+            ipv6,
+            from,
+            to,
+            iif: rr.iif.as_ref().map(|i| i.get_ref().clone()),
+            oif: rr.oif.as_ref().map(|o| o.get_ref().clone()),
+            fwmark: rr.fwmark.as_ref().map(|m| *m.get_ref()),
+            priority: rr.priority.as_ref().map(|p| *p.get_ref()),
+            table: *table.get_ref(),
+        })
+    }
+
+    /// `ADDR[/LEN]`, host bits zero.
+    fn network(&mut self, s: &Spanned<String>) -> Option<(IpAddr, u8)> {
+        let text = s.get_ref();
+        let (a, l) = text.split_once('/').unwrap_or((text.as_str(), ""));
+        let Ok(addr) = a.parse::<IpAddr>() else {
+            self.at(
+                s,
+                format!("{text:?} is not a network (write e.g. \"192.0.2.0/24\")"),
+            );
+            return None;
+        };
+        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        let len = if l.is_empty() {
+            Some(max)
+        } else {
+            l.parse::<u8>().ok().filter(|n| *n <= max)
+        };
+        let Some(len) = len else {
+            self.at(s, format!("{text:?}: prefix length must be 0 to {max}"));
+            return None;
+        };
+        let host = match addr {
+            IpAddr::V4(v) => u32::from(v) & u32::MAX.checked_shr(u32::from(len)).unwrap_or(0) != 0,
+            IpAddr::V6(v) => {
+                u128::from(v) & u128::MAX.checked_shr(u32::from(len)).unwrap_or(0) != 0
+            }
+        };
+        if host {
+            self.at(
+                s,
+                format!("{text:?} has host bits set: the network is written with them zero"),
+            );
+            return None;
+        }
+        Some((addr, len))
     }
 }

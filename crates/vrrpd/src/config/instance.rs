@@ -92,6 +92,11 @@ impl Cx {
             .iter()
             .filter_map(|r| self.route(r))
             .collect();
+        let virtual_rules = ri
+            .virtual_rules
+            .iter()
+            .filter_map(|r| self.rule(r, family == Family::V6))
+            .collect();
         let track_interfaces = self.track_interfaces(ri);
         let track_checks = self.track_checks(ri, check_names);
         let v3_ipv4_checksum = self.v3_checksum(ri, version, family);
@@ -146,6 +151,7 @@ impl Cx {
             track_checks,
             v3_ipv4_checksum,
             virtual_routes,
+            virtual_rules,
             vmac,
             garp,
             hooks,

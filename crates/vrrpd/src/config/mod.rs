@@ -37,7 +37,7 @@ pub use diag::{ConfigError, Diagnostic, Group};
 use diag::{Pending, finish_sources};
 pub use host::nft_program;
 pub use model::{
-    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, ParamMatch, SyncGroup,
+    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, ParamMatch, Rule, SyncGroup,
     TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
 use raw::RawConfig;

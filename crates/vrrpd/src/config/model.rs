@@ -55,7 +55,14 @@ pub struct Global {
     /// keepalived's `static_routes`: routes added at start and removed at
     /// exit.
     pub static_routes: Vec<VirtualRoute>,
+    /// keepalived's `static_rules`: routing policy rules added at start and
+    /// removed at exit.
+    pub static_rules: Vec<Rule>,
 }
+
+/// A routing policy rule (`ip rule`): keepalived's `virtual_rules` and
+/// `static_rules`.
+pub use netif::Rule;
 
 impl Global {
     /// The default control socket path.
@@ -76,6 +83,7 @@ impl Default for Global {
             strict: false,
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            static_rules: Vec::new(),
         }
     }
 }
@@ -245,6 +253,9 @@ pub struct Instance {
     pub v3_ipv4_checksum: V3Ipv4Checksum,
     /// Routes installed with the virtual addresses.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Routing policy rules installed with the virtual addresses
+    /// (keepalived's `virtual_rules`).
+    pub virtual_rules: Vec<Rule>,
     /// The virtual MAC interface (keepalived's `use_vmac`): a macvlan of
     /// this name on `interface` carries the virtual addresses with the
     /// virtual router MAC (RFC 9568 §7.3). IPv4 only.

@@ -58,6 +58,8 @@ pub(crate) struct RawGlobal {
     pub(crate) static_addresses: Vec<Spanned<RawVip>>,
     #[serde(default)]
     pub(crate) static_routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    pub(crate) static_rules: Vec<Spanned<RawRule>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +91,8 @@ pub(crate) struct RawInstance {
     pub(crate) v3_ipv4_checksum: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) virtual_routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    pub(crate) virtual_rules: Vec<Spanned<RawRule>>,
     pub(crate) use_vmac: Option<Spanned<bool>>,
     pub(crate) vmac_name: Option<Spanned<String>>,
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
@@ -158,6 +162,20 @@ pub(crate) struct RawRoute {
     pub(crate) via: Option<Spanned<String>>,
     pub(crate) interface: Option<Spanned<String>>,
     pub(crate) metric: Option<Spanned<u32>>,
+    pub(crate) table: Option<Spanned<u32>>,
+}
+
+/// A routing policy rule (`ip rule`): keepalived's `virtual_rules` and
+/// `static_rules`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub(crate) from: Option<Spanned<String>>,
+    pub(crate) to: Option<Spanned<String>>,
+    pub(crate) iif: Option<Spanned<String>>,
+    pub(crate) oif: Option<Spanned<String>>,
+    pub(crate) fwmark: Option<Spanned<u32>>,
+    pub(crate) priority: Option<Spanned<u32>>,
     pub(crate) table: Option<Spanned<u32>>,
 }
 

@@ -160,6 +160,11 @@ impl Cx {
             .iter()
             .filter_map(|r| self.route(r))
             .collect();
+        out.static_rules = g
+            .static_rules
+            .iter()
+            .filter_map(|r| self.rule(r, false))
+            .collect();
         // keepalived: the global lower-priority settings default to the
         // global master ones (vrrp.c, when reading the configuration).
         let mut base = Garp::default();

@@ -79,6 +79,17 @@ pub(super) struct FileWide {
     pub(super) file_weights: HashMap<String, i64>,
     /// `vrrp_track_process` name → its weight (keepalived's default is 0).
     pub(super) process_weights: HashMap<String, i64>,
+    /// Rules given a preference so far (keepalived counts down from 16384).
+    pub(super) rules_numbered: u32,
+}
+
+impl FileWide {
+    /// The preference keepalived gives the next rule without one.
+    pub(super) fn next_rule_pref(&mut self) -> u32 {
+        let p = 16384u32.saturating_sub(self.rules_numbered);
+        self.rules_numbered += 1;
+        p
+    }
 }
 
 /// The converter: notes so far, the file being read, file-wide settings.
@@ -111,6 +122,7 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "vrrp_track_process" => cx.track_process(n, &mut checks),
             "static_ipaddress" => cx.static_addresses(n),
             "static_routes" => cx.static_routes(n),
+            "static_rules" => cx.static_rules(n),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
             _ => cx.keyword("top", n),

@@ -204,6 +204,18 @@ impl Convert {
             "dont_track_primary" => {
                 i.body.set("track_own_interface", "false".to_owned());
             }
+            "virtual_rules" => {
+                let rules: Vec<String> = c
+                    .block
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| self.rule(r, "virtual_rules"))
+                    .collect();
+                if !rules.is_empty() {
+                    i.body
+                        .set("virtual_rules", format!("[{}]", rules.join(", ")));
+                }
+            }
             "virtual_routes" => {
                 i.routes = c
                     .block

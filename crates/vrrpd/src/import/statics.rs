@@ -1,5 +1,6 @@
-//! keepalived's `static_ipaddress` and `static_routes` blocks to
-//! `static_addresses` and `static_routes` in `[global]`.
+//! keepalived's `static_ipaddress`, `static_routes` and `static_rules`
+//! blocks to `static_addresses`, `static_routes` and `static_rules` in
+//! `[global]`, and rule lines (`virtual_rules` too) to rule tables.
 
 use std::net::IpAddr;
 
@@ -64,6 +65,109 @@ impl Convert {
             .filter_map(|r| self.route(r).map(|(_, e)| e))
             .collect();
         self.append_global("static_routes", out);
+    }
+
+    /// `static_rules { ... }`.
+    pub(super) fn static_rules(&mut self, n: &Node) {
+        let out: Vec<String> = n
+            .block
+            .iter()
+            .flatten()
+            .filter_map(|r| self.rule(r, "static_rules"))
+            .collect();
+        self.append_global("static_rules", out);
+    }
+
+    /// One rule line (`from X to Y iif I oif O fwmark M priority P table T`,
+    /// keepalived's `ip rule` words) as a TOML table; a rule with a word
+    /// vrrpd does not carry is skipped with a note.
+    pub(super) fn rule(&mut self, r: &Node, keyword: &str) -> Option<String> {
+        let words: Vec<&str> = std::iter::once(r.key.as_str())
+            .chain(r.args.iter().map(String::as_str))
+            .collect();
+        let mut keys: Vec<String> = Vec::new();
+        let mut table = None;
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            let key = match *w {
+                "from" | "to" | "iif" | "oif" | "fwmark" => *w,
+                "dev" => "iif",
+                "priority" | "preference" | "pref" => "priority",
+                "table" | "lookup" => "table",
+                // The family follows the networks, as vrrpd reads them.
+                "inet6" | "inet" => continue,
+                other => {
+                    let line = words.join(" ");
+                    self.note(
+                        r.line,
+                        Impact::Changes,
+                        Some(keyword),
+                        format!("rule `{line}`: `{other}` is not imported; rule skipped"),
+                    );
+                    return None;
+                }
+            };
+            let Some(v) = it.next() else {
+                self.note(
+                    r.line,
+                    Impact::Changes,
+                    Some(keyword),
+                    format!(
+                        "rule `{}`: `{key}` without a value; rule skipped",
+                        words.join(" ")
+                    ),
+                );
+                return None;
+            };
+            match key {
+                "from" | "to" if *v == "all" => {}
+                "from" | "to" => {
+                    let (a, l) = v.split_once('/').unwrap_or((v, ""));
+                    let ok =
+                        a.parse::<IpAddr>().is_ok() && (l.is_empty() || l.parse::<u8>().is_ok());
+                    if !ok {
+                        self.note(r.line, Impact::NoEffect, Some(keyword), format!("rule `{}`: {v:?} is not an address: keepalived skips the rule, and so does the import", words.join(" ")));
+                        return None;
+                    }
+                    keys.push(format!("{key} = {}", quote(v)));
+                }
+                "iif" | "oif" => keys.push(format!("{key} = {}", quote(v))),
+                _ => match v.parse::<u32>() {
+                    Ok(n) if key == "table" => table = Some(n),
+                    Ok(n) => keys.push(format!("{key} = {n}")),
+                    Err(_) => {
+                        self.note(r.line, Impact::Changes, Some(keyword), format!("rule `{}`: {key} {v:?} is not a number (named tables and masks are not imported); rule skipped", words.join(" ")));
+                        return None;
+                    }
+                },
+            }
+        }
+        let Some(t) = table else {
+            self.note(
+                r.line,
+                Impact::Changes,
+                Some(keyword),
+                format!("rule `{}` names no table; rule skipped", words.join(" ")),
+            );
+            return None;
+        };
+        if !keys.iter().any(|k| k.starts_with("priority =")) {
+            // keepalived: "Rule has no preference specified - setting to
+            // 16384", one lower for each such rule after it.
+            let p = self.wide.next_rule_pref();
+            self.note(
+                r.line,
+                Impact::Converted,
+                Some(keyword),
+                format!(
+                    "rule `{}` has no preference: keepalived gives it {p}, and so does the import",
+                    words.join(" ")
+                ),
+            );
+            keys.push(format!("priority = {p}"));
+        }
+        keys.push(format!("table = {t}"));
+        Some(format!("{{ {} }}", keys.join(", ")))
     }
 
     /// Appends TOML entries to a list of `[global]` (blocks may repeat).

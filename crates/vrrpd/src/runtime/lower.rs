@@ -76,6 +76,7 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
                 table: r.table,
             })
             .collect(),
+        rules: inst.virtual_rules.clone(),
         track_link: inst.track_own_interface,
     }
 }

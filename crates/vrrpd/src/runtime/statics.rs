@@ -1,11 +1,12 @@
-//! keepalived's `static_ipaddress` and `static_routes`: addresses and
-//! routes that belong to the host, not to an instance. As keepalived does
+//! keepalived's `static_ipaddress`, `static_routes` and `static_rules`:
+//! addresses, routes and rules that belong to the host, not to an
+//! instance. As keepalived does
 //! (vrrp_daemon.c), they are added when the daemon starts, before any
 //! instance, and removed when it exits; unlike virtual addresses they never
 //! move. Only what this daemon added is removed: an address or route that
 //! was already there is left as it was.
 
-use netif::{Netlink, Route, ifindex};
+use netif::{Netlink, Route, Rule, ifindex};
 use tracing::{info, warn};
 
 use crate::config::{Global, Vip, VirtualRoute};
@@ -16,6 +17,7 @@ pub struct Statics {
     nl: Option<Netlink>,
     addrs: Vec<(u32, Vip)>,
     routes: Vec<Route>,
+    rules: Vec<Rule>,
 }
 
 impl Statics {
@@ -27,8 +29,10 @@ impl Statics {
             nl: None,
             addrs: Vec::new(),
             routes: Vec::new(),
+            rules: Vec::new(),
         };
-        if g.static_addresses.is_empty() && g.static_routes.is_empty() {
+        if g.static_addresses.is_empty() && g.static_routes.is_empty() && g.static_rules.is_empty()
+        {
             return s;
         }
         let mut nl = match Netlink::new() {
@@ -64,15 +68,31 @@ impl Statics {
                 Err(e) => warn!("static route {}/{}: {e}", r.to, r.prefix_len),
             }
         }
+        for r in &g.static_rules {
+            match nl.add_rule(r) {
+                Ok(true) => {
+                    info!("static rule {r} added");
+                    s.rules.push(r.clone());
+                }
+                Ok(false) => info!("static rule {r} already there"),
+                Err(e) => warn!("static rule: {e}"),
+            }
+        }
         s.nl = Some(nl);
         s
     }
 }
 
 impl Drop for Statics {
-    /// Routes first (they may use the addresses), then the addresses.
+    /// Rules first, then routes (they may use the addresses), then the
+    /// addresses.
     fn drop(&mut self) {
         let Some(nl) = &mut self.nl else { return };
+        for r in self.rules.drain(..).rev() {
+            if let Err(e) = nl.del_rule(&r) {
+                warn!("static rule: {e}");
+            }
+        }
         for r in self.routes.drain(..).rev() {
             if let Err(e) = nl.del_route(&r) {
                 warn!("static route {}/{}: {e}", r.dst, r.prefix_len);
