@@ -650,48 +650,6 @@ impl Convert {
             v6.push(entry)
         }
     }
-
-    /// One `virtual_routes` line: `[to] NET [via|gw ADDR] [dev IF]
-    /// [metric N] [table N]`. A route with anything else (a source, a
-    /// route type, a named table, ...) is skipped with a note rather than
-    /// imported as a different route.
-    pub(super) fn route(&mut self, r: &Node) -> Option<(bool, String)> {
-        let words: Vec<&str> = std::iter::once(r.key.as_str())
-            .chain(r.args.iter().map(String::as_str))
-            .collect();
-        let mut it = words.iter().copied().peekable();
-        if it.peek() == Some(&"to") {
-            it.next();
-        }
-        let dst = it.next().unwrap_or_default();
-        let Some(to) = dst.split('/').next().and_then(|a| a.parse::<IpAddr>().ok()) else {
-            self.note(r.line, Impact::Changes, Some("virtual_routes"), format!("route `{}` is not imported (only `[to] NETWORK [via ADDR] [dev IF] [metric N] [table N]`)", words.join(" ")));
-            return None;
-        };
-        let mut keys = vec![format!("to = {}", quote(dst))];
-        while let Some(w) = it.next() {
-            let v = it.next();
-            let numeric = v.filter(|v| v.parse::<u32>().is_ok());
-            match (w, v, numeric) {
-                ("via" | "gw", Some(v), _) => keys.push(format!("via = {}", quote(v))),
-                ("dev", Some(v), _) => keys.push(format!("interface = {}", quote(v))),
-                ("metric" | "table", _, Some(n)) => keys.push(format!("{w} = {n}")),
-                _ => {
-                    self.note(
-                        r.line,
-                        Impact::Changes,
-                        Some("virtual_routes"),
-                        format!(
-                            "route `{}`: option `{w}` is not imported; route skipped",
-                            words.join(" ")
-                        ),
-                    );
-                    return None;
-                }
-            }
-        }
-        Some((to.is_ipv6(), format!("{{ {} }}", keys.join(", "))))
-    }
 }
 
 fn v_get(t: &Table, key: &str) -> Option<String> {
