@@ -295,10 +295,12 @@ fn debian_samples_behave_as_keepalived() {
         let vd = observe_sample(&text, &watch, Impl::Vrrpd);
         eprintln!("{name}: keepalived {ka:?}, vrrpd {vd:?}");
         assert_eq!(vd, ka, "{name}: vrrpd differs from keepalived");
-        assert!(
-            ka[0].iter().any(Option::is_some),
-            "{name}: nobody holds anything at start"
-        );
+        if ka[0].iter().all(Option::is_none) {
+            // Agreed, but on nothing (e.g. an instance on a VLAN the lab
+            // does not have): not counted as compared.
+            eprintln!("{name}: neither runs it in the lab");
+            continue;
+        }
         compared += 1;
     }
     assert!(compared > 0 || !dir.exists(), "no sample was compared");
