@@ -162,6 +162,7 @@ pub struct Config {
     pub(crate) excluded: Vec<IpAddr>,
     pub(crate) lower_prio: Option<LowerPrioAnnounce>,
     pub(crate) strict: bool,
+    pub(crate) lower_prio_no_advert: bool,
 }
 
 impl Config {
@@ -186,6 +187,7 @@ impl Config {
             excluded: Vec::new(),
             lower_prio: None,
             strict: false,
+            lower_prio_no_advert: false,
         }
     }
 
@@ -274,6 +276,11 @@ impl Config {
             delay: None,
         })
     }
+    /// keepalived's `lower_prio_no_advert` (see
+    /// [`ConfigBuilder::lower_prio_no_advert`]).
+    pub fn lower_prio_no_advert(&self) -> bool {
+        self.lower_prio_no_advert
+    }
     /// keepalived's strict mode (see [`ConfigBuilder::strict`]).
     pub fn strict(&self) -> bool {
         self.strict
@@ -318,6 +325,7 @@ pub struct ConfigBuilder {
     excluded: Vec<IpAddr>,
     lower_prio: Option<LowerPrioAnnounce>,
     strict: bool,
+    lower_prio_no_advert: bool,
 }
 
 impl ConfigBuilder {
@@ -417,6 +425,15 @@ impl ConfigBuilder {
     /// where it is given.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// keepalived's `lower_prio_no_advert`: a master that hears a
+    /// lower-priority advert sends no advert in answer (RFC 3768 §6.4.3
+    /// discards it; RFC 9568 §6.4.3 answers), but still its lower-priority
+    /// announcements ([`LowerPrioAnnounce`]). Strict mode implies it.
+    pub fn lower_prio_no_advert(mut self, on: bool) -> Self {
+        self.lower_prio_no_advert = on;
         self
     }
 
@@ -530,6 +547,7 @@ impl ConfigBuilder {
             higher_prio_send_advert: self.higher_prio_send_advert,
             excluded: self.excluded,
             strict: self.strict,
+            lower_prio_no_advert: self.lower_prio_no_advert,
             lower_prio: self.lower_prio.map(|l| LowerPrioAnnounce {
                 delay: l.delay.filter(|d| !d.is_zero()),
                 ..l

@@ -280,3 +280,15 @@ fn a_strict_owner_ignores_every_advert_in_vrrpv3_too() {
     );
     assert_eq!(r.state(), State::Master);
 }
+
+#[test]
+fn lower_prio_no_advert_announces_without_an_advert() {
+    let t0 = Instant::now();
+    let mut r = master(builder(255).lower_prio_no_advert(true), t0);
+    r.handle_advert(t0, LOWER, 255, &adv(100));
+    let sent: Vec<_> = drain(&mut r)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::Mismatch { .. }))
+        .collect();
+    assert_eq!(sent, [Action::SendGarp(VIP)]);
+}

@@ -326,3 +326,17 @@ fn rules_are_imported_with_keepalived_preferences() {
             .any(|n| n.impact == Impact::Changes && n.message.contains("`goto`"))
     );
 }
+
+#[test]
+fn refresh_repeat_and_lower_prio_no_advert_are_imported() {
+    let i = import(
+        "global_defs {\n  vrrp_garp_master_refresh_repeat 3\n  vrrp_lower_prio_no_advert\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  garp_master_refresh 60\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  lower_prio_no_advert false\n  garp_master_refresh_repeat 1\n  virtual_ipaddress {\n    192.0.2.2\n  }\n}\n",
+    );
+    let cfg = load(&i);
+    let (a, b) = (&cfg.instances[0].garp, &cfg.instances[1].garp);
+    assert_eq!((a.master_refresh_repeat, a.lower_prio_no_advert), (3, true));
+    assert_eq!(
+        (b.master_refresh_repeat, b.lower_prio_no_advert),
+        (1, false)
+    );
+}

@@ -249,8 +249,10 @@ impl VirtualRouter {
     /// that a stream of such adverts cannot turn into a flood).
     fn answer_conflict(&mut self, now: Instant) {
         self.stats.conflicts_answered += 1;
-        self.send_advert(AdvertKind::Current);
-        self.arm_adver(now);
+        if !self.cfg.lower_prio_no_advert {
+            self.send_advert(AdvertKind::Current);
+            self.arm_adver(now);
+        }
         let due = self
             .last_conflict_announce
             .and_then(|t| t.checked_add(self.cfg.interval.to_duration()))

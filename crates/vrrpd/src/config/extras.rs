@@ -20,6 +20,8 @@ pub(crate) struct GarpKeys<'a> {
     pub(crate) master_refresh: Option<&'a Spanned<Dur>>,
     pub(crate) lower_prio_delay: Option<&'a Spanned<Dur>>,
     pub(crate) lower_prio_repeat: Option<&'a Spanned<u32>>,
+    pub(crate) master_refresh_repeat: Option<&'a Spanned<u32>>,
+    pub(crate) lower_prio_no_advert: Option<&'a Spanned<bool>>,
 }
 
 impl Cx {
@@ -51,6 +53,15 @@ impl Cx {
                 self.at(r, "garp_lower_prio_repeat must be between 0 (none) and 100");
             }
             garp.lower_prio_repeat = *r.get_ref();
+        }
+        if let Some(r) = keys.master_refresh_repeat {
+            if *r.get_ref() == 0 || *r.get_ref() > 100 {
+                self.at(r, "garp_master_refresh_repeat must be between 1 and 100");
+            }
+            garp.master_refresh_repeat = *r.get_ref();
+        }
+        if let Some(n) = keys.lower_prio_no_advert {
+            garp.lower_prio_no_advert = *n.get_ref();
         }
         garp
     }
@@ -169,6 +180,10 @@ impl Cx {
         }
         garp.lower_prio_repeat = 0;
         garp.lower_prio_delay = Duration::ZERO;
+        if let Some(n) = ri.lower_prio_no_advert.as_ref().filter(|n| !*n.get_ref()) {
+            self.at(n, format!("lower_prio_no_advert = false {why}"));
+        }
+        garp.lower_prio_no_advert = true;
         if priority.is_owner() {
             return;
         }

@@ -108,6 +108,8 @@ impl Cx {
                 master_refresh: ri.garp_master_refresh.as_ref(),
                 lower_prio_delay: ri.garp_lower_prio_delay.as_ref(),
                 lower_prio_repeat: ri.garp_lower_prio_repeat.as_ref(),
+                master_refresh_repeat: ri.garp_master_refresh_repeat.as_ref(),
+                lower_prio_no_advert: ri.lower_prio_no_advert.as_ref(),
             },
         );
         let excluded_vips = self.excluded(ri, vmac.as_deref(), interface.as_deref());

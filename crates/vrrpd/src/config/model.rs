@@ -174,6 +174,12 @@ pub struct Garp {
     /// `garp_lower_prio_repeat`; its default is the global
     /// `garp_master_repeat`); 0 sends none.
     pub lower_prio_repeat: u32,
+    /// Announcements per address at each refresh (keepalived
+    /// `garp_master_refresh_repeat`, default 1).
+    pub master_refresh_repeat: u32,
+    /// No advert in answer to a lower-priority advert while master
+    /// (keepalived `lower_prio_no_advert`; strict mode implies it).
+    pub lower_prio_no_advert: bool,
 }
 
 impl Default for Garp {
@@ -184,6 +190,8 @@ impl Default for Garp {
             master_refresh: None,
             lower_prio_delay: Duration::from_secs(5),
             lower_prio_repeat: 5,
+            master_refresh_repeat: 1,
+            lower_prio_no_advert: false,
         }
     }
 }

@@ -182,6 +182,8 @@ impl Cx {
                 master_refresh: g.garp_master_refresh.as_ref(),
                 lower_prio_delay: g.garp_lower_prio_delay.as_ref(),
                 lower_prio_repeat: g.garp_lower_prio_repeat.as_ref(),
+                master_refresh_repeat: g.garp_master_refresh_repeat.as_ref(),
+                lower_prio_no_advert: g.lower_prio_no_advert.as_ref(),
             },
         );
         out

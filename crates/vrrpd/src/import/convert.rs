@@ -145,6 +145,15 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
     Imported { toml, notes }
 }
 
+/// keepalived's optional boolean after a flag keyword (`lower_prio_no_advert
+/// [true|false]`): on unless it says off.
+pub(super) fn flag_on(c: &Node) -> bool {
+    !matches!(
+        c.args.first().map(String::as_str),
+        Some("false" | "off" | "no" | "0")
+    )
+}
+
 /// A TOML string.
 pub(super) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -427,7 +436,14 @@ impl Convert {
                         self.wide.garp.set(&c.key["vrrp_".len()..], d);
                     }
                 }
-                "vrrp_garp_master_repeat" | "vrrp_garp_lower_prio_repeat" => {
+                "vrrp_lower_prio_no_advert" => {
+                    self.wide
+                        .garp
+                        .set("lower_prio_no_advert", flag_on(c).to_string());
+                }
+                "vrrp_garp_master_repeat"
+                | "vrrp_garp_lower_prio_repeat"
+                | "vrrp_garp_master_refresh_repeat" => {
                     if let Some(v) = self.int(c) {
                         self.wide.garp.set(&c.key["vrrp_".len()..], v.to_string());
                     }

@@ -183,7 +183,13 @@ impl Convert {
                 i.body.set(key, quote(&cmd));
             }
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
-            "garp_master_repeat" | "garp_lower_prio_repeat" => self.int_key(c, &mut i.body, key),
+            "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
+                self.int_key(c, &mut i.body, key)
+            }
+            "lower_prio_no_advert" => {
+                let on = super::convert::flag_on(c);
+                i.body.set(key, on.to_string());
+            }
             "garp_lower_prio_delay" => self.dur_key(c, &mut i.body, key),
             "virtual_ipaddress_excluded" => {
                 let mut ex = Vec::new();

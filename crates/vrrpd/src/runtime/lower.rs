@@ -23,7 +23,8 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         repeat,
         second_burst_delay: (!inst.garp.master_delay.is_zero()).then_some(inst.garp.master_delay),
         refresh: inst.garp.master_refresh.filter(|d| !d.is_zero()),
-        refresh_repeat: 1,
+        refresh_repeat: u8::try_from(inst.garp.master_refresh_repeat.clamp(1, 255))
+            .unwrap_or(u8::MAX),
     };
     vrrp_fsm::Config::builder(inst.vrid.get(), inst.version)
         .priority(inst.priority.get())
@@ -36,6 +37,7 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         .announce(announce)
         .excluded_addrs(inst.excluded_vips.iter().map(|v| v.addr))
         .strict(inst.strict)
+        .lower_prio_no_advert(inst.garp.lower_prio_no_advert)
         // keepalived: strict mode clears higher_prio_send_advert.
         .higher_prio_send_advert(!inst.strict)
         .lower_prio_announce(Some(LowerPrioAnnounce {

@@ -49,6 +49,20 @@ impl Convert {
                 self.note(line, Impact::Converted, Some(key), format!("keepalived sends no lower-priority announcements in strict mode: {key} of {name} not imported"));
             }
         }
+        if i.body
+            .entries()
+            .any(|(k, v)| k == "lower_prio_no_advert" && v == "false")
+        {
+            i.body.remove("lower_prio_no_advert");
+            self.note(
+                line,
+                Impact::Converted,
+                Some("lower_prio_no_advert"),
+                format!(
+                    "keepalived sets lower_prio_no_advert on {name} in strict mode: imported so"
+                ),
+            );
+        }
         let v2 = i.version.or(self.wide.version).unwrap_or(2) == 2;
         if v2 && !owner && i.body.entries().any(|(k, v)| k == "accept" && v == "true") {
             i.body.remove("accept");
