@@ -142,3 +142,40 @@ fn native_keepalived_features_work_on_the_wire() {
     assert!(!lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"));
     assert!(!routes(&lab).contains("10.99.8.0/24"), "{}", routes(&lab));
 }
+
+/// keepalived's `vrrp_track_process`: a process check with weight 0 puts
+/// the instance in Fault when the process goes, and back when it returns.
+#[test]
+fn a_process_check_follows_the_process() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwp", 1);
+    let vip: IpAddr = VIP.parse().unwrap();
+    let ns = lab.hosts[0].ns.clone();
+    lab.spawn(&ns, "sleeper", &["/bin/sleep", "4242"]);
+    let body = format!(
+        "[[check]]\nname = \"sleeper\"\ntype = \"process\"\nprocess = \"/bin/sleep\"\nargs = [\"4242\"]\ninterval = \"200ms\"\n\n{}track_checks = [\"sleeper\"]\n",
+        instance(200, "")
+    );
+    lab.write_vrrpd_toml(0, "", &body);
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "never master:\n{}",
+        lab.logs()
+    );
+    lab.signal("sleeper", 9);
+    assert!(
+        lab.wait_until(Duration::from_secs(3), || !lab.has_addr(&lab.hosts[0], vip)),
+        "the VIP stayed after the process went:\n{}",
+        lab.logs()
+    );
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("fault"));
+    lab.spawn(&ns, "sleeper2", &["/bin/sleep", "4242"]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "not master again after the process came back:\n{}",
+        lab.logs()
+    );
+}
