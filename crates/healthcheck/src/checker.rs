@@ -12,7 +12,7 @@ use crate::probe::exec::{ExecProbe, Ident};
 use crate::probe::http::HttpProbe;
 use crate::probe::icmp::IcmpProbe;
 use crate::probe::tcp::TcpProbe;
-use crate::probe::{Detail, InFlight, ProbeResult, Step, exec, file, iface};
+use crate::probe::{Detail, InFlight, ProbeResult, Step, exec, file, iface, procs};
 use crate::spec::{CheckKind, CheckSpec};
 use crate::state::{
     CheckState, PriorityBreakdown, Status, Tracked, Transition, Weighting, effective_priority,
@@ -439,6 +439,7 @@ impl Checker {
             }
             CheckKind::Interface(i) => Err(iface::probe(i)),
             CheckKind::File(f) => Err(file::probe(f)),
+            CheckKind::Process(p) => Err(procs::probe(p)),
         };
         match started {
             Ok(p) => {

@@ -52,6 +52,9 @@ pub enum ConfigError {
     /// Interface name empty, too long, or with '/'.
     #[error("interface name {0:?} is invalid")]
     BadInterface(String),
+    /// A process check that cannot match (empty name, quorum_max < quorum).
+    #[error("invalid process check: {0}")]
+    BadProcess(&'static str),
     /// Name already used by another check in the same checker.
     #[error("a check named {0:?} already exists")]
     DuplicateName(String),

@@ -67,8 +67,8 @@ pub use error::{ConfigError, Error};
 pub use probe::{Detail, OsFailure, ProbeResult};
 pub use run::Runner;
 pub use spec::{
-    CheckKind, CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, RunAs,
-    TcpSpec,
+    CheckKind, CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec,
+    ParamMatch, ProcessSpec, RunAs, TcpSpec,
 };
 pub use state::{
     CheckState, Contribution, InitialState, Outcome, Policy, PriorityBreakdown, Status, Transition,

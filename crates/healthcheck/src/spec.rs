@@ -151,6 +151,8 @@ pub enum CheckKind {
     Interface(InterfaceSpec),
     /// Integer in a file (keepalived `track_file`).
     File(FileSpec),
+    /// Running processes (keepalived `vrrp_track_process`).
+    Process(ProcessSpec),
 }
 
 impl CheckKind {
@@ -163,6 +165,7 @@ impl CheckKind {
             CheckKind::Icmp(_) => "icmp",
             CheckKind::Interface(_) => "interface",
             CheckKind::File(_) => "file",
+            CheckKind::Process(_) => "process",
         }
     }
 
@@ -178,6 +181,7 @@ impl CheckKind {
                     Ok(())
                 }
             }
+            CheckKind::Process(p) => p.validate(),
             CheckKind::Tcp(_) | CheckKind::Icmp(_) | CheckKind::File(_) => Ok(()),
         }
     }
@@ -400,4 +404,81 @@ impl InterfaceSpec {
 pub struct FileSpec {
     /// The file.
     pub path: PathBuf,
+}
+
+/// How the configured arguments of a [`ProcessSpec`] match a command line
+/// (keepalived's `param_match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamMatch {
+    /// The arguments are exactly those configured (keepalived's default).
+    #[default]
+    Exact,
+    /// The first arguments are those configured; more may follow
+    /// (`param_match partial`).
+    Partial,
+    /// As `Partial`, and the last configured argument may be a prefix of
+    /// the process's (`param_match initial`).
+    Initial,
+}
+
+/// Process check with keepalived `vrrp_track_process` semantics: success
+/// while the number of running processes that match is within
+/// `quorum..=quorum_max`.
+///
+/// A process matches by its name (`/proc/PID/comm`, at most 15 bytes, as
+/// keepalived compares it) unless `args` is given or `full_command` is set;
+/// then its command line (`/proc/PID/cmdline`) must start with `name`
+/// exactly, followed by `args` as [`ParamMatch`] says. Zombies do not count
+/// (keepalived ignores them; `pgrep` does not). An exact match, not a
+/// pattern: `ssh` does not match `sshd`.
+///
+/// keepalived follows processes through the kernel's process connector;
+/// this probe scans `/proc` once per interval instead (one `readdir` plus a
+/// small read per process, and the command line only where it is needed),
+/// which needs no privileges beyond reading `/proc`, no socket, and no
+/// state that a lost event could corrupt. keepalived's `fork_delay` and
+/// `terminate_delay` become the check's rise and fall at that interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSpec {
+    /// The process name, or the program of its command line.
+    pub name: String,
+    /// Arguments to match; `None` matches any (by name only, unless
+    /// `full_command`). `Some(vec![])` means "no arguments".
+    pub args: Option<Vec<String>>,
+    /// How `args` match.
+    pub param_match: ParamMatch,
+    /// Match the command line even without `args` (keepalived's
+    /// `full_command`).
+    pub full_command: bool,
+    /// Fewest matching processes for success (default 1).
+    pub quorum: u32,
+    /// Most matching processes for success (`None`: no limit).
+    pub quorum_max: Option<u32>,
+    /// The `/proc` directory (default `/proc`).
+    pub proc_dir: PathBuf,
+}
+
+impl ProcessSpec {
+    /// At least one process named `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        ProcessSpec {
+            name: name.into(),
+            args: None,
+            param_match: ParamMatch::Exact,
+            full_command: false,
+            quorum: 1,
+            quorum_max: None,
+            proc_dir: PathBuf::from("/proc"),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::BadProcess("the process name is empty"));
+        }
+        if self.quorum_max.is_some_and(|m| m < self.quorum) {
+            return Err(ConfigError::BadProcess("quorum_max is below quorum"));
+        }
+        Ok(())
+    }
 }

@@ -123,6 +123,16 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// Adding or removing a routing policy rule failed.
+    #[error("{op} rule {rule}: {source}")]
+    Rule {
+        /// `adding` or `removing`.
+        op: &'static str,
+        /// The rule (boxed: it is the largest field of any error).
+        rule: Box<crate::rule::Rule>,
+        /// The OS error.
+        source: io::Error,
+    },
     /// Removing an address failed.
     #[error("removing {addr}/{prefix_len} from interface {ifindex}: {source}")]
     DelAddr {

@@ -95,6 +95,7 @@ mod events;
 pub mod executor;
 mod route;
 mod rtnl;
+mod rule;
 mod socket;
 mod sys;
 mod vmac;
@@ -106,6 +107,7 @@ pub use rtnl::{
     IfAddr, Link, MAX_IFNAME_LEN, Netlink, OperState, Route, ifindex, validate_ifname,
     validate_label, virtual_mac,
 };
+pub use rule::Rule;
 pub use socket::{
     IPPROTO_VRRP, Mode, RECV_BUFFER, Received, RecvBatch, SocketStats, VRRP_GROUP_V4,
     VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,

@@ -354,6 +354,38 @@ impl Netlink {
         }
     }
 
+    /// Adds routing policy `rule`. Returns `Ok(false)` if it was already
+    /// there (`EEXIST` is not an error).
+    pub fn add_rule(&mut self, rule: &crate::rule::Rule) -> Result<bool> {
+        let wrap = |source| Error::Rule {
+            op: "adding",
+            rule: Box::new(rule.clone()),
+            source,
+        };
+        let msg = crate::rule::rule_msg(rule).map_err(wrap)?;
+        match self.request(Rtm::Newrule, NlmF::CREATE | NlmF::EXCL, msg) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(wrap(e)),
+        }
+    }
+
+    /// Removes routing policy `rule`. Returns `Ok(false)` if it was not
+    /// there (`ENOENT` is not an error).
+    pub fn del_rule(&mut self, rule: &crate::rule::Rule) -> Result<bool> {
+        let wrap = |source| Error::Rule {
+            op: "removing",
+            rule: Box::new(rule.clone()),
+            source,
+        };
+        let msg = crate::rule::rule_msg(rule).map_err(wrap)?;
+        match self.request(Rtm::Delrule, NlmF::empty(), msg) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(wrap(e)),
+        }
+    }
+
     /// Removes `route`. Returns `Ok(false)` if it was not there (`ESRCH`
     /// is not an error).
     pub fn del_route(&mut self, route: &Route) -> Result<bool> {

@@ -50,6 +50,27 @@ impl Default for AnnounceConfig {
     }
 }
 
+/// What a master does when it hears a lower-priority advert (keepalived's
+/// `garp_lower_prio_repeat` / `garp_lower_prio_delay`): besides the advert
+/// RFC 9568 §6.4.3 asks for, `repeat` announcements per address at once
+/// and, after `delay`, `repeat` more. keepalived's rationale: the lower
+/// router was master during a split brain and drew the LAN's caches to
+/// itself; they must come back.
+///
+/// `repeat` 0 sends none (keepalived's `vrrp_strict` forces that).
+/// keepalived's defaults are its `garp_master_repeat` and
+/// `garp_master_delay` (5 and 5 s); without this setting the router sends
+/// [`AnnounceConfig::repeat`] announcements and no second set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LowerPrioAnnounce {
+    /// Announcements per address in each set (keepalived
+    /// `garp_lower_prio_repeat`).
+    pub repeat: u8,
+    /// Delay before the second set (keepalived `garp_lower_prio_delay`);
+    /// `None` or zero sends one set.
+    pub delay: Option<Duration>,
+}
+
 /// Why a configuration was rejected. Every variant names the rule it enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
@@ -138,6 +159,10 @@ pub struct Config {
     pub(crate) auth: Auth,
     pub(crate) announce: AnnounceConfig,
     pub(crate) higher_prio_send_advert: bool,
+    pub(crate) excluded: Vec<IpAddr>,
+    pub(crate) lower_prio: Option<LowerPrioAnnounce>,
+    pub(crate) strict: bool,
+    pub(crate) lower_prio_no_advert: bool,
 }
 
 impl Config {
@@ -159,6 +184,10 @@ impl Config {
             auth: Auth::None,
             announce: AnnounceConfig::default(),
             higher_prio_send_advert: true,
+            excluded: Vec::new(),
+            lower_prio: None,
+            strict: false,
+            lower_prio_no_advert: false,
         }
     }
 
@@ -233,6 +262,41 @@ impl Config {
     pub fn higher_prio_send_advert(&self) -> bool {
         self.higher_prio_send_advert
     }
+    /// keepalived's `virtual_ipaddress_excluded`: addresses installed,
+    /// removed and announced with the virtual addresses but not carried in
+    /// adverts (so peers need not list them, and their family may differ).
+    pub fn excluded_addrs(&self) -> &[IpAddr] {
+        &self.excluded
+    }
+    /// The announcements sent on hearing a lower-priority advert while
+    /// master (see [`LowerPrioAnnounce`]).
+    pub fn lower_prio_announce(&self) -> LowerPrioAnnounce {
+        self.lower_prio.unwrap_or(LowerPrioAnnounce {
+            repeat: self.announce.repeat,
+            delay: None,
+        })
+    }
+    /// keepalived's `lower_prio_no_advert` (see
+    /// [`ConfigBuilder::lower_prio_no_advert`]).
+    pub fn lower_prio_no_advert(&self) -> bool {
+        self.lower_prio_no_advert
+    }
+    /// keepalived's strict mode (see [`ConfigBuilder::strict`]).
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+    /// Every address the router installs: the virtual addresses in
+    /// configured order, then the excluded ones.
+    pub(crate) fn installed(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let (v4, v6) = match &self.addrs {
+            VirtualAddrs::V4(v) => (&v[..], &[][..]),
+            VirtualAddrs::V6(v) => (&[][..], &v[..]),
+        };
+        v4.iter()
+            .map(|a| IpAddr::V4(*a))
+            .chain(v6.iter().map(|a| IpAddr::V6(*a)))
+            .chain(self.excluded.iter().copied())
+    }
     /// The number of virtual addresses.
     pub fn addr_count(&self) -> usize {
         match &self.addrs {
@@ -258,6 +322,10 @@ pub struct ConfigBuilder {
     auth: Auth,
     announce: AnnounceConfig,
     higher_prio_send_advert: bool,
+    excluded: Vec<IpAddr>,
+    lower_prio: Option<LowerPrioAnnounce>,
+    strict: bool,
+    lower_prio_no_advert: bool,
 }
 
 impl ConfigBuilder {
@@ -327,6 +395,48 @@ impl ConfigBuilder {
         self
     }
 
+    /// Adds addresses installed and announced with the virtual addresses
+    /// but not advertised (keepalived's `virtual_ipaddress_excluded`; any
+    /// family).
+    pub fn excluded_addrs<I, A>(mut self, addrs: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<IpAddr>,
+    {
+        self.excluded.extend(addrs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Announcements on hearing a lower-priority advert while master;
+    /// `None` keeps the default (see [`LowerPrioAnnounce`]).
+    pub fn lower_prio_announce(mut self, lower: Option<LowerPrioAnnounce>) -> Self {
+        self.lower_prio = lower;
+        self
+    }
+
+    /// keepalived's strict mode (`vrrp_strict` / `strict_mode`) for what
+    /// the state machine decides: a master that hears a lower-priority
+    /// advert only discards it (keepalived's `lower_prio_no_advert`, RFC
+    /// 3768 §6.4.3's "Discard the ADVERTISEMENT"), with no advert or
+    /// announcement in answer; and an address owner ignores every advert
+    /// (keepalived's `owner_ignore_adverts`, RFC 3768 §7.1), in VRRPv3
+    /// too. The rest of strict mode (no authentication, no unicast, Accept
+    /// Mode off, no `higher_prio_send_advert`) is configuration, checked
+    /// where it is given.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// keepalived's `lower_prio_no_advert`: a master that hears a
+    /// lower-priority advert sends no advert in answer (RFC 3768 §6.4.3
+    /// discards it; RFC 9568 §6.4.3 answers), but still its lower-priority
+    /// announcements ([`LowerPrioAnnounce`]). Strict mode implies it.
+    pub fn lower_prio_no_advert(mut self, on: bool) -> Self {
+        self.lower_prio_no_advert = on;
+        self
+    }
+
     /// Checks every field and returns the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let vrid = Vrid::new(self.vrid).ok_or(ConfigError::VridZero)?;
@@ -345,6 +455,11 @@ impl ConfigBuilder {
                 return Err(ConfigError::MixedFamilies);
             }
             if self.addrs[..i].contains(a) {
+                return Err(ConfigError::DuplicateAddress(*a));
+            }
+        }
+        for (i, a) in self.excluded.iter().enumerate() {
+            if self.addrs.contains(a) || self.excluded[..i].contains(a) {
                 return Err(ConfigError::DuplicateAddress(*a));
             }
         }
@@ -430,6 +545,13 @@ impl ConfigBuilder {
             auth: self.auth,
             announce,
             higher_prio_send_advert: self.higher_prio_send_advert,
+            excluded: self.excluded,
+            strict: self.strict,
+            lower_prio_no_advert: self.lower_prio_no_advert,
+            lower_prio: self.lower_prio.map(|l| LowerPrioAnnounce {
+                delay: l.delay.filter(|d| !d.is_zero()),
+                ..l
+            }),
         })
     }
 }

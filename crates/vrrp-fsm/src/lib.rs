@@ -318,7 +318,9 @@ pub mod sim;
 mod tests;
 
 pub use actions::{Action, AdvertKind, Reason, State, StateChange};
-pub use config::{AnnounceConfig, Config, ConfigBuilder, ConfigError, MAX_PREEMPT_DELAY};
+pub use config::{
+    AnnounceConfig, Config, ConfigBuilder, ConfigError, LowerPrioAnnounce, MAX_PREEMPT_DELAY,
+};
 pub use node::{
     GroupId, LinkId, Node, NodeAction, NodeError, NodeStats, RouterId, RouterMap, STOP_MARGIN,
     Stop, handover_bound,

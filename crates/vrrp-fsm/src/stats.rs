@@ -80,6 +80,9 @@ pub struct Stats {
     /// Adverts a master answered at once because they came from a lower
     /// priority master (split brain; RFC 9568 §6.4.3).
     pub conflicts_answered: u64,
+    /// Lower-priority adverts a strict-mode master discarded without an
+    /// answer (keepalived `lower_prio_no_advert`).
+    pub lower_prio_ignored: u64,
     /// Adverts discarded by a receive check, all reasons together.
     pub discarded: u64,
     /// Adverts received while in Initialize or Fault (ignored).

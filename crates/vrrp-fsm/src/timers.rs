@@ -62,20 +62,24 @@ pub(crate) enum Timer {
     AnnounceDelay = 3,
     /// Periodic announcement (keepalived `garp_master_refresh`).
     AnnounceRefresh = 4,
+    /// Second set of announcements after a lower-priority advert
+    /// (keepalived `garp_lower_prio_delay`).
+    LowerPrioAnnounce = 5,
 }
 
-const TIMERS: [Timer; 5] = [
+const TIMERS: [Timer; 6] = [
     Timer::Handover,
     Timer::MasterDown,
     Timer::Adver,
     Timer::AnnounceDelay,
     Timer::AnnounceRefresh,
+    Timer::LowerPrioAnnounce,
 ];
 
 /// A deadline per [`Timer`]; arming sets it, stopping clears it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimerTable {
-    deadlines: [Option<Instant>; 5],
+    deadlines: [Option<Instant>; 6],
 }
 
 impl TimerTable {
@@ -86,7 +90,7 @@ impl TimerTable {
         self.deadlines[t as usize] = None;
     }
     pub(crate) fn stop_all(&mut self) {
-        self.deadlines = [None; 5];
+        self.deadlines = [None; 6];
     }
     /// The earliest deadline.
     pub(crate) fn next(&self) -> Option<Instant> {

@@ -262,7 +262,7 @@ fn check(config: &std::path::Path, offline: bool) -> ExitCode {
         if n > 0 {
             eprintln!("{title} ({n}):");
             for d in e.of(group) {
-                eprintln!("{}:{}:{}: {}", e.file, d.line, d.column, d.message);
+                eprintln!("{}:{}:{}: {}", e.file_of(d), d.line, d.column, d.message);
             }
         }
     };

@@ -269,9 +269,7 @@ fn the_exit_status_says_whether_behaviour_changes() {
         Some(0)
     );
     assert_eq!(
-        run(&format!(
-            "vrrp_instance A {{\n{VI}  mcast_src_ip 192.0.2.9\n}}\n"
-        )),
+        run(&format!("vrrp_instance A {{\n{VI}  track_bfd B\n}}\n")),
         Some(3)
     );
     assert_eq!(run("virtual_server 192.0.2.1 80 {\n}\n"), Some(1));

@@ -18,6 +18,7 @@ pub(crate) mod file;
 pub(crate) mod http;
 pub(crate) mod icmp;
 pub(crate) mod iface;
+pub(crate) mod procs;
 pub(crate) mod tcp;
 
 /// An OS error, kept small and comparable.
@@ -89,6 +90,8 @@ pub enum Detail {
     FileValue(i64),
     /// The file did not hold an integer.
     FileNotInteger,
+    /// This many running processes matched.
+    Processes(u32),
 }
 
 impl fmt::Display for Detail {
@@ -121,6 +124,7 @@ impl fmt::Display for Detail {
             }
             Detail::FileValue(v) => write!(f, "value {v}"),
             Detail::FileNotInteger => f.write_str("file does not hold an integer"),
+            Detail::Processes(n) => write!(f, "{n} matching processes"),
         }
     }
 }

@@ -193,11 +193,20 @@ impl Executor {
         let Some(p) = self.placed.get(id) else {
             return;
         };
-        if p.spec.routes.is_empty() || holds == p.routes_on {
+        if (p.spec.routes.is_empty() && p.spec.rules.is_empty()) || holds == p.routes_on {
             return;
         }
         let (routes, vip_ifindex) = (p.spec.routes.clone(), vip_ifindex(p));
-        let errors = self.apply_routes(id, &routes, vip_ifindex, holds);
+        let rules = p.spec.rules.clone();
+        // Rules point at the routes' tables: after them in, before them out.
+        let mut errors = 0;
+        if !holds {
+            errors += self.apply_rules(id, &rules, false);
+        }
+        errors += self.apply_routes(id, &routes, vip_ifindex, holds);
+        if holds {
+            errors += self.apply_rules(id, &rules, true);
+        }
         if let Some(p) = self.placed.get_mut(id) {
             p.routes_on = holds;
             p.counters.route_errors += errors;
@@ -206,6 +215,7 @@ impl Executor {
 
     /// Withdraws every route of `p`, which holds them.
     pub(super) fn withdraw_routes(&mut self, id: RouterId, p: &Placed) {
+        let _ = self.apply_rules(id, &p.spec.rules, false);
         let _ = self.apply_routes(id, &p.spec.routes, vip_ifindex(p), false);
     }
 
@@ -231,6 +241,35 @@ impl Executor {
                 Ok(route) => self.out.push_back(Event::Route {
                     router: id,
                     route,
+                    added: add,
+                }),
+                Err(error) => {
+                    errors += 1;
+                    self.out.push_back(Event::Error {
+                        router: Some(id),
+                        error,
+                    });
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl Executor {
+    /// Adds or deletes `rules`; returns how many failed (each reported).
+    fn apply_rules(&mut self, id: RouterId, rules: &[crate::Rule], add: bool) -> u64 {
+        let mut errors = 0;
+        for r in rules {
+            let done = if add {
+                self.nl.add_rule(r)
+            } else {
+                self.nl.del_rule(r)
+            };
+            match done {
+                Ok(_) => self.out.push_back(Event::Rule {
+                    router: id,
+                    rule: r.clone(),
                     added: add,
                 }),
                 Err(error) => {

@@ -93,6 +93,15 @@ pub enum Event {
         /// Installed (true) or withdrawn.
         added: bool,
     },
+    /// A rule of [`RouterSpec::rules`] was installed or withdrawn.
+    Rule {
+        /// Which router.
+        router: RouterId,
+        /// The rule.
+        rule: crate::Rule,
+        /// Installed (true) or withdrawn.
+        added: bool,
+    },
     /// A link changed (every interface, not only the routers').
     Link {
         /// Its index.

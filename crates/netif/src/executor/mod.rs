@@ -334,7 +334,7 @@ impl Executor {
         };
         let now = Instant::now();
         for (id, p) in ids.iter().zip(made) {
-            let up = self.links.get(&p.ifindex).is_some_and(|l| l.1);
+            let up = !p.spec.track_link || self.links.get(&p.ifindex).is_some_and(|l| l.1);
             self.placed.insert(*id, p);
             if !up {
                 let _ = self.node.set_link_up(now, *id, false);
@@ -434,7 +434,7 @@ impl Executor {
             .primary_addr(p.source)
             .build()
             .map_err(ReconfigureFailed::Config)?;
-        if p.routes_on && p.spec.routes != spec.routes {
+        if p.routes_on && (p.spec.routes != spec.routes || p.spec.rules != spec.rules) {
             if let Some(p) = self.placed.remove(id) {
                 self.withdraw_routes(id, &p);
                 self.placed.insert(

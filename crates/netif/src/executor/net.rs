@@ -93,7 +93,7 @@ impl Executor {
         let on_it: Vec<RouterId> = self
             .placed
             .iter()
-            .filter(|(_, p)| p.ifindex == ifindex)
+            .filter(|(_, p)| p.ifindex == ifindex && p.spec.track_link)
             .map(|(id, _)| id)
             .collect();
         for id in on_it {
@@ -372,11 +372,9 @@ impl Executor {
                 continue;
             }
             for m in members {
-                let up = self
-                    .placed
-                    .get(m)
-                    .and_then(|p| self.links.get(&p.ifindex))
-                    .is_some_and(|l| l.1);
+                let up = self.placed.get(m).is_some_and(|p| {
+                    !p.spec.track_link || self.links.get(&p.ifindex).is_some_and(|l| l.1)
+                });
                 let _ = self.node.set_link_up(now, m, up);
             }
             let _ = self.node.start(now, id);

@@ -94,6 +94,13 @@ pub struct RouterSpec {
     pub vmac: Option<String>,
     /// Routes that follow the addresses.
     pub routes: Vec<RouteSpec>,
+    /// Routing policy rules that follow the addresses (keepalived's
+    /// `virtual_rules`): added after the routes, removed before them.
+    pub rules: Vec<crate::Rule>,
+    /// Whether the interface's link state puts the router in Fault (the
+    /// default). keepalived's `dont_track_primary` turns it off: the
+    /// router keeps its state while its interface is down.
+    pub track_link: bool,
 }
 
 impl RouterSpec {
@@ -108,6 +115,8 @@ impl RouterSpec {
             vips: Vec::new(),
             vmac: None,
             routes: Vec::new(),
+            rules: Vec::new(),
+            track_link: true,
         }
     }
 

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use vrrp_proto::{Advert, Interval, Priority, Version, VirtualAddrs};
+use vrrp_proto::{Advert, Interval, Priority, Version};
 
 use crate::actions::{Action, AdvertKind, Reason, State, StateChange};
 use crate::config::Config;
@@ -473,11 +473,14 @@ impl VirtualRouter {
             self.master_adver_interval = self.cfg.interval;
         }
         if self.vips_installed {
-            let added: Vec<IpAddr> = addr_list(&self.cfg.addrs)
-                .filter(|a| !addr_list(&old.addrs).any(|o| o == *a))
+            let added: Vec<IpAddr> = self
+                .cfg
+                .installed()
+                .filter(|a| !old.installed().any(|o| o == *a))
                 .collect();
-            let removed: Vec<IpAddr> = addr_list(&old.addrs)
-                .filter(|a| !addr_list(&self.cfg.addrs).any(|o| o == *a))
+            let removed: Vec<IpAddr> = old
+                .installed()
+                .filter(|a| !self.cfg.installed().any(|o| o == *a))
                 .collect();
             for a in &added {
                 self.push(Action::AddVip(*a));
@@ -556,7 +559,7 @@ impl VirtualRouter {
     /// them.
     pub fn restore_vip(&mut self, now: Instant, addr: IpAddr) -> bool {
         let _ = self.clock(now);
-        if !self.vips_installed || !addr_list(&self.cfg.addrs).any(|a| a == addr) {
+        if !self.vips_installed || !self.cfg.installed().any(|a| a == addr) {
             return false;
         }
         self.stats.vips_restored += 1;
@@ -639,23 +642,14 @@ impl VirtualRouter {
         self.push(Action::SendAdvert(kind));
     }
 
+    /// Installs the virtual addresses, then the excluded ones.
     fn add_vips(&mut self) {
         if self.vips_installed {
             return;
         }
         self.vips_installed = true;
-        match &self.cfg.addrs {
-            VirtualAddrs::V4(v) => {
-                for a in v {
-                    self.actions.push_back(Action::AddVip(IpAddr::V4(*a)));
-                }
-            }
-            VirtualAddrs::V6(v) => {
-                for a in v {
-                    self.actions.push_back(Action::AddVip(IpAddr::V6(*a)));
-                }
-            }
-        }
+        let actions = &mut self.actions;
+        actions.extend(self.cfg.installed().map(Action::AddVip));
     }
 
     fn remove_vips(&mut self) {
@@ -663,37 +657,21 @@ impl VirtualRouter {
             return;
         }
         self.vips_installed = false;
-        match &self.cfg.addrs {
-            VirtualAddrs::V4(v) => {
-                for a in v {
-                    self.actions.push_back(Action::RemoveVip(IpAddr::V4(*a)));
-                }
-            }
-            VirtualAddrs::V6(v) => {
-                for a in v {
-                    self.actions.push_back(Action::RemoveVip(IpAddr::V6(*a)));
-                }
-            }
-        }
+        let actions = &mut self.actions;
+        actions.extend(self.cfg.installed().map(Action::RemoveVip));
     }
 
     /// `rounds` announcements per address: gratuitous ARP (RFC 9568 §6.4.1
     /// / §6.4.2, IPv4) or unsolicited NA (IPv6), addresses in configured
-    /// order within each round.
+    /// order within each round, excluded addresses last (keepalived
+    /// announces those too).
     fn announce(&mut self, rounds: u8) {
         for _ in 0..rounds {
-            match &self.cfg.addrs {
-                VirtualAddrs::V4(v) => {
-                    for a in v {
-                        self.actions.push_back(Action::SendGarp(*a));
-                    }
-                }
-                VirtualAddrs::V6(v) => {
-                    for a in v {
-                        self.actions.push_back(Action::SendUnsolicitedNa(*a));
-                    }
-                }
-            }
+            let actions = &mut self.actions;
+            actions.extend(self.cfg.installed().map(|a| match a {
+                IpAddr::V4(a) => Action::SendGarp(a),
+                IpAddr::V6(a) => Action::SendUnsolicitedNa(a),
+            }));
         }
     }
 
@@ -767,6 +745,7 @@ impl VirtualRouter {
         self.timers.stop(Timer::Adver);
         self.timers.stop(Timer::AnnounceDelay);
         self.timers.stop(Timer::AnnounceRefresh);
+        self.timers.stop(Timer::LowerPrioAnnounce);
         if release {
             self.send_advert(AdvertKind::Release);
         }
@@ -783,6 +762,7 @@ impl VirtualRouter {
         self.timers.stop(Timer::Adver);
         self.timers.stop(Timer::AnnounceDelay);
         self.timers.stop(Timer::AnnounceRefresh);
+        self.timers.stop(Timer::LowerPrioAnnounce);
         self.master_adver_interval = self.cfg.interval;
         self.send_advert(AdvertKind::Release);
         self.handover = Some(kind);
@@ -821,6 +801,10 @@ impl VirtualRouter {
             (Timer::AnnounceDelay, State::Master) => {
                 // keepalived garp_master_delay: the second burst.
                 self.announce(self.cfg.announce.repeat);
+            }
+            (Timer::LowerPrioAnnounce, State::Master) => {
+                // keepalived garp_lower_prio_delay: the second set.
+                self.announce(self.cfg.lower_prio_announce().repeat);
             }
             (Timer::AnnounceRefresh, State::Master) => {
                 // keepalived garp_master_refresh.
@@ -877,15 +861,4 @@ impl VirtualRouter {
             _ => {}
         }
     }
-}
-
-/// The addresses of a list as `IpAddr`s, in order.
-fn addr_list(a: &VirtualAddrs) -> impl Iterator<Item = IpAddr> + '_ {
-    let (v4, v6) = match a {
-        VirtualAddrs::V4(v) => (&v[..], &[][..]),
-        VirtualAddrs::V6(v) => (&[][..], &v[..]),
-    };
-    v4.iter()
-        .map(|a| IpAddr::V4(*a))
-        .chain(v6.iter().map(|a| IpAddr::V6(*a)))
 }

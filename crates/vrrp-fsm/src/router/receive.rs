@@ -56,12 +56,12 @@ impl VirtualRouter {
         }
         if self.cfg.is_owner() {
             self.stats.owner_conflicts += 1;
-            if v2 {
+            if v2 || self.cfg.strict {
                 // RFC 3768 §7.1: "MUST verify that the VRID is configured on
                 // the receiving interface and the local router is not the IP
                 // Address owner".
                 self.discard(src, DiscardReason::LocalIsOwner);
-                if self.state == State::Master && !adv.priority.is_release() {
+                if self.state == State::Master && !adv.priority.is_release() && !self.cfg.strict {
                     // INTEROP: discarded for the state machine, but a
                     // non-zero advert proves another router acts as master
                     // (split brain). Assert ourselves as RFC 9568 §6.4.3
@@ -231,26 +231,41 @@ impl VirtualRouter {
             // RFC 9568 §6.4.3: "else: Discard ADVERTISEMENT, Send an
             // ADVERTISEMENT immediately to assert the {Active} state".
             // INTEROP: RFC 3768 only discards; we answer in v2 as well so a
-            // split brain heals within one round trip.
-            self.answer_conflict(now);
+            // split brain heals within one round trip. keepalived's strict
+            // mode discards only (`lower_prio_no_advert`).
+            if self.cfg.strict {
+                self.stats.lower_prio_ignored += 1;
+            } else {
+                self.answer_conflict(now);
+            }
         }
     }
 
     /// A lower-priority master was heard: send an advert now, reset the
     /// Adver_Timer (RFC 9568 §6.4.3), and re-announce the addresses so that
     /// client caches that followed the other master converge back
-    /// (extension; at most once per Advertisement_Interval).
+    /// (keepalived's `garp_lower_prio_repeat`, and `garp_lower_prio_delay`
+    /// for a second set; here at most once per Advertisement_Interval, so
+    /// that a stream of such adverts cannot turn into a flood).
     fn answer_conflict(&mut self, now: Instant) {
         self.stats.conflicts_answered += 1;
-        self.send_advert(AdvertKind::Current);
-        self.arm_adver(now);
+        if !self.cfg.lower_prio_no_advert {
+            self.send_advert(AdvertKind::Current);
+            self.arm_adver(now);
+        }
         let due = self
             .last_conflict_announce
             .and_then(|t| t.checked_add(self.cfg.interval.to_duration()))
             .is_none_or(|t| now >= t);
         if due {
             self.last_conflict_announce = Some(now);
-            self.announce(self.cfg.announce.repeat);
+            let lower = self.cfg.lower_prio_announce();
+            self.announce(lower.repeat);
+            let second = lower.delay.filter(|_| lower.repeat > 0);
+            self.timers.set(
+                Timer::LowerPrioAnnounce,
+                second.and_then(|d| now.checked_add(d)),
+            );
         }
     }
 }

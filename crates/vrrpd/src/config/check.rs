@@ -8,12 +8,20 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::model::{Check, CheckKind, Hooks, SyncGroup};
+use super::model::{Check, CheckKind, Hooks, ParamMatch, SyncGroup};
 use super::raw::{Argv, HookKeys, RawCheck, RawSyncGroup};
 use super::validate::Cx;
 
 /// The values of a check's `type`.
-const CHECK_TYPES: [&str; 6] = ["exec", "tcp", "http", "icmp", "interface", "file"];
+const CHECK_TYPES: [&str; 7] = [
+    "exec",
+    "tcp",
+    "http",
+    "icmp",
+    "interface",
+    "file",
+    "process",
+];
 
 impl Cx {
     /// A command: its program must be an absolute path (a rule of the
@@ -59,7 +67,7 @@ impl Cx {
         let Some(kind_key) = &rc.kind else {
             self.at(
                 spanned,
-                "a check needs `type` (exec, tcp, http, icmp, interface or file)",
+                "a check needs `type` (exec, tcp, http, icmp, interface, file or process)",
             );
             return None;
         };
@@ -78,20 +86,28 @@ impl Cx {
             "icmp" => &["address"],
             "interface" => &["interface"],
             "file" => &["path"],
+            "process" => &[
+                "process",
+                "args",
+                "param_match",
+                "full_command",
+                "quorum",
+                "quorum_max",
+            ],
             other => {
                 let hint = super::suggest::closest(other, CHECK_TYPES)
                     .map_or_else(String::new, |k| format!("; did you mean {k:?}?"));
                 self.at(
                     kind_key,
                     format!(
-                        "unknown check type {other:?} (exec, tcp, http, icmp, interface, file){hint}"
+                        "unknown check type {other:?} (exec, tcp, http, icmp, interface, file, process){hint}"
                     ),
                 );
                 return None;
             }
         };
         // A key of another kind is a mistake, not something to ignore.
-        let present: [(&str, Option<Range<usize>>); 12] = [
+        let present: [(&str, Option<Range<usize>>); 18] = [
             ("command", rc.command.as_ref().map(Spanned::span)),
             ("shell", rc.shell.as_ref().map(Spanned::span)),
             ("user", rc.user.as_ref().map(Spanned::span)),
@@ -106,6 +122,12 @@ impl Cx {
             ),
             ("expect_body", rc.expect_body.as_ref().map(Spanned::span)),
             ("interface", rc.interface.as_ref().map(Spanned::span)),
+            ("process", rc.process.as_ref().map(Spanned::span)),
+            ("args", rc.args.as_ref().map(Spanned::span)),
+            ("param_match", rc.param_match.as_ref().map(Spanned::span)),
+            ("full_command", rc.full_command.as_ref().map(Spanned::span)),
+            ("quorum", rc.quorum.as_ref().map(Spanned::span)),
+            ("quorum_max", rc.quorum_max.as_ref().map(Spanned::span)),
             ("", None),
         ];
         for (key, span) in present {
@@ -253,6 +275,7 @@ impl Cx {
                     name: i.get_ref().clone(),
                 }
             }
+            "process" => self.process_check(rc, kind_key)?,
             _ => {
                 let Some(p) = &rc.path else {
                     need(self, "path");
@@ -279,6 +302,53 @@ impl Cx {
             weight,
             reverse: rc.reverse.as_ref().is_some_and(|r| *r.get_ref()),
             init_fail: rc.init_fail.as_ref().is_some_and(|r| *r.get_ref()),
+        })
+    }
+
+    /// keepalived's `vrrp_track_process`: a name (or program), optional
+    /// arguments and how they match, and the quorum.
+    fn process_check(&mut self, rc: &RawCheck, kind_key: &Spanned<String>) -> Option<CheckKind> {
+        let Some(p) = &rc.process else {
+            self.at(kind_key, "a process check needs `process`");
+            return None;
+        };
+        if p.get_ref().is_empty() {
+            self.at(p, "process names a process: it cannot be empty");
+        }
+        let param_match = match rc.param_match.as_ref().map(|m| m.get_ref().as_str()) {
+            None | Some("exact") => ParamMatch::Exact,
+            Some("partial") => ParamMatch::Partial,
+            Some("initial") => ParamMatch::Initial,
+            Some(other) => {
+                if let Some(m) = &rc.param_match {
+                    self.at(
+                        m,
+                        format!("param_match must be \"exact\", \"partial\" or \"initial\", not {other:?}"),
+                    );
+                }
+                ParamMatch::Exact
+            }
+        };
+        if let (Some(m), None) = (&rc.param_match, &rc.args) {
+            self.at(m, "param_match needs `args` (use `args = []` for none)");
+        }
+        let quorum = rc.quorum.as_ref().map_or(1, |q| *q.get_ref());
+        let quorum_max = rc.quorum_max.as_ref().map(|q| *q.get_ref());
+        if let (Some(q), Some(max)) = (&rc.quorum_max, quorum_max) {
+            if max < quorum {
+                self.at(
+                    q,
+                    format!("quorum_max ({max}) must be at least quorum ({quorum})"),
+                );
+            }
+        }
+        Some(CheckKind::Process {
+            name: p.get_ref().clone(),
+            args: rc.args.as_ref().map(|a| a.get_ref().clone()),
+            param_match,
+            full_command: rc.full_command.as_ref().is_some_and(|f| *f.get_ref()),
+            quorum,
+            quorum_max,
         })
     }
 

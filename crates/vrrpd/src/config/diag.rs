@@ -30,6 +30,9 @@ pub struct Diagnostic {
     pub message: String,
     /// Whether the file or the host is at fault.
     pub group: Group,
+    /// The included file the problem is in (`include`); `None`: the main
+    /// file, [`ConfigError::file`].
+    pub file: Option<String>,
 }
 
 /// Why a configuration was rejected: one or more [`Diagnostic`]s.
@@ -51,6 +54,7 @@ impl ConfigError {
                 column,
                 message,
                 group: Group::Config,
+                file: None,
             }],
         }
     }
@@ -64,13 +68,18 @@ impl ConfigError {
         match self.diagnostics.first() {
             Some(d) => format!(
                 "{n} {noun}; first: {}:{}:{}: {}",
-                self.file,
+                self.file_of(d),
                 d.line,
                 d.column,
                 d.message.replace('\n', " ")
             ),
             None => format!("{n} {noun}"),
         }
+    }
+
+    /// The file `d` is in: its included file, or the main one.
+    pub fn file_of<'a>(&'a self, d: &'a Diagnostic) -> &'a str {
+        d.file.as_deref().unwrap_or(&self.file)
     }
 
     /// The problems of one group.
@@ -85,7 +94,14 @@ impl fmt::Display for ConfigError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}:{}: {}", self.file, d.line, d.column, d.message)?;
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file_of(d),
+                d.line,
+                d.column,
+                d.message
+            )?;
         }
         Ok(())
     }
@@ -135,19 +151,46 @@ pub(crate) struct Pending {
     pub(crate) other: Option<usize>,
 }
 
-/// Turns collected problems into a [`ConfigError`], sorted by position.
-pub(crate) fn finish(text: &str, file: &str, mut pending: Vec<Pending>) -> ConfigError {
+/// One text that offsets point into: the main file (first, at offset 0)
+/// or an included one, at `base` in the offset space of the checked text.
+#[derive(Debug)]
+pub(crate) struct Source {
+    /// Its name in messages.
+    pub(crate) file: String,
+    /// Where its first byte is in the offset space.
+    pub(crate) base: usize,
+    /// Its text.
+    pub(crate) text: String,
+}
+
+/// Turns collected problems into a [`ConfigError`], sorted by position:
+/// each offset is placed in the source it falls in (`sources[0]` is the
+/// main file).
+pub(crate) fn finish_sources(sources: &[Source], mut pending: Vec<Pending>) -> ConfigError {
     pending.sort_by_key(|p| (p.offset, p.group));
-    let index = LineIndex::new(text);
+    let indexes: Vec<LineIndex<'_>> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
+    // The source of an offset: the last one starting at or before it.
+    let place = |offset: usize| -> (usize, usize, usize) {
+        let i = sources.iter().rposition(|s| s.base <= offset).unwrap_or(0);
+        let base = sources.get(i).map_or(0, |s| s.base);
+        let (l, c) = indexes
+            .get(i)
+            .map_or((1, 1), |ix| ix.position(offset - base));
+        (i, l, c)
+    };
     let diagnostics = pending
         .into_iter()
         .map(|p| {
-            let (line, column) = index.position(p.offset);
+            let (i, line, column) = place(p.offset);
             let message = match p.other {
-                Some(o) => {
-                    let (l, c) = index.position(o);
-                    format!("{} (first at {l}:{c})", p.message)
-                }
+                Some(o) => match place(o) {
+                    (j, l, c) if j == i => format!("{} (first at {l}:{c})", p.message),
+                    (j, l, c) => format!(
+                        "{} (first at {}:{l}:{c})",
+                        p.message,
+                        sources.get(j).map_or("", |s| s.file.as_str())
+                    ),
+                },
                 None => p.message,
             };
             Diagnostic {
@@ -155,11 +198,14 @@ pub(crate) fn finish(text: &str, file: &str, mut pending: Vec<Pending>) -> Confi
                 column,
                 message,
                 group: p.group,
+                file: (i > 0)
+                    .then(|| sources.get(i).map(|s| s.file.clone()))
+                    .flatten(),
             }
         })
         .collect();
     ConfigError {
-        file: file.to_owned(),
+        file: sources.first().map(|s| s.file.clone()).unwrap_or_default(),
         diagnostics,
     }
 }
@@ -191,12 +237,14 @@ mod tests {
                     column: 3,
                     message: "bad\nthing".into(),
                     group: Group::Config,
+                    file: None,
                 },
                 Diagnostic {
                     line: 5,
                     column: 1,
                     message: "other".into(),
                     group: Group::Host,
+                    file: None,
                 },
             ],
         };

@@ -8,6 +8,7 @@ use std::time::Duration;
 use toml::Spanned;
 use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
 
+use super::extras::GarpKeys;
 use super::model::{
     Family, Garp, Instance, TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
@@ -35,6 +36,8 @@ impl Cx {
         &mut self,
         spanned: &Spanned<RawInstance>,
         check_names: &HashMap<String, usize>,
+        garp_base: &Garp,
+        global_strict: bool,
     ) -> (Option<Instance>, Facts) {
         let before = self.diags.len();
         let ri = spanned.get_ref();
@@ -89,11 +92,35 @@ impl Cx {
             .iter()
             .filter_map(|r| self.route(r))
             .collect();
+        let virtual_rules = ri
+            .virtual_rules
+            .iter()
+            .filter_map(|r| self.rule(r, family == Family::V6))
+            .collect();
         let track_interfaces = self.track_interfaces(ri);
         let track_checks = self.track_checks(ri, check_names);
         let v3_ipv4_checksum = self.v3_checksum(ri, version, family);
-        let garp = self.garp(ri);
-        let accept = self.accept(ri, priority);
+        let garp = self.garp(
+            garp_base,
+            GarpKeys {
+                master_delay: ri.garp_master_delay.as_ref(),
+                master_repeat: ri.garp_master_repeat.as_ref(),
+                master_refresh: ri.garp_master_refresh.as_ref(),
+                lower_prio_delay: ri.garp_lower_prio_delay.as_ref(),
+                lower_prio_repeat: ri.garp_lower_prio_repeat.as_ref(),
+                master_refresh_repeat: ri.garp_master_refresh_repeat.as_ref(),
+                lower_prio_no_advert: ri.lower_prio_no_advert.as_ref(),
+            },
+        );
+        let excluded_vips = self.excluded(ri, vmac.as_deref(), interface.as_deref());
+        let multicast_source = self.multicast_source(ri, family);
+        let track_own_interface = ri.track_own_interface.as_ref().is_none_or(|t| *t.get_ref());
+        let mut accept = self.accept(ri, priority);
+        let mut garp = garp;
+        let strict = ri.strict.as_ref().map_or(global_strict, |s| *s.get_ref());
+        if strict {
+            self.strict_rules(spanned, version, priority, &mut accept, &mut garp);
+        }
         let hooks = self.hooks(ri);
 
         if self.diags.len() != before {
@@ -113,6 +140,9 @@ impl Cx {
             priority,
             advert_interval,
             vips: vips.into_iter().map(|(v, _)| v).collect(),
+            excluded_vips,
+            track_own_interface,
+            multicast_source,
             preempt,
             preempt_delay,
             accept,
@@ -123,9 +153,11 @@ impl Cx {
             track_checks,
             v3_ipv4_checksum,
             virtual_routes,
+            virtual_rules,
             vmac,
             garp,
             hooks,
+            strict,
         };
         (Some(inst), facts)
     }
@@ -363,27 +395,6 @@ impl Cx {
         }
     }
 
-    fn garp(&mut self, ri: &RawInstance) -> Garp {
-        let mut garp = Garp::default();
-        if let Some(d) = &ri.garp_master_delay {
-            garp.master_delay = d.get_ref().0;
-        }
-        if let Some(r) = &ri.garp_master_repeat {
-            if *r.get_ref() == 0 || *r.get_ref() > 100 {
-                self.at(r, "garp_master_repeat must be between 1 and 100");
-            }
-            garp.master_repeat = *r.get_ref();
-        }
-        if let Some(d) = &ri.garp_master_refresh {
-            let d0 = d.get_ref().0;
-            if !d0.is_zero() && d0 < Duration::from_secs(1) {
-                self.at(d, "garp_master_refresh must be 0 (off) or at least 1s");
-            }
-            garp.master_refresh = (!d0.is_zero()).then_some(d0);
-        }
-        garp
-    }
-
     /// RFC 9568 §6.4.3 Accept_Mode. Default true, as keepalived behaves
     /// without `vrrp_strict`: VIPs usually carry services. False drops
     /// traffic to the VIPs with an nftables filter, so `nft` must exist.
@@ -448,7 +459,7 @@ impl Cx {
         }
     }
 
-    fn vip(
+    pub(crate) fn vip(
         &mut self,
         v: &Spanned<NameOr<raw::RawVip>>,
         instance_dev: &str,
@@ -567,7 +578,7 @@ impl Cx {
         }
     }
 
-    fn route(&mut self, r: &Spanned<raw::RawRoute>) -> Option<VirtualRoute> {
+    pub(crate) fn route(&mut self, r: &Spanned<raw::RawRoute>) -> Option<VirtualRoute> {
         let rr = r.get_ref();
         let text = rr.to.get_ref();
         let (a, l) = match text.split_once('/') {
@@ -636,7 +647,7 @@ impl Cx {
         })
     }
 
-    fn ip(&mut self, s: &Spanned<String>, family: Family, what: &str) -> Option<IpAddr> {
+    pub(crate) fn ip(&mut self, s: &Spanned<String>, family: Family, what: &str) -> Option<IpAddr> {
         match s.get_ref().parse::<IpAddr>() {
             Ok(a) if (a.is_ipv4()) == (family == Family::V4) => Some(a),
             Ok(a) => {

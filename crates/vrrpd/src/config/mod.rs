@@ -17,7 +17,9 @@
 
 mod check;
 mod diag;
+mod extras;
 mod host;
+mod include;
 mod instance;
 mod lenient;
 mod mail;
@@ -33,12 +35,12 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub use diag::{ConfigError, Diagnostic, Group};
-use diag::{Pending, finish};
+use diag::{Pending, finish_sources};
 pub use host::nft_program;
 pub use mail::{Mail, SmtpServer};
 pub use model::{
-    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, SyncGroup, TrackCheck,
-    TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
+    Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, ParamMatch, Rule, SyncGroup,
+    TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
 use raw::RawConfig;
 pub use read::MAX_CONFIG_BYTES;
@@ -89,6 +91,8 @@ impl Options {
 }
 
 /// The outcome of [`check_file`].
+// One value per check or load: boxing the configuration would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Checked {
     /// Valid, and nothing is missing on this host.
@@ -128,7 +132,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn check_file(path: &Path, opts: Options) -> Checked {
     let file = path.display().to_string();
     match read::read_config(path, &file) {
-        Ok(text) => match validate_text(&text, &file, opts) {
+        Ok(text) => match validate_in(&text, &file, path.parent(), opts) {
             Ok(c) => Checked::Ok(c),
             Err(e) => Checked::Problems(e),
         },
@@ -143,27 +147,41 @@ pub fn load_str(text: &str, file: &str) -> Result<Config, ConfigError> {
 }
 
 /// Validates configuration `text` with `opts`; `file` names it in messages.
+/// Relative `include` paths are taken from the current directory.
 pub fn validate_text(text: &str, file: &str, opts: Options) -> Result<Config, ConfigError> {
-    let doc = match DeTable::parse(text) {
+    validate_in(text, file, None, opts)
+}
+
+/// [`validate_text`] with `include` paths relative to `dir`.
+fn validate_in(
+    text: &str,
+    file: &str,
+    dir: Option<&Path>,
+    opts: Options,
+) -> Result<Config, ConfigError> {
+    let all = include::combine(text, file, dir);
+    let doc = match DeTable::parse(&all.text) {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            let p = Pending {
+            let mut problems = all.problems;
+            problems.push(Pending {
                 offset: span.start,
                 message: syntax_message(e.message()),
                 group: Group::Config,
                 other: None,
-            };
-            return Err(finish(text, file, vec![p]));
+            });
+            return Err(finish_sources(&all.sources, problems));
         }
     };
     let mut cx = validate::Cx::new(opts);
+    cx.diags.extend(all.problems);
     let raw = cx.read_document(doc);
     let config = cx.validate(raw);
     if cx.diags.is_empty() {
         Ok(config)
     } else {
-        Err(finish(text, file, cx.diags))
+        Err(finish_sources(&all.sources, cx.diags))
     }
 }
 
@@ -189,13 +207,15 @@ impl validate::Cx {
                 "instance" => raw.instances = array(value, "instance", &mut problems),
                 "check" => raw.checks = array(value, "check", &mut problems),
                 "sync_group" => raw.sync_groups = array(value, "sync_group", &mut problems),
+                // Read by `include::combine`, which reports its problems.
+                "include" => {}
                 other => {
                     let hint = suggest::closest(other, raw::TOP_LEVEL)
                         .map_or_else(String::new, |k| format!(": did you mean `{k}`?"));
                     problems.push((
                         key.span(),
                         format!(
-                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]] and [[sync_group]])"
+                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]] and [[sync_group]]; the one key is `include`)"
                         ),
                     ));
                 }

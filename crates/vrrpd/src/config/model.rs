@@ -38,7 +38,33 @@ pub struct Global {
     pub metrics_listen: Option<SocketAddr>,
     /// E-mail alerts (keepalived's keys); boxed, as most files set none.
     pub mail: Box<super::mail::Mail>,
+    /// The announcement settings of every instance that does not set its
+    /// own (keepalived's global `vrrp_garp_master_*` and
+    /// `vrrp_garp_lower_prio_*`).
+    pub garp: Garp,
+    /// keepalived's `notify_fifo`: a FIFO that gets one line per state
+    /// change (`INSTANCE "VI_1" MASTER 100`); made if missing.
+    pub notify_fifo: Option<PathBuf>,
+    /// keepalived's `vrrp_startup_delay`: wait this long after start
+    /// before starting the instances (for networks that come up late).
+    pub startup_delay: Duration,
+    /// keepalived's `vrrp_strict`: the default of every instance's
+    /// `strict`.
+    pub strict: bool,
+    /// keepalived's `static_ipaddress`: addresses added at start and
+    /// removed at exit, whatever the instances do (`interface` is set).
+    pub static_addresses: Vec<Vip>,
+    /// keepalived's `static_routes`: routes added at start and removed at
+    /// exit.
+    pub static_routes: Vec<VirtualRoute>,
+    /// keepalived's `static_rules`: routing policy rules added at start and
+    /// removed at exit.
+    pub static_rules: Vec<Rule>,
 }
+
+/// A routing policy rule (`ip rule`): keepalived's `virtual_rules` and
+/// `static_rules`.
+pub use netif::Rule;
 
 impl Global {
     /// The default control socket path.
@@ -54,6 +80,13 @@ impl Default for Global {
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
             metrics_listen: None,
             mail: Box::default(),
+            garp: Garp::default(),
+            notify_fifo: None,
+            startup_delay: Duration::ZERO,
+            strict: false,
+            static_addresses: Vec::new(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
         }
     }
 }
@@ -136,6 +169,20 @@ pub struct Garp {
     pub master_repeat: u32,
     /// Period of refresh announcements while master; `None` disables them.
     pub master_refresh: Option<Duration>,
+    /// Delay before the second set of announcements after a lower-priority
+    /// advert was heard while master (keepalived `garp_lower_prio_delay`;
+    /// its default is the global `garp_master_delay`); zero sends one set.
+    pub lower_prio_delay: Duration,
+    /// Announcements per address in each such set (keepalived
+    /// `garp_lower_prio_repeat`; its default is the global
+    /// `garp_master_repeat`); 0 sends none.
+    pub lower_prio_repeat: u32,
+    /// Announcements per address at each refresh (keepalived
+    /// `garp_master_refresh_repeat`, default 1).
+    pub master_refresh_repeat: u32,
+    /// No advert in answer to a lower-priority advert while master
+    /// (keepalived `lower_prio_no_advert`; strict mode implies it).
+    pub lower_prio_no_advert: bool,
 }
 
 impl Default for Garp {
@@ -144,6 +191,10 @@ impl Default for Garp {
             master_delay: Duration::from_secs(5),
             master_repeat: 5,
             master_refresh: None,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
+            master_refresh_repeat: 1,
+            lower_prio_no_advert: false,
         }
     }
 }
@@ -186,6 +237,12 @@ pub struct Instance {
     pub advert_interval: Interval,
     /// Virtual addresses.
     pub vips: Vec<Vip>,
+    /// Addresses installed and removed with the virtual addresses but not
+    /// advertised (keepalived's `virtual_ipaddress_excluded`); any family.
+    pub excluded_vips: Vec<Vip>,
+    /// Whether the instance's own interface going down puts it in Fault
+    /// (default true; false is keepalived's `dont_track_primary`).
+    pub track_own_interface: bool,
     /// Preempt a lower-priority master (default on).
     pub preempt: bool,
     /// Wait this long after start-up before preempting.
@@ -197,6 +254,9 @@ pub struct Instance {
     pub auth: Auth,
     /// Source address for unicast adverts.
     pub unicast_source: Option<IpAddr>,
+    /// Source address for multicast adverts (keepalived's `mcast_src_ip`);
+    /// `None` takes the interface's primary address.
+    pub multicast_source: Option<IpAddr>,
     /// Unicast peers; empty means multicast.
     pub unicast_peers: Vec<IpAddr>,
     /// Tracked interfaces.
@@ -207,6 +267,9 @@ pub struct Instance {
     pub v3_ipv4_checksum: V3Ipv4Checksum,
     /// Routes installed with the virtual addresses.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Routing policy rules installed with the virtual addresses
+    /// (keepalived's `virtual_rules`).
+    pub virtual_rules: Vec<Rule>,
     /// The virtual MAC interface (keepalived's `use_vmac`): a macvlan of
     /// this name on `interface` carries the virtual addresses with the
     /// virtual router MAC (RFC 9568 §7.3). IPv4 only.
@@ -215,6 +278,9 @@ pub struct Instance {
     pub garp: Garp,
     /// Notify hooks.
     pub hooks: Hooks,
+    /// keepalived's strict mode (`strict_mode`, `vrrp_strict`): RFC rules
+    /// kept strictly (see `docs/config.md`).
+    pub strict: bool,
 }
 
 /// What a check probes.
@@ -264,7 +330,27 @@ pub enum CheckKind {
         /// The file.
         path: PathBuf,
     },
+    /// keepalived `vrrp_track_process`: running processes that match, within
+    /// a quorum (see [`healthcheck::ProcessSpec`]).
+    Process {
+        /// Process name (`/proc/PID/comm`), or the program of the command
+        /// line when `args` or `full_command` is given.
+        name: String,
+        /// Arguments to match (`None`: any).
+        args: Option<Vec<String>>,
+        /// How `args` match.
+        param_match: ParamMatch,
+        /// Match the command line even without `args`.
+        full_command: bool,
+        /// Fewest matching processes for success.
+        quorum: u32,
+        /// Most matching processes for success.
+        quorum_max: Option<u32>,
+    },
 }
+
+/// How a process check's arguments match (keepalived's `param_match`).
+pub use healthcheck::ParamMatch;
 
 /// One `[[check]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

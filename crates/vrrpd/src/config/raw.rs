@@ -33,7 +33,7 @@ pub(crate) trait Partial {
 }
 
 /// The top-level keys, for "did you mean".
-pub(crate) const TOP_LEVEL: [&str; 4] = ["global", "instance", "check", "sync_group"];
+pub(crate) const TOP_LEVEL: [&str; 5] = ["global", "instance", "check", "sync_group", "include"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +53,24 @@ pub(crate) struct RawGlobal {
     pub(crate) smtp_helo_name: Option<Spanned<String>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
     pub(crate) no_email_faults: Option<Spanned<bool>>,
+    // Defaults of every instance's announcement keys (keepalived's
+    // global `vrrp_garp_*`).
+    pub(crate) garp_master_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_master_repeat: Option<Spanned<u32>>,
+    pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
+    pub(crate) garp_master_refresh_repeat: Option<Spanned<u32>>,
+    pub(crate) lower_prio_no_advert: Option<Spanned<bool>>,
+    pub(crate) notify_fifo: Option<Spanned<String>>,
+    pub(crate) startup_delay: Option<Spanned<Dur>>,
+    pub(crate) strict: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub(crate) static_addresses: Vec<Spanned<RawVip>>,
+    #[serde(default)]
+    pub(crate) static_routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    pub(crate) static_rules: Vec<Spanned<RawRule>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,11 +102,21 @@ pub(crate) struct RawInstance {
     pub(crate) v3_ipv4_checksum: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) virtual_routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    pub(crate) virtual_rules: Vec<Spanned<RawRule>>,
     pub(crate) use_vmac: Option<Spanned<bool>>,
     pub(crate) vmac_name: Option<Spanned<String>>,
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,
     pub(crate) garp_master_repeat: Option<Spanned<u32>>,
     pub(crate) garp_master_refresh: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_delay: Option<Spanned<Dur>>,
+    pub(crate) garp_lower_prio_repeat: Option<Spanned<u32>>,
+    pub(crate) garp_master_refresh_repeat: Option<Spanned<u32>>,
+    pub(crate) lower_prio_no_advert: Option<Spanned<bool>>,
+    pub(crate) multicast_source: Option<Spanned<String>>,
+    pub(crate) virtual_addresses_excluded: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
+    pub(crate) track_own_interface: Option<Spanned<bool>>,
+    pub(crate) strict: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,
     pub(crate) notify_fault: Option<Spanned<Argv>>,
@@ -153,6 +181,20 @@ pub(crate) struct RawRoute {
     pub(crate) via: Option<Spanned<String>>,
     pub(crate) interface: Option<Spanned<String>>,
     pub(crate) metric: Option<Spanned<u32>>,
+    pub(crate) table: Option<Spanned<u32>>,
+}
+
+/// A routing policy rule (`ip rule`): keepalived's `virtual_rules` and
+/// `static_rules`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub(crate) from: Option<Spanned<String>>,
+    pub(crate) to: Option<Spanned<String>>,
+    pub(crate) iif: Option<Spanned<String>>,
+    pub(crate) oif: Option<Spanned<String>>,
+    pub(crate) fwmark: Option<Spanned<u32>>,
+    pub(crate) priority: Option<Spanned<u32>>,
     pub(crate) table: Option<Spanned<u32>>,
 }
 
@@ -223,6 +265,13 @@ pub(crate) struct RawCheck {
     pub(crate) expect_body: Option<Spanned<String>>,
     // interface
     pub(crate) interface: Option<Spanned<String>>,
+    // process
+    pub(crate) process: Option<Spanned<String>>,
+    pub(crate) args: Option<Spanned<Vec<String>>>,
+    pub(crate) param_match: Option<Spanned<String>>,
+    pub(crate) full_command: Option<Spanned<bool>>,
+    pub(crate) quorum: Option<Spanned<u32>>,
+    pub(crate) quorum_max: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

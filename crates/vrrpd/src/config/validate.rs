@@ -8,13 +8,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use toml::Spanned;
 
 use super::Options;
 use super::diag::{Group, Pending};
+use super::extras::GarpKeys;
 use super::instance::Facts;
-use super::model::{Config, Family, Global};
+use super::model::{Config, Family, Garp, Global};
 use super::raw::{RawConfig, RawGlobal};
 use super::suggest::closest;
 
@@ -78,7 +80,7 @@ impl Cx {
         let mut across = Across::default();
         let mut instances = Vec::new();
         for ri in &raw.instances {
-            let (inst, facts) = self.instance(ri, &check_names);
+            let (inst, facts) = self.instance(ri, &check_names, &global.garp, global.strict);
             self.across(&mut across, &facts);
             instances.extend(inst.map(Arc::new));
         }
@@ -130,6 +132,61 @@ impl Cx {
             }
         }
         out.mail = Box::new(self.mail(g));
+        if let Some(p) = &g.notify_fifo {
+            if !Path::new(p.get_ref()).is_absolute() {
+                self.at(p, "notify_fifo must be an absolute path");
+            }
+            out.notify_fifo = Some(PathBuf::from(p.get_ref()));
+        }
+        if let Some(d) = &g.startup_delay {
+            // keepalived's limit is its timer range; an hour is plenty.
+            if d.get_ref().0 > Duration::from_secs(3600) {
+                self.at(d, "startup_delay must be at most 1h");
+            }
+            out.startup_delay = d.get_ref().0;
+        }
+        out.strict = g.strict.as_ref().is_some_and(|s| *s.get_ref());
+        out.static_addresses = g
+            .static_addresses
+            .iter()
+            .filter_map(|a| self.static_address(a))
+            .collect();
+        for r in &g.static_routes {
+            if r.get_ref().via.is_none() && r.get_ref().interface.is_none() {
+                self.at(r, "a static route needs `via` or `interface` (there is no instance interface to use)");
+            }
+        }
+        out.static_routes = g
+            .static_routes
+            .iter()
+            .filter_map(|r| self.route(r))
+            .collect();
+        out.static_rules = g
+            .static_rules
+            .iter()
+            .filter_map(|r| self.rule(r, false))
+            .collect();
+        // keepalived: the global lower-priority settings default to the
+        // global master ones (vrrp.c, when reading the configuration).
+        let mut base = Garp::default();
+        if let Some(d) = &g.garp_master_delay {
+            base.lower_prio_delay = d.get_ref().0;
+        }
+        if let Some(r) = &g.garp_master_repeat {
+            base.lower_prio_repeat = *r.get_ref();
+        }
+        out.garp = self.garp(
+            &base,
+            GarpKeys {
+                master_delay: g.garp_master_delay.as_ref(),
+                master_repeat: g.garp_master_repeat.as_ref(),
+                master_refresh: g.garp_master_refresh.as_ref(),
+                lower_prio_delay: g.garp_lower_prio_delay.as_ref(),
+                lower_prio_repeat: g.garp_lower_prio_repeat.as_ref(),
+                master_refresh_repeat: g.garp_master_refresh_repeat.as_ref(),
+                lower_prio_no_advert: g.lower_prio_no_advert.as_ref(),
+            },
+        );
         out
     }
 

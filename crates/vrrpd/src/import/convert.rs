@@ -32,6 +32,11 @@ impl Table {
         }
     }
 
+    /// Unsets `key`.
+    pub(super) fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| k != key);
+    }
+
     /// Whether `key` is set.
     pub(super) fn has(&self, key: &str) -> bool {
         self.entries.iter().any(|(k, _)| k == key)
@@ -61,6 +66,11 @@ pub(super) struct FileWide {
     pub(super) interface: Option<String>,
     /// The global `vrrp_garp_master_*` defaults, as instance keys.
     pub(super) garp: Table,
+    /// Keys of vrrpd's `[global]` (`notify_fifo`, `startup_delay`, the
+    /// e-mail keys of `mail.rs`).
+    pub(super) global: Table,
+    /// `vrrp_strict`: every instance in strict mode unless it says not.
+    pub(super) strict: bool,
     /// Sync-group members → whether their group keeps tracking weights
     /// (`sync_group_tracking_weight` / `global_tracking`).
     pub(super) members: HashMap<String, bool>,
@@ -68,10 +78,21 @@ pub(super) struct FileWide {
     pub(super) script_weights: HashMap<String, i64>,
     /// Track file name → its weight (keepalived's default is 1).
     pub(super) file_weights: HashMap<String, i64>,
-    /// The imported `[global]` (e-mail keys, `mail.rs`).
-    pub(super) global: Table,
     /// `smtp_alert_vrrp` was given (it wins over `smtp_alert`).
     pub(super) alert_vrrp: bool,
+    /// `vrrp_track_process` name → its weight (keepalived's default is 0).
+    pub(super) process_weights: HashMap<String, i64>,
+    /// Rules given a preference so far (keepalived counts down from 16384).
+    pub(super) rules_numbered: u32,
+}
+
+impl FileWide {
+    /// The preference keepalived gives the next rule without one.
+    pub(super) fn next_rule_pref(&mut self) -> u32 {
+        let p = 16384u32.saturating_sub(self.rules_numbered);
+        self.rules_numbered += 1;
+        p
+    }
 }
 
 /// The converter: notes so far, the file being read, file-wide settings.
@@ -101,6 +122,10 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "global_defs" => {}
             "vrrp_script" => cx.script(n, &mut checks),
             "vrrp_track_file" | "track_file" => cx.track_file(n, &mut checks),
+            "vrrp_track_process" => cx.track_process(n, &mut checks),
+            "static_ipaddress" => cx.static_addresses(n),
+            "static_routes" => cx.static_routes(n),
+            "static_rules" => cx.static_rules(n),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
             _ => cx.keyword("top", n),
@@ -115,6 +140,15 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
     let mut notes = cx.notes;
     notes.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Imported { toml, notes }
+}
+
+/// keepalived's optional boolean after a flag keyword (`lower_prio_no_advert
+/// [true|false]`): on unless it says off.
+pub(super) fn flag_on(c: &Node) -> bool {
+    !matches!(
+        c.args.first().map(String::as_str),
+        Some("false" | "off" | "no" | "0")
+    )
 }
 
 /// A TOML string.
@@ -335,6 +369,7 @@ impl Convert {
         let children = n.block.iter().flatten();
         match n.key.as_str() {
             "global_defs" => self.global_defs(n),
+            "vrrp_track_process" => self.survey_process(n),
             "vrrp_sync_group" => {
                 let weights = children.clone().any(|c| {
                     matches!(
@@ -398,13 +433,56 @@ impl Convert {
                         self.wide.garp.set(&c.key["vrrp_".len()..], d);
                     }
                 }
-                "vrrp_garp_master_repeat" => {
+                "vrrp_lower_prio_no_advert" => {
+                    self.wide
+                        .garp
+                        .set("lower_prio_no_advert", flag_on(c).to_string());
+                }
+                "vrrp_garp_master_repeat"
+                | "vrrp_garp_lower_prio_repeat"
+                | "vrrp_garp_master_refresh_repeat" => {
                     if let Some(v) = self.int(c) {
-                        self.wide.garp.set("garp_master_repeat", v.to_string());
+                        self.wide.garp.set(&c.key["vrrp_".len()..], v.to_string());
+                    }
+                }
+                // vrrpd has one FIFO and only VRRP lines to write.
+                "notify_fifo" | "vrrp_notify_fifo" => {
+                    if let Some(p) = self.value(c) {
+                        if self.wide.global.set("notify_fifo", quote(p)) {
+                            self.note(c.line, Impact::Changes, Some(&c.key), "vrrpd writes one notify FIFO: the last of notify_fifo / vrrp_notify_fifo is kept");
+                        }
+                    }
+                }
+                "vrrp_strict" => self.wide.strict = true,
+                "vrrp_startup_delay" => {
+                    if let Some(d) = self.duration(c) {
+                        self.wide.global.set("startup_delay", d);
+                    }
+                }
+                "vrrp_garp_lower_prio_delay" => {
+                    if let Some(d) = self.duration(c) {
+                        self.wide.garp.set(&c.key["vrrp_".len()..], d);
                     }
                 }
                 _ if self.mail_global(c) => {}
                 _ => self.keyword("global_defs", c),
+            }
+        }
+        // keepalived: the global lower-priority settings default to the
+        // global master ones, and an instance's to the global ones (never
+        // to the instance's own garp_master_*).
+        for (lower, master) in [
+            ("garp_lower_prio_delay", "garp_master_delay"),
+            ("garp_lower_prio_repeat", "garp_master_repeat"),
+        ] {
+            let from_master = self
+                .wide
+                .garp
+                .entries()
+                .find(|(k, _)| *k == master)
+                .map(|(_, v)| v.to_owned());
+            if let (false, Some(v)) = (self.wide.garp.has(lower), from_master) {
+                self.wide.garp.set(lower, v);
             }
         }
     }

@@ -7,13 +7,15 @@ use super::Impact;
 use super::Node;
 use super::convert::{Convert, Table, quote, quote_list};
 
+mod strict;
+
 /// A tracked object as written: `NAME [weight N]`.
 #[derive(Debug, Clone)]
 struct Tracked {
     name: String,
     weight: Option<i64>,
     line: usize,
-    /// `track_interface`, `track_script` or `track_file`.
+    /// `track_interface`, `track_script`, `track_file` or `track_process`.
     kind: &'static str,
 }
 
@@ -40,6 +42,10 @@ struct Inst {
     routes: Vec<(bool, String)>,
     v4: Vec<String>,
     v6: Vec<String>,
+    /// `virtual_ipaddress_excluded`, either family.
+    excluded: Vec<String>,
+    /// `strict_mode [on|off]`: (line, on).
+    strict: Option<(usize, bool)>,
     tracked: Vec<Tracked>,
 }
 
@@ -67,11 +73,18 @@ impl Convert {
                 i.interface = Some(d);
             }
         }
+        let strict = self.strict_overrides(name, &mut i);
         // The global `vrrp_garp_master_*` defaults, unless set here.
         for (k, v) in self.wide.garp.entries() {
             if !i.body.has(k) {
                 i.body.set(k, v.to_owned());
             }
+        }
+        if strict {
+            // keepalived: strict mode sends no lower-priority announcements,
+            // whatever the global defaults say.
+            i.body.remove("garp_lower_prio_repeat");
+            i.body.remove("garp_lower_prio_delay");
         }
         self.keepalived_overrides(name, &mut i);
         self.write_instance(n, name, &i, out);
@@ -139,7 +152,8 @@ impl Convert {
                     self.vip(a, i.interface.as_deref(), &mut i.v4, &mut i.v6);
                 }
             }
-            "unicast_src_ip" => {
+            // keepalived reads both into one source address (`saddr`).
+            "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(v) = self.value(c) {
                     i.source = Some((v.to_owned(), c.line));
                 }
@@ -160,10 +174,11 @@ impl Convert {
                     );
                 }
             }
-            "track_interface" | "track_script" | "track_file" => {
+            "track_interface" | "track_script" | "track_file" | "track_process" => {
                 let kind = match key {
                     "track_interface" => "track_interface",
                     "track_script" => "track_script",
+                    "track_process" => "track_process",
                     _ => "track_file",
                 };
                 self.tracked(c, kind, &mut i.tracked);
@@ -173,7 +188,45 @@ impl Convert {
                 i.body.set(key, quote(&cmd));
             }
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
-            "garp_master_repeat" => self.int_key(c, &mut i.body, key),
+            "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
+                self.int_key(c, &mut i.body, key)
+            }
+            "lower_prio_no_advert" => {
+                let on = super::convert::flag_on(c);
+                i.body.set(key, on.to_string());
+            }
+            "garp_lower_prio_delay" => self.dur_key(c, &mut i.body, key),
+            "virtual_ipaddress_excluded" => {
+                let mut ex = Vec::new();
+                for a in c.block.iter().flatten() {
+                    let mut ex6 = Vec::new();
+                    self.vip(a, i.interface.as_deref(), &mut ex, &mut ex6);
+                    ex.append(&mut ex6);
+                }
+                i.excluded.extend(ex);
+            }
+            "strict_mode" => {
+                let on = !matches!(
+                    c.args.first().map(String::as_str),
+                    Some("off" | "false" | "no" | "0")
+                );
+                i.strict = Some((c.line, on));
+            }
+            "dont_track_primary" => {
+                i.body.set("track_own_interface", "false".to_owned());
+            }
+            "virtual_rules" => {
+                let rules: Vec<String> = c
+                    .block
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| self.rule(r, "virtual_rules"))
+                    .collect();
+                if !rules.is_empty() {
+                    i.body
+                        .set("virtual_rules", format!("[{}]", rules.join(", ")));
+                }
+            }
             "virtual_routes" => {
                 i.routes = c
                     .block
@@ -277,11 +330,18 @@ impl Convert {
             let known = match kind {
                 "track_script" => self.wide.script_weights.contains_key(&t.key),
                 "track_file" => self.wide.file_weights.contains_key(&t.key),
+                "track_process" => self.wide.process_weights.contains_key(&t.key),
                 _ => true,
             };
             if !known {
                 let what = kind.trim_start_matches("track_");
                 self.note(t.line, Impact::Changes, Some(kind), format!("there is no usable {what} named {:?}: keepalived ignores the entry, and so does the import", t.key));
+                continue;
+            }
+            if out.iter().any(|o| o.kind == kind && o.name == t.key) {
+                // keepalived (vrrp_track.c, track_file.c): "duplicate
+                // track_... - ignoring"; the first entry counts.
+                self.note(t.line, Impact::Converted, Some(kind), format!("{} is tracked twice: keepalived ignores the second entry, and so does the import", t.key));
                 continue;
             }
             out.push(Tracked {
@@ -355,6 +415,9 @@ impl Convert {
             "track_file" => t
                 .weight
                 .unwrap_or_else(|| self.wide.file_weights.get(&t.name).copied().unwrap_or(1)),
+            "track_process" => t
+                .weight
+                .unwrap_or_else(|| self.wide.process_weights.get(&t.name).copied().unwrap_or(0)),
             _ => t.weight.unwrap_or(0),
         };
         if effective == 0 {
@@ -391,11 +454,20 @@ impl Convert {
                 .collect();
             format!("[{}]", v.join(", "))
         };
+        if !i.excluded.is_empty() {
+            body.set(
+                "virtual_addresses_excluded",
+                format!("[{}]", i.excluded.join(", ")),
+            );
+        }
         if i.tracked.iter().any(|t| t.kind == "track_interface") {
             body.set("track_interfaces", items(&["track_interface"]));
         }
         if i.tracked.iter().any(|t| t.kind != "track_interface") {
-            body.set("track_checks", items(&["track_script", "track_file"]));
+            body.set(
+                "track_checks",
+                items(&["track_script", "track_file", "track_process"]),
+            );
         }
         match (i.v4.is_empty(), i.v6.is_empty()) {
             (false, true) => self.write_one(out, name, &body, i, &i.v4, version, false),
@@ -403,7 +475,10 @@ impl Convert {
             (false, false) => {
                 let name6 = format!("{name}_v6");
                 self.write_one(out, name, &body, i, &i.v4, version, false);
-                self.write_one(out, &name6, &body, i, &i.v6, 3, true);
+                // Excluded addresses are installed once: by the IPv4 twin.
+                let mut body6 = body.clone();
+                body6.remove("virtual_addresses_excluded");
+                self.write_one(out, &name6, &body6, i, &i.v6, 3, true);
                 self.note(n.line, Impact::Changes, Some("virtual_ipaddress"), format!("instance {name} mixes IPv4 and IPv6: keepalived 2.2.7 ignores the addresses of the other family (\"address family must match\"); the import keeps them, split into {name} and {name6} (one family per VRRP router, RFC 9568 §7.1): drop {name6} to run as keepalived did, or add it to {name}'s sync group"));
             }
             (true, true) => self.note(
@@ -488,11 +563,17 @@ impl Convert {
             }
         }
         if !peers.is_empty() {
-            t.set("unicast_peers", quote_list(peers));
+            t.set("unicast_peers", quote_list(peers.iter().copied()));
         }
         if let Some((s, line)) = &i.source {
             if fits(s) {
-                t.set("unicast_source", quote(s));
+                // keepalived's one source address: unicast or multicast.
+                let key = if peers.is_empty() {
+                    "multicast_source"
+                } else {
+                    "unicast_source"
+                };
+                t.set(key, quote(s));
             } else {
                 self.note(*line, Impact::NoEffect, Some("unicast_src_ip"), format!("unicast_src_ip {s} is not of the instance's address family: keepalived skips it, and so does the import"));
             }
@@ -579,48 +660,6 @@ impl Convert {
         } else {
             v6.push(entry)
         }
-    }
-
-    /// One `virtual_routes` line: `[to] NET [via|gw ADDR] [dev IF]
-    /// [metric N] [table N]`. A route with anything else (a source, a
-    /// route type, a named table, ...) is skipped with a note rather than
-    /// imported as a different route.
-    fn route(&mut self, r: &Node) -> Option<(bool, String)> {
-        let words: Vec<&str> = std::iter::once(r.key.as_str())
-            .chain(r.args.iter().map(String::as_str))
-            .collect();
-        let mut it = words.iter().copied().peekable();
-        if it.peek() == Some(&"to") {
-            it.next();
-        }
-        let dst = it.next().unwrap_or_default();
-        let Some(to) = dst.split('/').next().and_then(|a| a.parse::<IpAddr>().ok()) else {
-            self.note(r.line, Impact::Changes, Some("virtual_routes"), format!("route `{}` is not imported (only `[to] NETWORK [via ADDR] [dev IF] [metric N] [table N]`)", words.join(" ")));
-            return None;
-        };
-        let mut keys = vec![format!("to = {}", quote(dst))];
-        while let Some(w) = it.next() {
-            let v = it.next();
-            let numeric = v.filter(|v| v.parse::<u32>().is_ok());
-            match (w, v, numeric) {
-                ("via" | "gw", Some(v), _) => keys.push(format!("via = {}", quote(v))),
-                ("dev", Some(v), _) => keys.push(format!("interface = {}", quote(v))),
-                ("metric" | "table", _, Some(n)) => keys.push(format!("{w} = {n}")),
-                _ => {
-                    self.note(
-                        r.line,
-                        Impact::Changes,
-                        Some("virtual_routes"),
-                        format!(
-                            "route `{}`: option `{w}` is not imported; route skipped",
-                            words.join(" ")
-                        ),
-                    );
-                    return None;
-                }
-            }
-        }
-        Some((to.is_ipv6(), format!("{{ {} }}", keys.join(", "))))
     }
 }
 

@@ -15,6 +15,8 @@ mod instance;
 pub mod keywords;
 mod mail;
 mod preprocess;
+mod process;
+mod statics;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -313,7 +315,8 @@ fn read_with_includes(
 
 /// The files an include names: the path itself, or the sorted matches of
 /// `*`, `?` and `[...]` in its last component (as glob(3) sorts them).
-fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
+/// vrrpd's own `include` key reads the same way.
+pub(crate) fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -323,7 +326,13 @@ fn expand(target: &Path) -> Result<Vec<PathBuf>, String> {
         return Err("wildcards in directory names are not followed".to_owned());
     }
     if !name.contains(['*', '?', '[']) {
-        return Ok(vec![target.to_owned()]);
+        // keepalived reports a missing file and reads on; so does the
+        // import (the caller notes that nothing matched).
+        return Ok(if target.exists() {
+            vec![target.to_owned()]
+        } else {
+            Vec::new()
+        });
     }
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries

@@ -174,6 +174,9 @@ impl Daemon {
             let prio = prio.unwrap_or(inst.cfg.priority.get());
             let hooks = &inst.cfg.hooks;
             queue_state_hooks(&mut self.hooks, hooks, "INSTANCE", &name, ch.to, prio, now);
+            if let Some(f) = &mut self.fifo {
+                f.state_changed("INSTANCE", &name, ch.to, prio);
+            }
         }
         // Off the VRRP path: formatting and a non-blocking queue push; the
         // same changes as the hooks (a stop's hand-over mails only "Stopping").
@@ -219,6 +222,9 @@ impl Daemon {
             let mail = &self.cfg.global.mail;
             self.mail
                 .state_change(mail, g.hooks.smtp_alert, "GROUP", &name, to);
+        }
+        if let Some(f) = &mut self.fifo {
+            f.state_changed("GROUP", &name, to, 0);
         }
     }
 

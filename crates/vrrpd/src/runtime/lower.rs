@@ -5,10 +5,11 @@
 //! unit-tested.
 
 use healthcheck::{
-    CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, RunAs, TcpSpec,
+    CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, ProcessSpec, RunAs,
+    TcpSpec,
 };
 use netif::executor::{RouteSpec, RouterSpec, VipSpec};
-use vrrp_fsm::{AnnounceConfig, ConfigBuilder};
+use vrrp_fsm::{AnnounceConfig, ConfigBuilder, LowerPrioAnnounce};
 use vrrp_proto::{Family, V3Ipv4PseudoHeader, Version};
 
 use crate::config::{Check, CheckKind, Instance, V3Ipv4Checksum};
@@ -22,7 +23,8 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         repeat,
         second_burst_delay: (!inst.garp.master_delay.is_zero()).then_some(inst.garp.master_delay),
         refresh: inst.garp.master_refresh.filter(|d| !d.is_zero()),
-        refresh_repeat: 1,
+        refresh_repeat: u8::try_from(inst.garp.master_refresh_repeat.clamp(1, 255))
+            .unwrap_or(u8::MAX),
     };
     vrrp_fsm::Config::builder(inst.vrid.get(), inst.version)
         .priority(inst.priority.get())
@@ -33,18 +35,29 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         .accept_mode(inst.accept)
         .auth(inst.auth)
         .announce(announce)
+        .excluded_addrs(inst.excluded_vips.iter().map(|v| v.addr))
+        .strict(inst.strict)
+        .lower_prio_no_advert(inst.garp.lower_prio_no_advert)
+        // keepalived: strict mode clears higher_prio_send_advert.
+        .higher_prio_send_advert(!inst.strict)
+        .lower_prio_announce(Some(LowerPrioAnnounce {
+            repeat: u8::try_from(inst.garp.lower_prio_repeat).unwrap_or(u8::MAX),
+            delay: (!inst.garp.lower_prio_delay.is_zero()).then_some(inst.garp.lower_prio_delay),
+        }))
 }
 
-/// Where `inst`'s packets, addresses and routes go.
+/// Where `inst`'s packets, addresses and routes go. Excluded addresses
+/// are installed as the virtual ones are (the state machine says when).
 pub fn router_spec(inst: &Instance) -> RouterSpec {
     RouterSpec {
         interface: inst.interface.clone(),
-        source: inst.unicast_source,
+        source: inst.unicast_source.or(inst.multicast_source),
         unicast_peers: inst.unicast_peers.clone(),
         v3_ipv4_checksum: pseudo_header(inst),
         vips: inst
             .vips
             .iter()
+            .chain(&inst.excluded_vips)
             .map(|v| VipSpec {
                 addr: v.addr,
                 prefix_len: v.prefix_len,
@@ -65,6 +78,8 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
                 table: r.table,
             })
             .collect(),
+        rules: inst.virtual_rules.clone(),
+        track_link: inst.track_own_interface,
     }
 }
 
@@ -129,6 +144,21 @@ pub fn check_spec(check: &Check) -> CheckSpec {
             healthcheck::CheckKind::Interface(InterfaceSpec::new(name.clone()))
         }
         CheckKind::File { path } => healthcheck::CheckKind::File(FileSpec { path: path.clone() }),
+        CheckKind::Process {
+            name,
+            args,
+            param_match,
+            full_command,
+            quorum,
+            quorum_max,
+        } => healthcheck::CheckKind::Process(ProcessSpec {
+            args: args.clone(),
+            param_match: *param_match,
+            full_command: *full_command,
+            quorum: *quorum,
+            quorum_max: *quorum_max,
+            ..ProcessSpec::new(name.clone())
+        }),
     };
     CheckSpec::new(check.name.clone(), kind)
         .interval(check.interval)
@@ -254,5 +284,121 @@ v3_ipv4_checksum = "without-pseudo-header"
             }
             k => panic!("{k:?}"),
         }
+    }
+
+    #[test]
+    fn keepalived_extras_are_lowered() {
+        let text = r#"
+[global]
+garp_master_repeat = 3
+garp_master_delay = "2s"
+
+[[instance]]
+name = "A"
+interface = "eth0"
+vrid = 1
+virtual_addresses = ["192.0.2.10"]
+virtual_addresses_excluded = ["198.51.100.1/24", "2001:db8::1/64"]
+multicast_source = "192.0.2.2"
+track_own_interface = false
+garp_lower_prio_repeat = 0
+
+[[instance]]
+name = "B"
+interface = "eth0"
+vrid = 2
+virtual_addresses = ["192.0.2.11"]
+garp_master_repeat = 1
+"#;
+        let cfg = load_str(text, "t.toml").unwrap();
+        let (a, b) = (&cfg.instances[0], &cfg.instances[1]);
+        let primary: IpAddr = "192.0.2.2".parse().unwrap();
+        let fa = fsm_config(a).primary_addr(primary).build().unwrap();
+        // Excluded addresses: installed, not advertised.
+        assert_eq!(fa.addr_count(), 1);
+        assert_eq!(
+            fa.excluded_addrs(),
+            [
+                "198.51.100.1".parse::<IpAddr>().unwrap(),
+                "2001:db8::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(fa.lower_prio_announce().repeat, 0);
+        // Global defaults reach the instances that do not set their own.
+        assert_eq!(fa.announce().repeat, 3);
+        assert_eq!(
+            fa.announce().second_burst_delay,
+            Some(Duration::from_secs(2))
+        );
+        let fb = fsm_config(b).primary_addr(primary).build().unwrap();
+        assert_eq!(fb.announce().repeat, 1);
+        // keepalived: the lower-priority set follows the global master
+        // settings, not the instance's.
+        assert_eq!(fb.lower_prio_announce().repeat, 3);
+        assert_eq!(fb.lower_prio_announce().delay, Some(Duration::from_secs(2)));
+        let sa = router_spec(a);
+        assert_eq!(sa.source, Some(primary));
+        assert!(!sa.track_link);
+        assert_eq!(sa.vips.len(), 3);
+        assert_eq!(sa.vips[1].prefix_len, 24);
+        assert!(router_spec(b).track_link);
+        assert_eq!(router_spec(b).source, None);
+    }
+
+    #[test]
+    fn keepalived_extras_are_checked() {
+        let bad = r#"
+[[instance]]
+name = "A"
+interface = "eth0"
+vrid = 1
+virtual_addresses = ["192.0.2.10"]
+virtual_addresses_excluded = ["192.0.2.10"]
+multicast_source = "2001:db8::1"
+unicast_peers = ["192.0.2.3"]
+garp_lower_prio_repeat = 101
+"#;
+        let e = load_str(bad, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("192.0.2.10 is listed twice"), "{e}");
+        assert!(
+            e.contains("multicast_source 2001:db8::1 is not of the instance's address family"),
+            "{e}"
+        );
+        assert!(
+            e.contains("garp_lower_prio_repeat must be between 0"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn process_checks_map_to_process_specs() {
+        let text = r#"
+[[check]]
+name = "p"
+type = "process"
+process = "/usr/sbin/haproxy"
+args = ["-f"]
+param_match = "partial"
+quorum = 2
+quorum_max = 3
+weight = -20
+"#;
+        let cfg = load_str(text, "t.toml").unwrap();
+        match check_spec(&cfg.checks[0]).kind {
+            healthcheck::CheckKind::Process(p) => {
+                assert_eq!(p.name, "/usr/sbin/haproxy");
+                assert_eq!(p.args, Some(vec!["-f".to_owned()]));
+                assert_eq!(p.param_match, healthcheck::ParamMatch::Partial);
+                assert_eq!((p.quorum, p.quorum_max), (2, Some(3)));
+            }
+            k => panic!("{k:?}"),
+        }
+        let bad = "[[check]]\nname = \"p\"\ntype = \"process\"\nprocess = \"x\"\nquorum = 3\nquorum_max = 1\nparam_match = \"fuzzy\"\n";
+        let e = load_str(bad, "t.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("quorum_max (1) must be at least quorum (3)"),
+            "{e}"
+        );
+        assert!(e.contains("param_match must be"), "{e}");
     }
 }

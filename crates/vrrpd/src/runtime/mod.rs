@@ -25,6 +25,7 @@
 
 mod apply;
 mod events;
+pub mod fifo;
 pub mod hooks;
 mod instances;
 mod lifecycle;
@@ -34,6 +35,7 @@ mod noaccept;
 mod ops;
 mod prom;
 pub mod reload;
+pub mod statics;
 pub mod status;
 mod tracking;
 
@@ -90,7 +92,10 @@ pub struct Options {
 /// READY=1, the loop, the stop sequence. Returns when every instance has
 /// released and the stop hooks have run (or timed out).
 pub fn run(opts: &Options) -> anyhow::Result<()> {
-    let mut d = Daemon::start(opts)?;
+    let Some(mut d) = Daemon::start(opts)? else {
+        info!("stopped during the start-up delay: nothing was started");
+        return Ok(());
+    };
     release_free_heap();
     if let Err(e) = sd_notify::notify("READY=1") {
         warn!("sd_notify READY=1: {e}");
@@ -164,6 +169,11 @@ struct Daemon {
     history: status::History,
     /// systemd's watchdog, when the unit sets `WatchdogSec=`.
     watchdog: Option<sd_notify::Watchdog>,
+    /// keepalived's notify FIFO, if configured.
+    fifo: Option<fifo::NotifyFifo>,
+    /// keepalived's static addresses and routes, removed when dropped
+    /// (after the instances have stopped: declared last).
+    _statics: statics::Statics,
 }
 
 fn unix_ms() -> u64 {
@@ -181,6 +191,37 @@ fn signal_pipe(signals: &[libc::c_int]) -> anyhow::Result<UnixStream> {
             .with_context(|| format!("installing the handler of signal {s}"))?;
     }
     Ok(UnixStream::from_std(rx))
+}
+
+/// keepalived's `vrrp_startup_delay`: waits `delay` before anything is
+/// started, waking early for a stop signal; false if one came.
+fn wait_startup_delay(sig_stop: &mut UnixStream, delay: Duration) -> anyhow::Result<bool> {
+    if delay.is_zero() {
+        return Ok(true);
+    }
+    info!("start-up delay: starting the instances in {delay:?}");
+    let mut poll = Poll::new().context("start-up delay")?;
+    poll.registry()
+        .register(sig_stop, tokens::SIG_STOP, Interest::READABLE)
+        .context("start-up delay")?;
+    let deadline = Instant::now() + delay;
+    let mut events = Events::with_capacity(4);
+    let mut stopped = false;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match poll.poll(&mut events, Some(left)) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("start-up delay"),
+            Ok(()) => {}
+        }
+        if !events.is_empty() && drain_pipe(sig_stop) {
+            stopped = true;
+            break;
+        }
+    }
+    poll.registry()
+        .deregister(sig_stop)
+        .context("start-up delay")?;
+    Ok(!stopped)
 }
 
 fn drain_pipe(s: &mut UnixStream) -> bool {
@@ -207,15 +248,32 @@ fn noaccept_vips(cfg: &Config) -> Vec<IpAddr> {
 }
 
 impl Daemon {
-    fn start(opts: &Options) -> anyhow::Result<Daemon> {
+    /// Starts the daemon; `None` if a stop signal came during the
+    /// start-up delay.
+    fn start(opts: &Options) -> anyhow::Result<Option<Daemon>> {
         let cfg = config::load(&opts.config_path).map_err(|e| anyhow!("{e}"))?;
+        let mut sig_stop = signal_pipe(&[libc::SIGTERM, libc::SIGINT])?;
+        if !wait_startup_delay(&mut sig_stop, cfg.global.startup_delay)? {
+            return Ok(None);
+        }
+        let fifo = match &cfg.global.notify_fifo {
+            Some(p) => Some(
+                fifo::NotifyFifo::open(p)
+                    .with_context(|| format!("notify FIFO {}", p.display()))?,
+            ),
+            None => None,
+        };
         let control_path = opts
             .control_socket
             .clone()
             .unwrap_or_else(|| cfg.global.control_socket.clone());
         let mut exec = Executor::new().context("opening netlink and the ARP socket")?;
-        // Everything read-only first: a missing interface or address stops
-        // start-up before anything changes on the host.
+        // keepalived adds its static addresses and routes before any
+        // instance starts.
+        let statics = statics::Statics::install(&cfg.global);
+        // Everything else read-only first: a missing interface or address
+        // stops start-up before anything else changes on the host (the
+        // static entries are removed again when `statics` is dropped).
         let names = cfg.instances.iter().map(|i| i.name.clone()).collect();
         let placements = lifecycle::resolve(&mut exec, &cfg, &names)?;
         let poll = Poll::new().context("creating the event loop")?;
@@ -233,7 +291,6 @@ impl Daemon {
         let timeout = cfg.global.notify_timeout;
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
-        let mut sig_stop = signal_pipe(&[libc::SIGTERM, libc::SIGINT])?;
         let mut sig_hup = signal_pipe(&[libc::SIGHUP])?;
         let filtered = noaccept_vips(&cfg);
         let noaccept = if filtered.is_empty() {
@@ -272,6 +329,8 @@ impl Daemon {
             mail: crate::mail::Mailer::default(),
             history: status::History::default(),
             watchdog: sd_notify::Watchdog::from_env(),
+            fifo,
+            _statics: statics,
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -280,7 +339,7 @@ impl Daemon {
                 .with_context(|| format!("check {:?}", c.name))?;
         }
         d.add_instances(&names, placements)?;
-        Ok(d)
+        Ok(Some(d))
     }
 
     /// The earliest deadline of the executor, the checks, the hooks and

@@ -1,0 +1,181 @@
+//! keepalived keywords as native vrrpd features, end to end in namespaces:
+//! `multicast_source` (`mcast_src_ip`), `virtual_addresses_excluded`,
+//! `track_own_interface = false` (`dont_track_primary`), `notify_fifo` and
+//! `startup_delay` (`vrrp_startup_delay`), `static_addresses` and
+//! `static_routes` (`static_ipaddress`, `static_routes`).
+#![allow(clippy::unwrap_used)]
+
+mod lab;
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use lab::Lab;
+
+const VIP: &str = "10.99.0.210";
+const EXCLUDED: &str = "10.99.5.1";
+const SOURCE: &str = "10.99.0.50";
+
+fn instance(prio: u8, extra: &str) -> String {
+    format!(
+        "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 61\nversion = 3\npriority = {prio}\nadvert_interval = \"100ms\"\nvirtual_addresses = [\"{VIP}/24\"]\n{extra}\n"
+    )
+}
+
+#[test]
+fn native_keepalived_features_work_on_the_wire() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwn", 2);
+    let (vip, excluded): (IpAddr, IpAddr) = (VIP.parse().unwrap(), EXCLUDED.parse().unwrap());
+    // Host 0 sends its adverts from a secondary address.
+    lab.ns_run(
+        &lab.hosts[0].ns,
+        &["ip", "addr", "add", &format!("{SOURCE}/24"), "dev", "eth0"],
+    );
+    let fifo = lab.dir.path().join("notify.fifo");
+    let global = format!(
+        "notify_fifo = \"{}\"\nstartup_delay = \"2s\"\nstatic_addresses = [{{ address = \"10.99.7.1/24\", interface = \"eth0\" }}]\nstatic_routes = [{{ to = \"10.99.8.0/24\", via = \"10.99.0.1\" }}]\nstatic_rules = [{{ from = \"10.99.9.0/24\", table = 90, priority = 900 }}]\n",
+        fifo.display()
+    );
+    let extra = format!(
+        "virtual_addresses_excluded = [\"{EXCLUDED}/24\"]\nmulticast_source = \"{SOURCE}\"\ntrack_own_interface = false\nvirtual_rules = [{{ to = \"10.99.6.0/24\", table = 60, priority = 600 }}]\n"
+    );
+    lab.write_vrrpd_toml(0, &global, &instance(200, &extra));
+    lab.write_vrrpd_toml(1, "", &instance(100, ""));
+    let t0 = Instant::now();
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "debug")]);
+    // Host 1 becomes master first: host 0 waits out its start-up delay.
+    assert!(
+        lab.wait_until(Duration::from_secs(3), || lab.has_addr(&lab.hosts[1], vip)),
+        "host 1 never took the VIP:\n{}",
+        lab.logs()
+    );
+    assert!(
+        lab.wait_until(Duration::from_secs(6), || lab.has_addr(&lab.hosts[0], vip)
+            && !lab.has_addr(&lab.hosts[1], vip)),
+        "host 0 never preempted:\n{}",
+        lab.logs()
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_secs(2),
+        "host 0 started before its start-up delay"
+    );
+    // Static address and route: there while the daemon runs.
+    assert!(
+        lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"),
+        "{}",
+        lab.addrs(&lab.hosts[0])
+    );
+    let routes = |lab: &Lab| {
+        String::from_utf8_lossy(&lab.ns_run(&lab.hosts[0].ns, &["ip", "route"]).stdout).into_owned()
+    };
+    assert!(
+        routes(&lab).contains("10.99.8.0/24 via 10.99.0.1"),
+        "{}",
+        routes(&lab)
+    );
+    // Rules: the static one always, the virtual one on the master only.
+    let rules = |lab: &Lab, i: usize| {
+        String::from_utf8_lossy(&lab.ns_run(&lab.hosts[i].ns, &["ip", "rule"]).stdout).into_owned()
+    };
+    assert!(
+        rules(&lab, 0).contains("900:\tfrom 10.99.9.0/24 lookup 90"),
+        "{}",
+        rules(&lab, 0)
+    );
+    assert!(
+        rules(&lab, 0).contains("600:\tfrom all to 10.99.6.0/24 lookup 60"),
+        "{}",
+        rules(&lab, 0)
+    );
+    // The excluded address goes with the instance, and only to the master.
+    assert!(
+        lab.has_addr(&lab.hosts[0], excluded),
+        "{}",
+        lab.addrs(&lab.hosts[0])
+    );
+    assert!(!lab.has_addr(&lab.hosts[1], excluded));
+    // The backup hears host 0's adverts from the configured source, and
+    // they do not carry the excluded address (no address-list mismatch).
+    let st = lab.instance_status(1, "VI_1").unwrap();
+    assert_eq!(st["master_address"], SOURCE, "{st}");
+    assert_eq!(st["state"], "backup", "{st}");
+    // The FIFO got keepalived's lines: Backup at start, then Master.
+    let mut r = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut lines = String::new();
+    let _ = r.read_to_string(&mut lines);
+    assert!(
+        lines.contains("INSTANCE \"VI_1\" BACKUP 200\n")
+            && lines.contains("INSTANCE \"VI_1\" MASTER 200\n"),
+        "{lines:?}"
+    );
+    // dont_track_primary: host 0's link going down is no Fault; it keeps
+    // its state and its addresses.
+    lab.set_link(&lab.hosts[0], false);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("master"));
+    assert!(lab.has_addr(&lab.hosts[0], vip));
+    lab.set_link(&lab.hosts[0], true);
+    // Stopping removes both addresses and the FIFO vrrpd made.
+    lab.signal("vrrpd0", 15);
+    assert!(lab.wait_exit("vrrpd0", Duration::from_secs(10)).is_some());
+    assert!(!lab.has_addr(&lab.hosts[0], vip));
+    assert!(!lab.has_addr(&lab.hosts[0], excluded));
+    let mut tail = String::new();
+    let _ = r.read_to_string(&mut tail);
+    assert!(tail.contains("INSTANCE \"VI_1\" STOP"), "{tail:?}");
+    assert!(!fifo.exists());
+    // keepalived removes its static addresses, routes and rules at exit;
+    // the virtual rule left with the addresses.
+    assert!(!rules(&lab, 0).contains("lookup 90"), "{}", rules(&lab, 0));
+    assert!(!rules(&lab, 0).contains("lookup 60"), "{}", rules(&lab, 0));
+    assert!(!lab.has_cidr(&lab.hosts[0], "10.99.7.1/24"));
+    assert!(!routes(&lab).contains("10.99.8.0/24"), "{}", routes(&lab));
+}
+
+/// keepalived's `vrrp_track_process`: a process check with weight 0 puts
+/// the instance in Fault when the process goes, and back when it returns.
+#[test]
+fn a_process_check_follows_the_process() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwp", 1);
+    let vip: IpAddr = VIP.parse().unwrap();
+    let ns = lab.hosts[0].ns.clone();
+    lab.spawn(&ns, "sleeper", &["/bin/sleep", "4242"]);
+    let body = format!(
+        "[[check]]\nname = \"sleeper\"\ntype = \"process\"\nprocess = \"/bin/sleep\"\nargs = [\"4242\"]\ninterval = \"200ms\"\n\n{}track_checks = [\"sleeper\"]\n",
+        instance(200, "")
+    );
+    lab.write_vrrpd_toml(0, "", &body);
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "never master:\n{}",
+        lab.logs()
+    );
+    lab.signal("sleeper", 9);
+    assert!(
+        lab.wait_until(Duration::from_secs(3), || !lab.has_addr(&lab.hosts[0], vip)),
+        "the VIP stayed after the process went:\n{}",
+        lab.logs()
+    );
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("fault"));
+    lab.spawn(&ns, "sleeper2", &["/bin/sleep", "4242"]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "not master again after the process came back:\n{}",
+        lab.logs()
+    );
+}
