@@ -76,6 +76,7 @@
 
 mod act;
 mod event;
+pub mod lateness;
 mod net;
 mod rx;
 mod sock;
@@ -100,6 +101,10 @@ use crate::socket::{RecvBatch, VrrpSocket};
 use crate::vmac::{VirtualMacs, VmacLink};
 
 pub use event::{Event, RouterCounters, SocketCounters, SocketInfo};
+pub use lateness::Lateness;
+
+/// [`Executor::set_late_warning`]'s default: half an advert interval.
+pub const DEFAULT_LATE_WARN_PERMILLE: u32 = 500;
 pub use spec::{Placement, RouteSpec, RouterSpec, VipSpec};
 
 const NETLINK: Token = Token(0);
@@ -154,6 +159,8 @@ pub struct Executor {
     rx_advert: Advert,
     out: VecDeque<Event>,
     shut_down: bool,
+    /// [`Event::AdvertLate`] above this fraction of the interval, in ‰.
+    late_warn_permille: u32,
 }
 
 impl std::fmt::Debug for Executor {
@@ -197,6 +204,7 @@ impl Executor {
             placed: HashMap::new(),
             vmacs: VirtualMacs::new(),
             tx: tx::TxQueue::default(),
+            late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
             rx_batch: Some(Box::default()),
             rx_advert: rx::scratch_advert(),
             out: VecDeque::new(),
@@ -467,6 +475,15 @@ impl Executor {
     /// What the executor counted for a router.
     pub fn counters(&self, id: RouterId) -> Option<RouterCounters> {
         self.placed.get(&id).map(|p| p.counters)
+    }
+
+    /// Reports [`Event::AdvertLate`] for adverts that leave later than
+    /// `permille` thousandths of their router's advert interval after
+    /// their deadline (default [`DEFAULT_LATE_WARN_PERMILLE`]; 0 reports
+    /// none). Lateness is measured and counted either way
+    /// ([`RouterCounters::lateness`]).
+    pub fn set_late_warning(&mut self, permille: u32) {
+        self.late_warn_permille = permille;
     }
 
     /// Where a router runs: its interface and source address.
