@@ -44,6 +44,8 @@ pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
     pub(crate) metrics_listen: Option<Spanned<String>>,
+    pub(crate) control_group: Option<Spanned<String>>,
+    pub(crate) advert_late_warn: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

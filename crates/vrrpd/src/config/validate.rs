@@ -129,7 +129,33 @@ impl Cx {
                 ),
             }
         }
+        self.global_loop_settings(g, &mut out);
         out
+    }
+
+    /// `control_group` and `advert_late_warn`.
+    fn global_loop_settings(&mut self, g: &RawGlobal, out: &mut Global) {
+        if let Some(grp) = &g.control_group {
+            let name = grp.get_ref();
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ':') {
+                self.at(grp, "control_group must be a group name");
+            }
+            out.control_group = Some(name.clone());
+        }
+        if let Some(f) = &g.advert_late_warn {
+            let v = *f.get_ref();
+            if (0.0..=10.0).contains(&v) {
+                // In range, so the product fits.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let permille = (v * 1000.0).round() as u32;
+                out.advert_late_warn_permille = permille;
+            } else {
+                self.at(
+                    f,
+                    "advert_late_warn must be a fraction of the advert interval from 0 (off) to 10, e.g. 0.5",
+                );
+            }
+        }
     }
 
     /// Reports names given twice (with both places); returns each name with

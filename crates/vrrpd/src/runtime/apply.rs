@@ -7,22 +7,48 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::reload::{self, Plan};
 use super::{Daemon, Phase, lifecycle, lower, noaccept, noaccept_vips, release_free_heap};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::sd_notify;
 
 impl Daemon {
-    /// SIGHUP: reload by difference, or refuse and keep running.
-    pub(super) fn reload(&mut self, now: Instant) {
+    /// SIGHUP: the file is read, parsed and validated on a worker thread
+    /// ([`super::reload_worker`]); [`Daemon::reload_read`] applies it.
+    pub(super) fn reload(&mut self, _now: Instant) {
         if self.phase != Phase::Running {
             return;
         }
         info!("SIGHUP: reloading {}", self.config_path.display());
         let _ = sd_notify::notify("RELOADING=1");
-        match self.try_reload(now) {
+        if !self.reloader.start(&self.config_path) {
+            self.counters.reload_failures += 1;
+            error!("reload refused: cannot start the thread that reads the configuration");
+            let _ = sd_notify::notify("READY=1");
+        }
+    }
+
+    /// The worker read the file: reload by difference, or refuse and keep
+    /// running.
+    pub(super) fn reload_read(&mut self, now: Instant) {
+        let Some((read, again)) = self.reloader.take() else {
+            return;
+        };
+        if again && self.phase == Phase::Running {
+            // A SIGHUP came during the read: the file may have changed.
+            self.reload(now);
+        }
+        if self.phase != Phase::Running {
+            return;
+        }
+        let started = Instant::now();
+        let outcome = read
+            .map_err(|e| anyhow!("{e}"))
+            .and_then(|new| self.try_reload(new, now));
+        debug!("reload applied in {:?}", started.elapsed());
+        match outcome {
             Ok(summary) => {
                 self.counters.reloads += 1;
                 info!("reloaded: {summary}");
@@ -36,9 +62,7 @@ impl Daemon {
         let _ = sd_notify::notify("READY=1");
     }
 
-    fn try_reload(&mut self, now: Instant) -> anyhow::Result<String> {
-        // One log record for a refused file: the count and the first problem.
-        let new = config::load(&self.config_path).map_err(|e| anyhow!("{}", e.summary()))?;
+    fn try_reload(&mut self, new: Config, now: Instant) -> anyhow::Result<String> {
         let plan = reload::plan(&self.cfg, &new);
         if plan.is_noop() && new.global == self.cfg.global {
             return Ok("no change".into());
@@ -72,11 +96,15 @@ impl Daemon {
         self.drop_instances(plan.remove.iter().chain(&plan.restart));
         self.replace_checks(&plan, &new, now);
         self.hooks.set_timeout(new.global.notify_timeout);
-        let (control, metrics) = (
+        self.exec
+            .set_late_warning(new.global.advert_late_warn_permille);
+        let (control, metrics, group) = (
             self.cfg.global.control_socket.clone(),
             self.cfg.global.metrics_listen,
+            self.cfg.global.control_group.clone(),
         );
         self.cfg = new;
+        self.cfg.global.control_group = group;
         self.cfg.global.control_socket = control;
         self.cfg.global.metrics_listen = metrics;
         self.take_new_settings(&plan);
@@ -102,6 +130,9 @@ impl Daemon {
         }
         if new.global.metrics_listen != self.cfg.global.metrics_listen {
             warn!("metrics_listen changed: takes effect at the next restart");
+        }
+        if new.global.control_group != self.cfg.global.control_group {
+            warn!("control_group changed: takes effect at the next restart");
         }
     }
 

@@ -27,12 +27,14 @@ mod apply;
 mod events;
 pub mod hooks;
 mod instances;
+mod lateness;
 mod lifecycle;
 pub mod lower;
 pub mod metrics;
 mod noaccept;
 mod ops;
 pub mod reload;
+mod reload_worker;
 pub mod status;
 mod tracking;
 
@@ -63,6 +65,8 @@ mod tokens {
     pub(super) const SIG_STOP: Token = Token(1);
     /// SIGHUP.
     pub(super) const SIG_HUP: Token = Token(2);
+    /// The reload worker finished reading a configuration.
+    pub(super) const RELOAD_READ: Token = Token(3);
     /// The control socket and its connections.
     pub(super) const CONTROL_BASE: usize = 16;
     /// Notify hooks' pidfds.
@@ -157,7 +161,16 @@ struct Daemon {
     counters: Counters,
     /// The nftables filter of Accept_Mode False, while any instance needs it.
     noaccept: Option<noaccept::NoAccept>,
+    /// Reads, parses and validates configurations off the loop.
+    reloader: reload_worker::ReloadWorker,
+    /// Rate limit of the late-advert warning.
+    late_warn: lateness::LateWarn,
 }
+
+/// How long the loop works on requests (control, metrics) before it
+/// returns to the timers: a small fraction of the shortest advert
+/// interval (10 ms), however much is queued.
+const SLICE: Duration = Duration::from_millis(2);
 
 fn unix_ms() -> u64 {
     SystemTime::now()
@@ -213,7 +226,8 @@ impl Daemon {
         let placements = lifecycle::resolve(&mut exec, &cfg, &names)?;
         let poll = Poll::new().context("creating the event loop")?;
         let reg = poll.registry();
-        let control = ControlServer::bind(&control_path, reg, tokens::CONTROL_BASE)
+        let group = cfg.global.control_group.as_deref();
+        let control = ControlServer::bind(&control_path, reg, tokens::CONTROL_BASE, group)
             .with_context(|| format!("control socket {}", control_path.display()))?;
         let metrics = match cfg.global.metrics_listen {
             Some(addr) => Some(
@@ -236,6 +250,8 @@ impl Daemon {
             na.set(&filtered)?;
             Some(na)
         };
+        let reloader = reload_worker::ReloadWorker::new(reg, tokens::RELOAD_READ)?;
+        exec.set_late_warning(cfg.global.advert_late_warn_permille);
         reg.register(&mut exec, tokens::EXECUTOR, Interest::READABLE)
             .context("registering the executor")?;
         reg.register(&mut sig_stop, tokens::SIG_STOP, Interest::READABLE)
@@ -262,6 +278,8 @@ impl Daemon {
                 reload_failures: 0,
             },
             noaccept,
+            reloader,
+            late_warn: lateness::LateWarn::default(),
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -280,10 +298,15 @@ impl Daemon {
             Phase::Hooks(d) => Some(d),
             _ => None,
         };
+        if self.has_backlog() {
+            return Some(Instant::now());
+        }
         [
             self.exec.poll_timeout(),
             self.checker.poll_timeout(),
             self.hooks.poll_timeout(),
+            self.control.poll_timeout(),
+            self.metrics.as_ref().and_then(|m| m.poll_timeout()),
             stop,
         ]
         .into_iter()
@@ -314,6 +337,7 @@ impl Daemon {
             }
             self.on_timers(now);
             self.run_executor();
+            self.serve_requests();
             if self.progress_stop(now) {
                 break;
             }
@@ -328,8 +352,9 @@ impl Daemon {
             tokens::EXECUTOR => {}
             tokens::SIG_STOP if drain_pipe(&mut self.sig_stop) => self.begin_stop(now),
             tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => self.reload(now),
+            tokens::RELOAD_READ => self.reload_read(now),
             t if self.control.owns(t) => self.on_control(t, now),
-            t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
+            t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t, now),
             t if self.hooks.owns(t) => self.hooks.handle_event(t, now),
             t if self.checker.owns(t) => self.checker.handle_event(t, now),
             _ => {}
@@ -345,13 +370,54 @@ impl Daemon {
         self.handle_exec_events();
     }
 
-    fn on_metrics(&mut self, t: Token) {
-        if let Some(mut m) = self.metrics.take() {
-            m.handle_event(self.poll.registry(), t, || {
-                metrics::render(&self.snapshot())
-            });
-            self.metrics = Some(m);
+    fn on_metrics(&mut self, t: Token, now: Instant) {
+        if let Some(m) = self.metrics.as_mut() {
+            m.handle_event(self.poll.registry(), t, now);
         }
+    }
+
+    /// Control requests or scrapes waiting for the loop.
+    fn has_backlog(&self) -> bool {
+        self.control.has_backlog() || self.metrics.as_ref().is_some_and(|m| m.has_backlog())
+    }
+
+    /// Answers queued control requests and scrapes, one of each in turn,
+    /// for at most [`SLICE`]; adverts that fall due meanwhile go first.
+    /// What is left waits for the next round (the loop does not sleep).
+    fn serve_requests(&mut self) {
+        let start = Instant::now();
+        let reg = self.poll.registry();
+        self.control.accept_more(reg, start);
+        if let Some(m) = self.metrics.as_mut() {
+            m.accept_more(reg, start);
+            m.handle_timeout(reg, start);
+        }
+        self.control.handle_timeout(reg, start);
+        loop {
+            let now = Instant::now();
+            if now.saturating_duration_since(start) >= SLICE {
+                return;
+            }
+            if self.exec.poll_timeout().is_some_and(|t| t <= now) {
+                self.run_executor();
+            }
+            let answered = self.serve_one_control(now);
+            let scraped = self.serve_one_scrape(now);
+            if !answered && !scraped {
+                return;
+            }
+        }
+    }
+
+    fn serve_one_scrape(&mut self, now: Instant) -> bool {
+        let Some(mut m) = self.metrics.take() else {
+            return false;
+        };
+        let done = m.next_answer(self.poll.registry(), now, || {
+            metrics::render(&self.snapshot())
+        });
+        self.metrics = Some(m);
+        done
     }
 
     /// Checks and hooks whose deadline came; instances tracking a check

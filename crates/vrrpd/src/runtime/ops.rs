@@ -17,11 +17,17 @@ use crate::control::{Request, Response};
 
 impl Daemon {
     pub(super) fn on_control(&mut self, token: Token, now: Instant) {
-        let reqs = self.control.handle_event(self.poll.registry(), token);
-        for (id, req) in reqs {
-            let resp = self.answer(req, now);
-            self.control.respond(self.poll.registry(), id, &resp);
-        }
+        self.control.handle_event(self.poll.registry(), token, now);
+    }
+
+    /// Answers one control request, if one is ready; false if none was.
+    pub(super) fn serve_one_control(&mut self, now: Instant) -> bool {
+        let Some((id, req)) = self.control.next_request(self.poll.registry(), now) else {
+            return false;
+        };
+        let resp = self.answer(req, now);
+        self.control.respond(self.poll.registry(), id, &resp, now);
+        true
     }
 
     fn answer(&mut self, req: Request, _now: Instant) -> Response {
@@ -80,6 +86,8 @@ impl Daemon {
             .filter_map(|(id, _)| self.instance_status(id))
             .collect();
         instances.sort_by(|a, b| a.name.cmp(&b.name));
+        let advert_lateness =
+            super::lateness::overall(instances.iter().map(|i| i.advert_lateness.histogram));
         Snapshot {
             instances,
             interfaces: self.socket_status(),
@@ -92,6 +100,7 @@ impl Daemon {
                 uptime_s: self.counters.started.elapsed().as_secs(),
                 reloads: self.counters.reloads,
                 reload_failures: self.counters.reload_failures,
+                advert_lateness,
             },
         }
     }
@@ -143,6 +152,7 @@ impl Daemon {
             sync_group: inst.group.clone(),
             source: source.map(|s| s.to_string()).unwrap_or_default(),
             vmac: inst.cfg.vmac.clone(),
+            advert_lateness: status::LatenessStatus::of(&c.lateness),
         })
     }
 

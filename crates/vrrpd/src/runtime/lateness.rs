@@ -1,0 +1,133 @@
+//! Advert lateness as the daemon shows it: per instance and overall in
+//! `status --json` and the metrics, and a rate-limited warning when an
+//! advert leaves later than `[global] advert_late_warn` of its interval.
+//!
+//! The measurement itself is the executor's
+//! ([`netif::executor::Lateness`]): the time from an Adver_Timer's
+//! deadline to the moment its advert was handed to the kernel.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use netif::executor::Lateness;
+use netif::executor::lateness::BOUNDS_US;
+use serde::Serialize;
+use tracing::warn;
+use vrrp_fsm::RouterId;
+
+use super::Daemon;
+
+/// At most one warning per this period; the others are counted in it.
+const WARN_EVERY: Duration = Duration::from_secs(1);
+
+/// How late adverts left, summarized (`"advert_lateness"` in status).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LatenessStatus {
+    /// Timer-driven adverts measured.
+    pub adverts: u64,
+    /// Median lateness, microseconds (upper bound of its bucket).
+    pub p50_us: u64,
+    /// 99th percentile, microseconds (upper bound of its bucket).
+    pub p99_us: u64,
+    /// The latest advert, microseconds.
+    pub max_us: u64,
+    /// The histogram, for the metrics.
+    #[serde(skip)]
+    pub histogram: Lateness,
+}
+
+impl LatenessStatus {
+    /// The summary of a histogram.
+    pub fn of(h: &Lateness) -> Self {
+        LatenessStatus {
+            adverts: h.count,
+            p50_us: h.quantile_us(0.5),
+            p99_us: h.quantile_us(0.99),
+            max_us: h.max_us,
+            histogram: *h,
+        }
+    }
+}
+
+/// The warning's rate limit.
+#[derive(Debug, Default)]
+pub(super) struct LateWarn {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Daemon {
+    /// An advert left later than the warning threshold.
+    pub(super) fn advert_late(&mut self, router: RouterId, late: Duration, interval: Duration) {
+        let now = Instant::now();
+        let w = &mut self.late_warn;
+        if w.last
+            .is_some_and(|t| now.saturating_duration_since(t) < WARN_EVERY)
+        {
+            w.suppressed += 1;
+            return;
+        }
+        let more = std::mem::take(&mut w.suppressed);
+        w.last = Some(now);
+        let also = if more > 0 {
+            format!(" ({more} more late adverts in the last second)")
+        } else {
+            String::new()
+        };
+        warn!(
+            "{}: advert left {} ms after its deadline (interval {} ms): the loop was busy{also}",
+            self.insts.name(router),
+            late.as_millis(),
+            interval.as_millis()
+        );
+    }
+}
+
+/// Appends the lateness histograms (per instance and overall) in the
+/// Prometheus text format.
+pub(super) fn render_metrics(out: &mut String, per_instance: &[(String, LatenessStatus)]) {
+    let name = "vrrpd_advert_lateness_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} How long after its Adver_Timer deadline an advert was sent."
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let mut all = Lateness::default();
+    for (labels, l) in per_instance {
+        all.merge(&l.histogram);
+        histogram(out, name, labels, &l.histogram);
+    }
+    let name = "vrrpd_daemon_advert_lateness_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} How long after its deadline an advert was sent, all instances."
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    histogram(out, name, "", &all);
+}
+
+/// The overall histogram of every instance's.
+pub(super) fn overall(per_instance: impl Iterator<Item = Lateness>) -> LatenessStatus {
+    let mut all = Lateness::default();
+    for h in per_instance {
+        all.merge(&h);
+    }
+    LatenessStatus::of(&all)
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, h: &Lateness) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    let mut cumulative = 0;
+    for (bound, n) in BOUNDS_US.iter().zip(h.buckets) {
+        cumulative += n;
+        let le = Duration::from_micros(*bound).as_secs_f64();
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let sum = Duration::from_micros(h.sum_us).as_secs_f64();
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+    let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+}
