@@ -69,18 +69,22 @@ struct Conn {
     eof: bool,
     /// Close once `outbuf` is flushed.
     closing: bool,
+    /// A request was taken and its answer is not queued yet: the next
+    /// waits, so answers keep the order of the requests.
+    awaiting: bool,
     last_active: Instant,
 }
 
 impl Conn {
     /// Nothing being read or written: may be closed to make room.
     fn idle(&self) -> bool {
-        self.inbuf.is_empty() && self.outbuf.is_empty() && !self.closing
+        self.inbuf.is_empty() && self.outbuf.is_empty() && !self.closing && !self.awaiting
     }
 
     /// Has a request to parse, or bytes to read, and room for the answer.
     fn has_work(&self) -> bool {
         !self.closing
+            && !self.awaiting
             && self.outbuf.len() < MAX_OUTPUT_BACKLOG
             && (self.readable || self.inbuf.contains(&b'\n'))
     }
@@ -268,6 +272,7 @@ impl ControlServer {
                 }
                 Ok(req) => {
                     self.stats.requests += 1;
+                    conn.awaiting = true;
                     Some(req)
                 }
                 Err(e) => {
@@ -278,10 +283,21 @@ impl ControlServer {
         }
     }
 
-    /// Sends `response` to connection `id` (if it is still open).
+    /// Sends `response` to connection `id` (if it is still open): the
+    /// answer to the request [`ControlServer::next_request`] last gave
+    /// for it.
     pub fn respond(&mut self, registry: &Registry, id: ConnId, response: &Response, now: Instant) {
+        let mut line = serde_json::to_vec(response).unwrap_or_default();
+        line.push(b'\n');
+        self.respond_line(registry, id, line, now);
+    }
+
+    /// As [`ControlServer::respond`], with the answer already serialized
+    /// (one JSON line, newline included).
+    pub fn respond_line(&mut self, registry: &Registry, id: ConnId, line: Vec<u8>, now: Instant) {
         if let Some(conn) = self.conns.get_mut(&id.0) {
-            queue(conn, response);
+            conn.outbuf.extend_from_slice(&line);
+            conn.awaiting = false;
             self.flush(registry, id.0, now);
         }
     }
@@ -354,6 +370,7 @@ impl ControlServer {
                 readable: true,
                 eof: false,
                 closing: false,
+                awaiting: false,
                 last_active: now,
             };
             self.conns.insert(token, conn);
@@ -446,7 +463,7 @@ impl ControlServer {
         if had > 0 {
             conn.last_active = now;
         }
-        let done = conn.closing || (conn.eof && !conn.inbuf.contains(&b'\n'));
+        let done = conn.closing || (conn.eof && !conn.awaiting && !conn.inbuf.contains(&b'\n'));
         if done {
             self.close(registry, token);
         } else if conn.has_work() && !self.ready.contains(&token) {

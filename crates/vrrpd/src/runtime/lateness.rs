@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use netif::executor::Lateness;
 use netif::executor::lateness::BOUNDS_US;
 use serde::Serialize;
-use tracing::warn;
+use tracing::{debug, warn};
 use vrrp_fsm::RouterId;
 
 use super::Daemon;
@@ -80,6 +80,56 @@ impl Daemon {
             late.as_millis(),
             interval.as_millis()
         );
+    }
+}
+
+/// A loop round longer than this is logged (debug) with its phases.
+const LONG_ROUND: Duration = Duration::from_millis(20);
+
+/// Times the phases of one loop round, to name what kept the loop busy
+/// when adverts were late (debug log only).
+pub(super) struct Round {
+    start: Instant,
+    last: Instant,
+    laps: [(&'static str, Duration); 6],
+    n: usize,
+}
+
+impl Round {
+    /// Starts timing a round.
+    pub(super) fn start() -> Self {
+        let now = Instant::now();
+        Round {
+            start: now,
+            last: now,
+            laps: [("", Duration::ZERO); 6],
+            n: 0,
+        }
+    }
+
+    /// Ends phase `what`.
+    pub(super) fn lap(&mut self, what: &'static str) {
+        let now = Instant::now();
+        if let Some(l) = self.laps.get_mut(self.n) {
+            *l = (what, now.saturating_duration_since(self.last));
+            self.n += 1;
+        }
+        self.last = now;
+    }
+
+    /// Logs the round if it was long.
+    pub(super) fn end(&self) {
+        let total = self.start.elapsed();
+        if total < LONG_ROUND {
+            return;
+        }
+        let phases: Vec<String> = self
+            .laps
+            .iter()
+            .take(self.n)
+            .map(|(w, d)| format!("{w} {d:.1?}"))
+            .collect();
+        debug!("long loop round {total:.1?}: {}", phases.join(", "));
     }
 }
 

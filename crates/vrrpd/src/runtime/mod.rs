@@ -35,6 +35,7 @@ mod noaccept;
 mod ops;
 pub mod reload;
 mod reload_worker;
+mod render;
 pub mod status;
 mod tracking;
 
@@ -65,8 +66,8 @@ mod tokens {
     pub(super) const SIG_STOP: Token = Token(1);
     /// SIGHUP.
     pub(super) const SIG_HUP: Token = Token(2);
-    /// The reload worker finished reading a configuration.
-    pub(super) const RELOAD_READ: Token = Token(3);
+    /// A worker thread finished: the reload reader or the renderer.
+    pub(super) const WORKERS: Token = Token(3);
     /// The control socket and its connections.
     pub(super) const CONTROL_BASE: usize = 16;
     /// Notify hooks' pidfds.
@@ -163,6 +164,10 @@ struct Daemon {
     noaccept: Option<noaccept::NoAccept>,
     /// Reads, parses and validates configurations off the loop.
     reloader: reload_worker::ReloadWorker,
+    /// A reload being applied, slice by slice.
+    applying: Option<apply::Applying>,
+    /// Serializes `status` answers off the loop.
+    renderer: render::Renderer,
     /// Rate limit of the late-advert warning.
     late_warn: lateness::LateWarn,
 }
@@ -171,6 +176,12 @@ struct Daemon {
 /// returns to the timers: a small fraction of the shortest advert
 /// interval (10 ms), however much is queued.
 const SLICE: Duration = Duration::from_millis(2);
+
+/// Health-check probes started per `Checker::handle_timeout` call: an
+/// exec probe forks, so 500 checks falling due together would hold the
+/// loop for a good part of a second. The loop starts them one at a time
+/// for at most [`SLICE`], adverts first; the rest start next round.
+const CHECK_STARTS_PER_ROUND: usize = 1;
 
 fn unix_ms() -> u64 {
     SystemTime::now()
@@ -236,7 +247,8 @@ impl Daemon {
             ),
             None => None,
         };
-        let checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        let mut checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        checker.set_start_limit(CHECK_STARTS_PER_ROUND);
         let timeout = cfg.global.notify_timeout;
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
@@ -250,7 +262,12 @@ impl Daemon {
             na.set(&filtered)?;
             Some(na)
         };
-        let reloader = reload_worker::ReloadWorker::new(reg, tokens::RELOAD_READ)?;
+        // One waker per poll (mio): the workers share it.
+        let waker = std::sync::Arc::new(
+            mio::Waker::new(reg, tokens::WORKERS).context("the workers' waker")?,
+        );
+        let reloader = reload_worker::ReloadWorker::new(waker.clone());
+        let renderer = render::Renderer::new(waker)?;
         exec.set_late_warning(cfg.global.advert_late_warn_permille);
         reg.register(&mut exec, tokens::EXECUTOR, Interest::READABLE)
             .context("registering the executor")?;
@@ -279,6 +296,8 @@ impl Daemon {
             },
             noaccept,
             reloader,
+            applying: None,
+            renderer,
             late_warn: lateness::LateWarn::default(),
         };
         let now = Instant::now();
@@ -330,14 +349,23 @@ impl Daemon {
             }
             // The protocol first: packets, link events and due adverts,
             // before anything else this wakeup brought.
+            let mut round = lateness::Round::start();
             self.run_executor();
+            round.lap("executor");
             let now = Instant::now();
             for ev in events.iter() {
                 self.dispatch(ev.token(), now);
             }
+            round.lap("events");
             self.on_timers(now);
+            round.lap("checks and hooks");
             self.run_executor();
             self.serve_requests();
+            round.lap("requests");
+            self.run_executor();
+            self.continue_apply(now);
+            round.lap("reload");
+            round.end();
             if self.progress_stop(now) {
                 break;
             }
@@ -352,7 +380,10 @@ impl Daemon {
             tokens::EXECUTOR => {}
             tokens::SIG_STOP if drain_pipe(&mut self.sig_stop) => self.begin_stop(now),
             tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => self.reload(now),
-            tokens::RELOAD_READ => self.reload_read(now),
+            tokens::WORKERS => {
+                self.on_rendered(now);
+                self.reload_read(now);
+            }
             t if self.control.owns(t) => self.on_control(t, now),
             t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t, now),
             t if self.hooks.owns(t) => self.hooks.handle_event(t, now),
@@ -378,7 +409,9 @@ impl Daemon {
 
     /// Control requests or scrapes waiting for the loop.
     fn has_backlog(&self) -> bool {
-        self.control.has_backlog() || self.metrics.as_ref().is_some_and(|m| m.has_backlog())
+        self.control.has_backlog()
+            || self.metrics.as_ref().is_some_and(|m| m.has_backlog())
+            || self.is_applying()
     }
 
     /// Answers queued control requests and scrapes, one of each in turn,
@@ -423,7 +456,7 @@ impl Daemon {
     /// Checks and hooks whose deadline came; instances tracking a check
     /// that changed get their priority recomputed.
     fn on_timers(&mut self, now: Instant) {
-        self.checker.handle_timeout(now);
+        self.start_due_checks(now);
         let mut changed = Vec::new();
         while let Some(ev) = self.checker.poll_event() {
             info!("{ev}");
@@ -442,6 +475,26 @@ impl Daemon {
         }
         self.hooks.handle_timeout(now);
         let _ = self.hooks.take_finished();
+    }
+
+    /// Starts the probes that are due, one at a time, for at most
+    /// [`SLICE`], running the executor between them when an advert is due.
+    fn start_due_checks(&mut self, now: Instant) {
+        let start = Instant::now();
+        loop {
+            self.checker.handle_timeout(now);
+            let more = self.checker.poll_timeout().is_some_and(|t| t <= now);
+            if !more || start.elapsed() >= SLICE {
+                return;
+            }
+            if self
+                .exec
+                .poll_timeout()
+                .is_some_and(|t| t <= Instant::now())
+            {
+                self.run_executor();
+            }
+        }
     }
 
     /// Recomputes the tracked priority and fault of instance `id` from its

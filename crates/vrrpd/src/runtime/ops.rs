@@ -25,9 +25,26 @@ impl Daemon {
         let Some((id, req)) = self.control.next_request(self.poll.registry(), now) else {
             return false;
         };
+        if req == Request::Status {
+            // Serialized on the render thread; answered in `on_rendered`.
+            if let Err(snap) = self.renderer.submit(id, self.snapshot()) {
+                let line = super::render::status_line(&snap);
+                self.control
+                    .respond_line(self.poll.registry(), id, line, now);
+            }
+            return true;
+        }
         let resp = self.answer(req, now);
         self.control.respond(self.poll.registry(), id, &resp, now);
         true
+    }
+
+    /// Queues the `status` answers the render thread finished.
+    pub(super) fn on_rendered(&mut self, now: Instant) {
+        while let Some((id, line)) = self.renderer.take() {
+            self.control
+                .respond_line(self.poll.registry(), id, line, now);
+        }
     }
 
     fn answer(&mut self, req: Request, _now: Instant) -> Response {

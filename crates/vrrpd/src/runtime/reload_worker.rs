@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use anyhow::Context;
-use mio::{Registry, Token, Waker};
+use mio::Waker;
 
 use crate::config::{self, Config};
 
@@ -27,17 +26,16 @@ pub(super) struct ReloadWorker {
 }
 
 impl ReloadWorker {
-    /// Registers the waker that reports a finished read as `token`.
-    pub(super) fn new(registry: &Registry, token: Token) -> anyhow::Result<Self> {
-        let waker = Waker::new(registry, token).context("reload waker")?;
+    /// A finished read wakes the loop with `waker`.
+    pub(super) fn new(waker: Arc<Waker>) -> Self {
         let (tx, rx) = channel();
-        Ok(ReloadWorker {
-            waker: Arc::new(waker),
+        ReloadWorker {
+            waker,
             tx,
             rx,
             busy: false,
             again: false,
-        })
+        }
     }
 
     /// Starts reading `path` on a worker thread, or, if a read is running,
