@@ -90,7 +90,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeError, RouterId, Stop};
+use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeAction, NodeError, RouterId, Stop};
 use vrrp_proto::{Advert, Family};
 
 use crate::announce::{GarpSender, NaSender};
@@ -161,6 +161,8 @@ pub struct Executor {
     shut_down: bool,
     /// [`Event::AdvertLate`] above this fraction of the interval, in ‰.
     late_warn_permille: u32,
+    /// Node actions the timer path left for the next rounds, in order.
+    deferred: VecDeque<NodeAction>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -205,6 +207,7 @@ impl Executor {
             vmacs: VirtualMacs::new(),
             tx: tx::TxQueue::default(),
             late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
+            deferred: VecDeque::new(),
             rx_batch: Some(Box::default()),
             rx_advert: rx::scratch_advert(),
             out: VecDeque::new(),
@@ -535,6 +538,10 @@ impl Executor {
 
     /// When [`Executor::process`] must run next (besides readiness).
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.deferred.is_empty() {
+            // Work left from a burst: come back at once.
+            return Some(Instant::now());
+        }
         self.node.poll_timeout()
     }
 
@@ -593,7 +600,7 @@ impl Executor {
         if self.node.poll_timeout().is_some_and(|t| t <= now) {
             self.node.handle_timeout(now);
         }
-        self.drain(now);
+        self.drain_bounded();
         self.flush_tx();
     }
 

@@ -61,7 +61,7 @@ impl Executor {
         evs.clear();
         evs.shrink_to(NET_BUF_KEEP);
         self.net_buf = evs;
-        self.drain(now);
+        self.drain_bounded();
     }
 
     /// Events were lost: the link states are read again.
@@ -233,8 +233,23 @@ impl Executor {
         }
         let skip = self.all_vips();
         let mut changed = Vec::new();
+        // One address dump per family, not per router: the pick depends
+        // only on the interface and the family (with 350 routers on one
+        // interface, one dump each made every address event cost seconds).
+        let mut picked: [Option<Option<IpAddr>>; 2] = [None, None];
         for (id, old) in mine {
-            let new = self.pick_source(ifindex, Family::of(&old), &skip).ok();
+            let family = Family::of(&old);
+            let slot = usize::from(family == Family::V6);
+            let new = match picked.get(slot).copied().flatten() {
+                Some(p) => p,
+                None => {
+                    let p = self.pick_source(ifindex, family, &skip).ok();
+                    if let Some(s) = picked.get_mut(slot) {
+                        *s = Some(p);
+                    }
+                    p
+                }
+            };
             if let Some(new) = new.filter(|n| *n != old) {
                 changed.push((id, old, new));
             }
