@@ -116,8 +116,26 @@ pub(crate) fn write_pending(stream: &mut impl Write, out: &mut Vec<u8>) -> Writt
     Written::All
 }
 
-/// Client side: sends one request and reads one answer.
+/// The server's answer when every connection is busy ([`ControlServer`]).
+pub const BUSY: &str = "too many busy control connections";
+
+/// Client side: sends one request and reads one answer. A daemon whose
+/// connections are all busy is asked again a few times, 50 ms apart.
 pub fn request(path: &Path, req: &Request, timeout: Duration) -> io::Result<Response> {
+    let mut tries = 0;
+    loop {
+        let answer = request_once(path, req, timeout)?;
+        let busy = !answer.ok && answer.error.as_deref() == Some(BUSY);
+        tries += 1;
+        if !busy || tries >= 5 {
+            return Ok(answer);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One attempt of [`request`].
+fn request_once(path: &Path, req: &Request, timeout: Duration) -> io::Result<Response> {
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
         io::Error::new(
             e.kind(),

@@ -76,9 +76,15 @@ struct Conn {
 }
 
 impl Conn {
-    /// Nothing being read or written: may be closed to make room.
+    /// Nothing to read (as far as the server knows), nothing being
+    /// answered or written: may be closed to make room. A new connection
+    /// is not idle until its first read found nothing.
     fn idle(&self) -> bool {
-        self.inbuf.is_empty() && self.outbuf.is_empty() && !self.closing && !self.awaiting
+        !self.readable
+            && self.inbuf.is_empty()
+            && self.outbuf.is_empty()
+            && !self.closing
+            && !self.awaiting
     }
 
     /// Has a request to parse, or bytes to read, and room for the answer.
@@ -354,7 +360,7 @@ impl ControlServer {
         };
         if !self.make_room(registry, uid, access) {
             self.stats.refused += 1;
-            return refuse_now(&mut stream, "too many busy control connections");
+            return refuse_now(&mut stream, super::BUSY);
         }
         let token = self.alloc_token();
         if registry

@@ -177,6 +177,9 @@ struct Daemon {
 /// interval (10 ms), however much is queued.
 const SLICE: Duration = Duration::from_millis(2);
 
+/// The pause between two rounds that only serve queued requests.
+const BACKLOG_PAUSE: Duration = Duration::from_millis(1);
+
 /// Health-check probes started per `Checker::handle_timeout` call: an
 /// exec probe forks, so 500 checks falling due together would hold the
 /// loop for a good part of a second. The loop starts them one at a time
@@ -317,10 +320,12 @@ impl Daemon {
             Phase::Hooks(d) => Some(d),
             _ => None,
         };
-        if self.has_backlog() {
-            return Some(Instant::now());
-        }
+        // Requests or a reload waiting: come back after a short pause, so
+        // that a flood takes at most about two thirds of a CPU and leaves
+        // the rest to the host (and to the peers on a shared machine).
+        let backlog = self.has_backlog().then(|| Instant::now() + BACKLOG_PAUSE);
         [
+            backlog,
             self.exec.poll_timeout(),
             self.checker.poll_timeout(),
             self.hooks.poll_timeout(),
