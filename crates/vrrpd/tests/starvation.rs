@@ -477,3 +477,6 @@ fn hundred_instances_master_holds_against_floods_and_a_large_reload() {
     let st = lab.status(0).unwrap();
     assert_eq!(st.len(), 350);
 }
+
+#[path = "starvation/compare.rs"]
+mod compare;
