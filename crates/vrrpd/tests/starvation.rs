@@ -238,6 +238,11 @@ fn under_abuse_at(lab: &Lab, vip: IpAddr, name: &str, abuse: impl FnOnce() + Sen
     assert!(lab.all_in_state(0, "master"), "{name}: master lost");
     assert!(lab.all_in_state(1, "backup"), "{name}: backup not backup");
     assert!(adverts > 0, "{name}: no advert measured");
+    let per_instance = lab.status(0).unwrap()[0]["advert_lateness"]["adverts"].clone();
+    assert!(
+        per_instance.as_u64().is_some_and(|n| n > 0),
+        "{name}: {per_instance}"
+    );
     assert_eq!(
         over,
         0,

@@ -277,3 +277,34 @@ struct Across {
     /// Virtual MAC interfaces → instance.
     vmacs: HashMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    #[test]
+    fn control_group_and_advert_late_warn_are_read_and_checked() {
+        let ok = load_str(
+            "[global]\ncontrol_group = \"vrrpview\"\nadvert_late_warn = 0.25\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.global.control_group.as_deref(), Some("vrrpview"));
+        assert_eq!(ok.global.advert_late_warn_permille, 250);
+        let default = load_str("", "t.toml").unwrap();
+        assert_eq!(default.global.advert_late_warn_permille, 500);
+        assert_eq!(default.global.control_group, None);
+        for (text, why) in [
+            ("advert_late_warn = 11.0", "advert_late_warn must be"),
+            ("advert_late_warn = -1.0", "advert_late_warn must be"),
+            (
+                "control_group = \"a b\"",
+                "control_group must be a group name",
+            ),
+            ("control_group = \"\"", "control_group must be a group name"),
+        ] {
+            let e = load_str(&format!("[global]\n{text}\n"), "t.toml").unwrap_err();
+            assert!(e.to_string().contains(why), "{text}: {e}");
+        }
+    }
+}

@@ -181,3 +181,41 @@ fn histogram(out: &mut String, name: &str, labels: &str, h: &Lateness) {
     let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
     let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_render_cumulative_buckets_per_instance_and_overall() {
+        let mut a = Lateness::default();
+        a.record(Duration::from_micros(80));
+        a.record(Duration::from_millis(70));
+        let mut b = Lateness::default();
+        b.record(Duration::from_secs(3));
+        let rows = [
+            ("instance=\"A\"".to_owned(), LatenessStatus::of(&a)),
+            ("instance=\"B\"".to_owned(), LatenessStatus::of(&b)),
+        ];
+        let mut out = String::new();
+        render_metrics(&mut out, &rows);
+        for line in [
+            "# TYPE vrrpd_advert_lateness_seconds histogram",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"A\",le=\"0.0001\"} 1",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"A\",le=\"0.05\"} 1",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"A\",le=\"0.1\"} 2",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"B\",le=\"2.5\"} 0",
+            "vrrpd_advert_lateness_seconds_bucket{instance=\"B\",le=\"+Inf\"} 1",
+            "vrrpd_advert_lateness_seconds_count{instance=\"A\"} 2",
+            "vrrpd_daemon_advert_lateness_seconds_bucket{le=\"0.1\"} 2",
+            "vrrpd_daemon_advert_lateness_seconds_bucket{le=\"+Inf\"} 3",
+            "vrrpd_daemon_advert_lateness_seconds_count{} 3",
+            "vrrpd_daemon_advert_lateness_seconds_sum{} 3.07008",
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+        }
+        let s = LatenessStatus::of(&a);
+        assert_eq!((s.adverts, s.p50_us, s.max_us), (2, 100, 70_000));
+        assert_eq!(overall([a, b].into_iter()).adverts, 3);
+    }
+}
