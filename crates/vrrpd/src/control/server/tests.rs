@@ -188,3 +188,45 @@ fn a_group_member_gets_status_only() {
     assert!(!m.ok);
     assert!(m.error.unwrap().contains("only root"));
 }
+
+#[test]
+fn connections_with_unread_requests_are_not_evicted_and_the_client_retries() {
+    let (_d, path, mut poll, mut server) = server();
+    let busy: Vec<StdStream> = (0..MAX_CONNECTIONS_PER_PEER)
+        .map(|_| {
+            let mut s = StdStream::connect(&path).unwrap();
+            s.write_all(b"{\"cmd\":\"status\"}\n").unwrap();
+            s
+        })
+        .collect();
+    let p = path.clone();
+    let client = std::thread::spawn(move || request(&p, &Request::Status, Duration::from_secs(5)));
+    // The loop accepts but answers nothing: every connection stays busy.
+    let mut events = Events::with_capacity(64);
+    for _ in 0..60 {
+        poll.poll(&mut events, Some(Duration::from_millis(10)))
+            .unwrap();
+        let now = Instant::now();
+        for ev in events.iter() {
+            server.handle_event(poll.registry(), ev.token(), now);
+        }
+        server.accept_more(poll.registry(), now);
+    }
+    let answer = client.join().unwrap().unwrap();
+    assert!(!answer.ok);
+    assert_eq!(answer.error.as_deref(), Some(crate::control::BUSY));
+    assert_eq!(server.stats.refused, 5, "asked five times");
+    assert_eq!(server.stats.evicted, 0);
+    assert_eq!(server.connections(), MAX_CONNECTIONS_PER_PEER);
+    // Served, they become idle and make room.
+    assert_eq!(
+        serve(&mut server, &mut poll, 20, 64).len(),
+        MAX_CONNECTIONS_PER_PEER
+    );
+    let p = path.clone();
+    let client = std::thread::spawn(move || request(&p, &Request::Status, Duration::from_secs(5)));
+    serve(&mut server, &mut poll, 50, 10);
+    assert!(client.join().unwrap().unwrap().ok);
+    assert_eq!(server.stats.evicted, 1);
+    drop(busy);
+}
