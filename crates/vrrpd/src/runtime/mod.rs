@@ -168,6 +168,8 @@ struct Daemon {
     applying: Option<apply::Applying>,
     /// Serializes `status` answers off the loop.
     renderer: render::Renderer,
+    /// `status` answers being built, a slice per round.
+    pending_status: std::collections::VecDeque<render::PendingStatus>,
     /// Rate limit of the late-advert warning.
     late_warn: lateness::LateWarn,
 }
@@ -176,6 +178,12 @@ struct Daemon {
 /// returns to the timers: a small fraction of the shortest advert
 /// interval (10 ms), however much is queued.
 const SLICE: Duration = Duration::from_millis(2);
+
+/// No probe starts when an advert is due this soon (see
+/// `start_due_checks`).
+const SPAWN_GUARD: Duration = Duration::from_millis(20);
+/// ... unless probes have waited this long.
+const SPAWN_MAX_DELAY: Duration = Duration::from_millis(250);
 
 /// The pause between two rounds that only serve queued requests.
 const BACKLOG_PAUSE: Duration = Duration::from_millis(1);
@@ -301,6 +309,7 @@ impl Daemon {
             reloader,
             applying: None,
             renderer,
+            pending_status: std::collections::VecDeque::new(),
             late_warn: lateness::LateWarn::default(),
         };
         let now = Instant::now();
@@ -323,11 +332,19 @@ impl Daemon {
         // Requests or a reload waiting: come back after a short pause, so
         // that a flood takes at most about two thirds of a CPU and leaves
         // the rest to the host (and to the peers on a shared machine).
-        let backlog = self.has_backlog().then(|| Instant::now() + BACKLOG_PAUSE);
+        let now = Instant::now();
+        let backlog = self.has_backlog().then(|| now + BACKLOG_PAUSE);
+        let exec = self.exec.poll_timeout();
+        // Probes held back for an advert (`start_due_checks`) wait for it.
+        let advert_soon = exec.is_some_and(|t| t <= now + SPAWN_GUARD);
+        let checks = self.checker.poll_timeout().map(|t| match exec {
+            Some(e) if advert_soon && t + SPAWN_MAX_DELAY > now => t.max(e),
+            _ => t,
+        });
         [
             backlog,
-            self.exec.poll_timeout(),
-            self.checker.poll_timeout(),
+            exec,
+            checks,
             self.hooks.poll_timeout(),
             self.control.poll_timeout(),
             self.metrics.as_ref().and_then(|m| m.poll_timeout()),
@@ -417,6 +434,7 @@ impl Daemon {
         self.control.has_backlog()
             || self.metrics.as_ref().is_some_and(|m| m.has_backlog())
             || self.is_applying()
+            || !self.pending_status.is_empty()
     }
 
     /// Answers queued control requests and scrapes, one of each in turn,
@@ -441,7 +459,8 @@ impl Daemon {
             }
             let answered = self.serve_one_control(now);
             let scraped = self.serve_one_scrape(now);
-            if !answered && !scraped {
+            let built = self.build_status(start + SLICE);
+            if !answered && !scraped && !built {
                 return;
             }
         }
@@ -484,9 +503,23 @@ impl Daemon {
 
     /// Starts the probes that are due, one at a time, for at most
     /// [`SLICE`], running the executor between them when an advert is due.
+    /// Starting an exec probe waits for the child's `exec` (the scheduler
+    /// decides how long), so no probe starts when an advert is due within
+    /// [`SPAWN_GUARD`], unless probes have waited [`SPAWN_MAX_DELAY`].
     fn start_due_checks(&mut self, now: Instant) {
         let start = Instant::now();
+        let overdue = self
+            .checker
+            .poll_timeout()
+            .is_some_and(|t| t + SPAWN_MAX_DELAY <= now);
         loop {
+            let advert_soon = self
+                .exec
+                .poll_timeout()
+                .is_some_and(|t| t <= Instant::now() + SPAWN_GUARD);
+            if advert_soon && !overdue {
+                return;
+            }
             self.checker.handle_timeout(now);
             let more = self.checker.poll_timeout().is_some_and(|t| t <= now);
             if !more || start.elapsed() >= SLICE {

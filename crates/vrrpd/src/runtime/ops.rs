@@ -26,12 +26,9 @@ impl Daemon {
             return false;
         };
         if req == Request::Status {
-            // Serialized on the render thread; answered in `on_rendered`.
-            if let Err(snap) = self.renderer.submit(id, self.snapshot()) {
-                let line = super::render::status_line(&snap);
-                self.control
-                    .respond_line(self.poll.registry(), id, line, now);
-            }
+            // Built a slice at a time, serialized on the render thread,
+            // answered in `on_rendered`.
+            self.queue_status(id);
             return true;
         }
         let resp = self.answer(req, now);
@@ -97,11 +94,17 @@ impl Daemon {
 
     /// The daemon as `status` and the metrics report it.
     pub(super) fn snapshot(&self) -> Snapshot {
-        let mut instances: Vec<InstanceStatus> = self
+        let instances: Vec<InstanceStatus> = self
             .insts
             .iter()
             .filter_map(|(id, _)| self.instance_status(id))
             .collect();
+        self.snapshot_of(instances)
+    }
+
+    /// The snapshot around instance rows built already (see
+    /// `render::PendingStatus`).
+    pub(super) fn snapshot_of(&self, mut instances: Vec<InstanceStatus>) -> Snapshot {
         instances.sort_by(|a, b| a.name.cmp(&b.name));
         let advert_lateness =
             super::lateness::overall(instances.iter().map(|i| i.advert_lateness.histogram));
@@ -122,7 +125,8 @@ impl Daemon {
         }
     }
 
-    fn instance_status(&self, id: vrrp_fsm::RouterId) -> Option<InstanceStatus> {
+    /// One instance's row of the snapshot.
+    pub(super) fn instance_status(&self, id: vrrp_fsm::RouterId) -> Option<InstanceStatus> {
         let inst = self.insts.get(id)?;
         let r = self.exec.node().router(id)?;
         let exec = &self.exec;

@@ -1,18 +1,79 @@
-//! Serializing `status` answers off the loop. The loop builds the typed
-//! [`Snapshot`] (cheap: copies of what it holds); turning it into JSON
-//! text (the expensive part with many instances and checks) happens on
-//! one worker thread, which wakes the loop with the finished line. The
+//! `status` answers without holding the loop: the loop builds the typed
+//! [`Snapshot`]'s instance rows a few at a time within its slice
+//! ([`PendingStatus`]; at 350 instances a debug build needs tens of
+//! milliseconds for all of them), and one worker thread turns the snapshot
+//! into JSON text, then wakes the loop with the finished line. The
 //! control server takes no further request from a connection until its
-//! answer is queued, so answers stay in request order.
+//! answer is queued, so answers stay in request order. The rows of one
+//! answer may be read a few milliseconds apart.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
 
 use anyhow::Context;
 use mio::Waker;
 
-use super::status::Snapshot;
+use vrrp_fsm::RouterId;
+
+use super::Daemon;
+use super::status::{InstanceStatus, Snapshot};
 use crate::control::{ConnId, Response};
+
+/// Instance rows built per time check.
+const ROWS_PER_STEP: usize = 8;
+
+/// A `status` answer being built.
+pub(super) struct PendingStatus {
+    id: ConnId,
+    ids: Vec<RouterId>,
+    next: usize,
+    built: Vec<InstanceStatus>,
+}
+
+impl Daemon {
+    /// Queues a `status` answer for connection `id`.
+    pub(super) fn queue_status(&mut self, id: ConnId) {
+        let ids = self.insts.ids();
+        let built = Vec::with_capacity(ids.len());
+        self.pending_status.push_back(PendingStatus {
+            id,
+            ids,
+            next: 0,
+            built,
+        });
+    }
+
+    /// Builds rows of the queued `status` answers until `until`, and hands
+    /// each finished snapshot to the render thread; false if none was
+    /// queued.
+    pub(super) fn build_status(&mut self, until: Instant) -> bool {
+        if self.pending_status.is_empty() {
+            return false;
+        }
+        while let Some(mut p) = self.pending_status.pop_front() {
+            while p.next < p.ids.len() {
+                if Instant::now() >= until {
+                    self.pending_status.push_front(p);
+                    return true;
+                }
+                let end = (p.next + ROWS_PER_STEP).min(p.ids.len());
+                for &rid in p.ids.get(p.next..end).unwrap_or_default() {
+                    p.built.extend(self.instance_status(rid));
+                }
+                p.next = end;
+            }
+            let snap = self.snapshot_of(p.built);
+            if let Err(snap) = self.renderer.submit(p.id, snap) {
+                let line = status_line(&snap);
+                let now = Instant::now();
+                self.control
+                    .respond_line(self.poll.registry(), p.id, line, now);
+            }
+        }
+        true
+    }
+}
 
 /// A rendered answer: for whom, and the JSON line.
 pub(super) type Rendered = (ConnId, Vec<u8>);
