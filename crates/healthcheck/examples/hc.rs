@@ -2,7 +2,7 @@
 //! breakdown.
 //!
 //! ```text
-//! cargo run -p healthcheck --example hc -- [--base PRIO] [--interval-ms N] [--secs N]
+//! cargo run -p vrrp-healthcheck --example hc -- [--base PRIO] [--interval-ms N] [--secs N]
 //!     [--tcp ADDR:PORT] [--http ADDR:PORT/PATH] [--icmp IP] [--iface NAME]
 //!     [--file PATH] [--exec 'shell command'] [--weight W] ...
 //! ```

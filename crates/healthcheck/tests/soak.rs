@@ -1,6 +1,6 @@
 //! Many checks on one loop: timer slip and CPU.
 //!
-//! The default test is short (2 s). `HC_SOAK=1 cargo test -p healthcheck
+//! The default test is short (2 s). `HC_SOAK=1 cargo test -p vrrp-healthcheck
 //! --release --test soak -- --nocapture` runs the 30 s soak (200 checks at
 //! 100 ms; `HC_SOAK_EXEC` sets how many of them are exec checks, default 50,
 //! the rest TCP) and prints lateness percentiles and CPU use.

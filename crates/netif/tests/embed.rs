@@ -75,7 +75,7 @@ fn example() -> PathBuf {
         .join("failover");
     assert!(
         p.exists(),
-        "{} missing: run `cargo test -p netif` (which builds the examples)",
+        "{} missing: run `cargo test -p vrrp-netif` (which builds the examples)",
         p.display()
     );
     p

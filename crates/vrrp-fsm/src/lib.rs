@@ -320,8 +320,8 @@ mod tests;
 pub use actions::{Action, AdvertKind, Reason, State, StateChange};
 pub use config::{AnnounceConfig, Config, ConfigBuilder, ConfigError, MAX_PREEMPT_DELAY};
 pub use node::{
-    GroupId, LinkId, Node, NodeAction, NodeError, NodeStats, RouterId, STOP_MARGIN, Stop,
-    handover_bound,
+    GroupId, LinkId, Node, NodeAction, NodeError, NodeStats, RouterId, RouterMap, STOP_MARGIN,
+    Stop, handover_bound,
 };
 pub use router::{OperatorError, ReconfigureError, VirtualRouter};
 pub use stats::{DiscardReason, Mismatch, Stats};

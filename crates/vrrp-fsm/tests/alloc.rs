@@ -156,3 +156,67 @@ fn master_answering_lower_priority_adverts_allocates_nothing() {
     assert_eq!(master.state(), State::Master);
     assert!(master.stats().conflicts_answered >= 10_000);
 }
+
+#[test]
+fn a_node_of_many_routers_allocates_nothing_per_advert() {
+    use vrrp_fsm::{LinkId, Node, NodeAction};
+    let base = Instant::now();
+    let cfg = |vrid: u8, host: u8, prio: u8| {
+        Config::builder(vrid, Version::V3)
+            .priority(prio)
+            .primary_addr(Ipv4Addr::new(10, 99, 0, host))
+            .virtual_addr(Ipv4Addr::new(10, 99, 100, vrid))
+            .build()
+            .expect("valid")
+    };
+    let cfg_advert = || {
+        VirtualRouter::new(cfg(1, 1, 200))
+            .advert(vrrp_fsm::AdvertKind::Current)
+            .clone()
+    };
+    let (mut a, mut b) = (Node::new(), Node::new());
+    for vrid in 1..=50 {
+        let ia = a.add_router(LinkId(0), cfg(vrid, 1, 200));
+        let ib = b.add_router(LinkId(0), cfg(vrid, 2, 100));
+        a.start(base, ia).expect("start");
+        b.start(base, ib).expect("start");
+    }
+    let src = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1));
+    let ctx = ChecksumCtx::ipv4(Ipv4Addr::new(10, 99, 0, 1), Ipv4Addr::new(224, 0, 0, 18));
+    let mut buf = vec![0u8; 64];
+    let mut rx = cfg_advert();
+    // Each advert goes through the codec into one reused advert, as the
+    // executor's receive path does.
+    let step = |a: &mut Node, b: &mut Node, now: Instant, buf: &mut Vec<u8>, rx: &mut Advert| {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        while let Some(x) = a.poll_action() {
+            let NodeAction::Router(id, Action::SendAdvert(kind)) = x else {
+                continue;
+            };
+            let Some(r) = a.router(id) else { continue };
+            let adv = r.advert(kind);
+            let bytes = &mut buf[..adv.buffer_len()];
+            adv.emit(&mut Packet::new_unchecked(&mut *bytes), &ctx)
+                .expect("emit");
+            let pkt = Packet::new_checked(&*bytes).expect("length");
+            rx.parse_into(&pkt, &ctx).expect("parse");
+            b.handle_advert(now, LinkId(0), src, 255, rx);
+        }
+        while b.poll_action().is_some() {}
+    };
+    // Converge and warm up.
+    let mut now = base;
+    for _ in 0..100 {
+        now += Duration::from_millis(100);
+        step(&mut a, &mut b, now, &mut buf, &mut rx);
+    }
+    assert!(a.routers().all(|(_, r)| r.state() == State::Master));
+    let before = allocations();
+    for _ in 0..1_000 {
+        now += Duration::from_millis(1000);
+        step(&mut a, &mut b, now, &mut buf, &mut rx);
+    }
+    assert_eq!(allocations() - before, 0, "allocations in steady state");
+    assert!(b.routers().all(|(_, r)| r.state() == State::Backup));
+}

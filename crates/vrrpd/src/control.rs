@@ -1,13 +1,14 @@
-//! The control socket: `vrrpd status`, `switchover` and `maintenance`.
+//! The control socket: `vrrpd status`, `switchover`, `maintenance` and
+//! `reload`.
 //!
 //! Protocol: one JSON object per line in each direction over a Unix stream
 //! socket. A request is `{"cmd": "status"}`, `{"cmd": "switchover",
 //! "instance": "VI_1"}` or `{"cmd": "maintenance", "instance": "VI_1", "on":
-//! true}`; every answer is `{"ok": true, "version": "...", ...}` or `{"ok":
-//! false, "version": "...", "error": "..."}`. Root is served everything;
-//! members of `[global] control_group` only `status` (the socket file is
-//! mode 0600, or 0660 with that group; the server also checks the peer's
-//! credentials, `SO_PEERCRED`).
+//! true}` or `{"cmd": "reload"}`; every answer is `{"ok": true,
+//! "version": "...", ...}` or `{"ok": false, "version": "...", "error":
+//! "..."}`. Root is served everything; members of `[global] control_group`
+//! only `status` (the socket file is mode 0600, or 0660 with that group;
+//! the server also checks the peer's credentials, `SO_PEERCRED`).
 //!
 //! The server ([`ControlServer`], in `control/server.rs`) is a mio source
 //! set owned by the daemon loop; it never blocks, and it defends the loop:
@@ -48,6 +49,10 @@ pub enum Request {
         /// On or off.
         on: bool,
     },
+    /// Re-read the configuration file and apply it (`vrrpd reload`); the
+    /// answer says what changed, or why the file was refused (the running
+    /// configuration is then kept).
+    Reload,
 }
 
 /// The answer to a [`Request`].

@@ -16,6 +16,7 @@
 //! - [`control`]: the control socket protocol (`vrrpd status`,
 //!   `switchover`, `maintenance`), server and client.
 //! - [`sd_notify`]: readiness notification to systemd.
+//! - [`mail`]: e-mail alerts on state changes, sent by a worker thread.
 //! - [`import`]: keepalived.conf to TOML (`vrrpd import-keepalived`).
 //!
 //! What is not here: protocol decisions (they are `vrrp-fsm`'s), packet
@@ -27,5 +28,6 @@
 pub mod config;
 pub mod control;
 pub mod import;
+pub mod mail;
 pub mod runtime;
 pub mod sd_notify;

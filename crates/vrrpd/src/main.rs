@@ -1,12 +1,15 @@
 //! `vrrpd`: the command-line entry point.
 
+mod logging;
+mod package_files;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use vrrpd::control::{Request, Response};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// VRRP virtual-IP failover daemon.
 #[derive(Debug, Parser)]
@@ -76,6 +79,14 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Ask the running daemon to re-read its configuration file and apply
+    /// it (what `systemctl reload` runs). Prints what changed. Exit 1 if
+    /// the file was refused (the reason on stderr; the daemon keeps the
+    /// configuration it runs), 2 if the daemon cannot be reached.
+    Reload {
+        #[command(flatten)]
+        target: Target,
+    },
     /// Validate a configuration file: every problem, with file:line:column
     /// and the reason, the file's own first, then this host's (missing
     /// interfaces, programs, nft).
@@ -109,6 +120,14 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write the man pages and shell completions of this command line into
+    /// DIR/man and DIR/completions (used by scripts/build-deb.sh).
+    #[command(hide = true)]
+    GeneratePackageFiles {
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -116,6 +135,15 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config, offline } => check(&config, offline),
         Command::ImportKeepalived { file, output } => import(&file, output.as_deref()),
+        Command::GeneratePackageFiles { out } => {
+            match package_files::write_all(Cli::command(), &out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vrrpd: {}: {e}", out.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run { config, socket } => run(config, socket),
         Command::Status { json, target } => client(&target, &Request::Status, |resp| {
             if json {
@@ -125,6 +153,7 @@ fn main() -> ExitCode {
                 print!("{}", vrrpd::runtime::status::render_table(data));
             }
         }),
+        Command::Reload { target } => client(&target, &Request::Reload, print_message),
         Command::Switchover { instance, target } => {
             client(&target, &Request::Switchover { instance }, print_message)
         }
@@ -143,38 +172,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr at the level `RUST_LOG` names: a level (`debug`) or
-/// `target=level` directives (`info,vrrpd=debug,netif=warn`). These are
-/// `tracing_subscriber`'s `Targets` filter, not the regex-based env filter,
-/// which would add a regex engine to a daemon that has no other use for one.
-fn init_logging() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-
-    let default = Targets::new().with_default(LevelFilter::INFO);
-    let (filter, bad) = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => match spec.parse::<Targets>() {
-            Ok(t) => (t, None),
-            Err(e) => (
-                default,
-                Some(format!("RUST_LOG={spec:?} ignored ({e}); logging at info")),
-            ),
-        },
-        _ => (default, None),
-    };
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    tracing_subscriber::registry()
-        .with(fmt.with_filter(filter))
-        .init();
-    if let Some(warning) = bad {
-        tracing::warn!("{warning}");
-    }
-}
-
 fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
-    init_logging();
+    let journal = logging::stderr_is_journal();
+    logging::init(journal);
     let opts = vrrpd::runtime::Options {
         config_path: config,
         control_socket: socket,
@@ -182,7 +182,7 @@ fn run(config: PathBuf, socket: Option<PathBuf>) -> ExitCode {
     match vrrpd::runtime::run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vrrpd: {e:#}");
+            eprint!("{}", logging::error_text(&format!("vrrpd: {e:#}"), journal));
             ExitCode::FAILURE
         }
     }

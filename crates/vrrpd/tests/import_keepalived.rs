@@ -62,7 +62,15 @@ fn sample_converts_to_a_valid_config_with_notes() {
         .collect();
     let has =
         |line: usize, needle: &str| notes.iter().any(|(l, m)| *l == line && m.contains(needle));
-    assert!(has(6, "router_id"), "{notes:#?}");
+    // The e-mail settings carry over (no server here: no mail yet).
+    let mail = &cfg.global.mail;
+    assert_eq!(mail.router_id.as_deref(), Some("LVS_DEVEL"));
+    assert_eq!(mail.to, ["acassen@firewall.loc"]);
+    assert_eq!(cfg.instances[0].hooks.smtp_alert, Some(true));
+    assert!(
+        !notes.iter().any(|(_, m)| m.contains("router_id")),
+        "{notes:#?}"
+    );
     assert!(has(30, "state MASTER"), "{notes:#?}");
     assert!(has(35, "keepalived clears `nopreempt`"), "{notes:#?}");
     assert!(
@@ -72,7 +80,7 @@ fn sample_converts_to_a_valid_config_with_notes() {
     assert!(has(51, "tracked script chk_rel"), "{notes:#?}");
     assert!(has(36, "first 8"), "{notes:#?}");
     assert!(has(29, "split into VI_1 and VI_1_v6"), "{notes:#?}");
-    assert!(has(54, "smtp_alert"), "{notes:#?}");
+    assert!(!has(54, "smtp_alert"), "{notes:#?}");
     assert!(has(79, "LVS"), "{notes:#?}");
     let lines: Vec<usize> = notes.iter().map(|(l, _)| *l).collect();
     assert!(lines.is_sorted(), "notes in file order: {lines:?}");
@@ -226,4 +234,35 @@ fn virtual_routes_carry_over_or_are_named() {
         "{:#?}",
         imported.notes
     );
+}
+
+#[test]
+fn e_mail_settings_convert_with_keepalived_s_defaults_and_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.conf");
+    std::fs::write(
+        &p,
+        "global_defs {\n  router_id lb1\n  notification_email {\n    ops@example.com\n    noc@example.com\n  }\n  notification_email_from vrrpd@lb1.example.com\n  smtp_server 2001:db8::25 2525\n  smtp_helo_name lb1.example.com\n  smtp_connect_timeout 12\n  smtp_alert_vrrp\n  smtp_alert off\n  no_email_faults\n}\n\
+         vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  smtp_alert off\n  virtual_ipaddress {\n    192.0.2.7/24\n  }\n}\n\
+         vrrp_instance B {\n  interface eth0\n  virtual_router_id 8\n  virtual_ipaddress {\n    192.0.2.8/24\n  }\n}\n\
+         vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n  smtp_alert yes\n}\n",
+    )
+    .unwrap();
+    let imported = import_file(&p).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let m = &cfg.global.mail;
+    assert_eq!(m.router_id.as_deref(), Some("lb1"));
+    assert_eq!(m.to, ["ops@example.com", "noc@example.com"]);
+    assert_eq!(m.from.as_deref(), Some("vrrpd@lb1.example.com"));
+    let server = m.server.as_ref().unwrap();
+    assert_eq!((server.host.as_str(), server.port), ("2001:db8::25", 2525));
+    assert_eq!(m.helo_name.as_deref(), Some("lb1.example.com"));
+    assert_eq!(m.connect_timeout, std::time::Duration::from_secs(12));
+    // smtp_alert_vrrp wins over smtp_alert, wherever it stands.
+    assert!(m.alert_default && m.no_email_faults);
+    assert_eq!(cfg.instances[0].hooks.smtp_alert, Some(false));
+    assert_eq!(cfg.instances[1].hooks.smtp_alert, None);
+    assert_eq!(cfg.sync_groups[0].hooks.smtp_alert, Some(true));
+    assert!(!imported.changes_behaviour(), "{:#?}", imported.notes);
 }

@@ -97,7 +97,7 @@ fn master_holds_the_vip_and_hands_it_over_on_sigterm() {
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     assert!(
         text.contains(
-            "vrrpd_instance_state{instance=\"VI_1\",interface=\"eth0\",vrid=\"42\",family=\"ipv4\",state=\"master\"} 1"
+            "vrrpd_instance_state{vrrp_instance=\"VI_1\",interface=\"eth0\",vrid=\"42\",family=\"ipv4\",state=\"master\"} 1"
         ),
         "{text}"
     );

@@ -114,7 +114,7 @@ impl Executor {
     }
 
     fn change_vip(&mut self, id: RouterId, addr: IpAddr, add: bool) {
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return;
         };
         let vip = p.spec.vip(addr, &p.retired);
@@ -140,7 +140,7 @@ impl Executor {
             Err(Error::NoSuchInterface { .. }) | Err(Error::DelAddr { .. })
                 if !add && !self.vip_iface_exists(id, vip.interface.as_deref()) => {}
             Err(error) => {
-                if let Some(p) = self.placed.get_mut(&id) {
+                if let Some(p) = self.placed.get_mut(id) {
                     p.counters.address_errors += 1;
                 }
                 self.out.push_back(Event::Error {
@@ -152,7 +152,7 @@ impl Executor {
     }
 
     fn vip_iface_exists(&mut self, id: RouterId, dev: Option<&str>) -> bool {
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return false;
         };
         match Self::vip_target(p, dev) {
@@ -162,7 +162,7 @@ impl Executor {
     }
 
     fn send_garp(&mut self, id: RouterId, addr: Ipv4Addr) {
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return;
         };
         let own = p.spec.vip(IpAddr::V4(addr), &[]).interface;
@@ -181,7 +181,7 @@ impl Executor {
     }
 
     fn send_na(&mut self, id: RouterId, addr: Ipv6Addr) {
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return;
         };
         let own = p.spec.vip(IpAddr::V6(addr), &[]).interface;
@@ -211,7 +211,7 @@ impl Executor {
     }
 
     fn count_announce(&mut self, id: RouterId, sent: Result<(), Error>, garp: bool) {
-        let Some(p) = self.placed.get_mut(&id) else {
+        let Some(p) = self.placed.get_mut(id) else {
             return;
         };
         match sent {
@@ -229,7 +229,7 @@ impl Executor {
     /// addresses.
     pub(super) fn sync_routes(&mut self, id: RouterId) {
         let holds = self.node.router(id).is_some_and(|r| r.holds_vips());
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return;
         };
         if p.spec.routes.is_empty() || holds == p.routes_on {
@@ -237,7 +237,7 @@ impl Executor {
         }
         let (routes, vip_ifindex) = (p.spec.routes.clone(), vip_ifindex(p));
         let errors = self.apply_routes(id, &routes, vip_ifindex, holds);
-        if let Some(p) = self.placed.get_mut(&id) {
+        if let Some(p) = self.placed.get_mut(id) {
             p.routes_on = holds;
             p.counters.route_errors += errors;
         }

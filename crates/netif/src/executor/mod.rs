@@ -90,7 +90,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeAction, NodeError, RouterId, Stop};
+use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeAction, NodeError, RouterId, RouterMap, Stop};
 use vrrp_proto::{Advert, Family};
 
 use crate::announce::{GarpSender, NaSender};
@@ -108,6 +108,9 @@ pub const DEFAULT_LATE_WARN_PERMILLE: u32 = 500;
 pub use spec::{Placement, RouteSpec, RouterSpec, VipSpec};
 
 const NETLINK: Token = Token(0);
+
+/// Events kept queued capacity for between bursts.
+const KEEP_EVENTS: usize = 64;
 
 struct Sock {
     sock: VrrpSocket,
@@ -152,7 +155,7 @@ pub struct Executor {
     links: HashMap<u32, (String, bool)>,
     /// Index = `LinkId`; token = index + 1.
     socks: Vec<Option<Sock>>,
-    placed: HashMap<RouterId, Placed>,
+    placed: RouterMap<Placed>,
     vmacs: VirtualMacs,
     tx: tx::TxQueue,
     rx_batch: Option<Box<RecvBatch>>,
@@ -203,7 +206,7 @@ impl Executor {
                 .map(|l| (l.ifindex, (l.name.clone(), l.is_usable())))
                 .collect(),
             socks: Vec::new(),
-            placed: HashMap::new(),
+            placed: RouterMap::new(),
             vmacs: VirtualMacs::new(),
             tx: tx::TxQueue::default(),
             late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
@@ -413,7 +416,7 @@ impl Executor {
     pub fn remove(&mut self, id: RouterId) -> std::result::Result<Vec<RouterId>, NodeError> {
         let removed = self.node.remove(id)?;
         for r in &removed {
-            if let Some(p) = self.placed.remove(r) {
+            if let Some(p) = self.placed.remove(*r) {
                 if p.routes_on {
                     self.withdraw_routes(*r, &p);
                 }
@@ -435,7 +438,7 @@ impl Executor {
         spec: RouterSpec,
     ) -> std::result::Result<(), ReconfigureFailed> {
         let now = Instant::now();
-        let Some(p) = self.placed.get(&id) else {
+        let Some(p) = self.placed.get(id) else {
             return Err(ReconfigureFailed::Node(NodeError::NoSuchRouter));
         };
         let cfg = cfg
@@ -443,7 +446,7 @@ impl Executor {
             .build()
             .map_err(ReconfigureFailed::Config)?;
         if p.routes_on && p.spec.routes != spec.routes {
-            if let Some(p) = self.placed.remove(&id) {
+            if let Some(p) = self.placed.remove(id) {
                 self.withdraw_routes(id, &p);
                 self.placed.insert(
                     id,
@@ -454,13 +457,13 @@ impl Executor {
                 );
             }
         }
-        if let Some(p) = self.placed.get_mut(&id) {
+        if let Some(p) = self.placed.get_mut(id) {
             let old = std::mem::replace(&mut p.spec, spec);
             p.retired = old.vips;
         }
         let r = self.node.reconfigure(now, id, cfg);
         self.drain(now);
-        if let Some(p) = self.placed.get_mut(&id) {
+        if let Some(p) = self.placed.get_mut(id) {
             p.retired.clear();
         }
         // New routes of a router that holds its addresses go in now.
@@ -477,7 +480,7 @@ impl Executor {
 
     /// What the executor counted for a router.
     pub fn counters(&self, id: RouterId) -> Option<RouterCounters> {
-        self.placed.get(&id).map(|p| p.counters)
+        self.placed.get(id).map(|p| p.counters)
     }
 
     /// Reports [`Event::AdvertLate`] for adverts that leave later than
@@ -491,7 +494,7 @@ impl Executor {
 
     /// Where a router runs: its interface and source address.
     pub fn placement(&self, id: RouterId) -> Option<Placement> {
-        self.placed.get(&id).map(|p| Placement {
+        self.placed.get(id).map(|p| Placement {
             ifindex: p.ifindex,
             source: p.source,
         })
@@ -499,7 +502,7 @@ impl Executor {
 
     /// The spec a router runs with.
     pub fn spec(&self, id: RouterId) -> Option<&RouterSpec> {
-        self.placed.get(&id).map(|p| &p.spec)
+        self.placed.get(id).map(|p| &p.spec)
     }
 
     /// Whether an interface is usable, by name (as last reported by the
@@ -533,7 +536,13 @@ impl Executor {
 
     /// The next event; `None` when drained.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.out.pop_front()
+        let ev = self.out.pop_front();
+        if ev.is_none() && self.out.capacity() > KEEP_EVENTS {
+            // A takeover of a thousand routers queues thousands of events;
+            // keep the memory of a normal round, not of the burst.
+            self.out.shrink_to(KEEP_EVENTS);
+        }
+        ev
     }
 
     /// When [`Executor::process`] must run next (besides readiness).
@@ -616,7 +625,7 @@ impl Executor {
         self.node.stop_all(now, Stop::Now);
         self.drain(now);
         self.flush_tx();
-        let ids: Vec<RouterId> = self.placed.keys().copied().collect();
+        let ids: Vec<RouterId> = self.placed.keys().collect();
         for id in ids {
             let _ = self.remove(id);
         }

@@ -44,16 +44,17 @@ impl Executor {
                 }
                 NetEvent::AddrAdded(a) => {
                     addr_ifaces.insert(a.ifindex);
-                    // A re-created interface may get its address after it
-                    // came up.
-                    if let Some((name, true)) = self.links.get(&a.ifindex).cloned() {
-                        self.follow_recreated(now, a.ifindex, &name);
-                    }
                 }
                 NetEvent::Overrun => self.reread_links(now),
             }
         }
+        // Once per interface and read, not per event: a takeover of a
+        // thousand addresses brings a thousand events.
         for ifindex in addr_ifaces {
+            // A re-created interface may get its address after it came up.
+            if let Some((name, true)) = self.links.get(&ifindex).cloned() {
+                self.follow_recreated(now, ifindex, &name);
+            }
             self.check_sources(now, ifindex);
         }
         // Keep the buffer, but not the size of a burst (adding 1000
@@ -93,7 +94,7 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.ifindex == ifindex)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in on_it {
             let _ = self.node.set_link_up(now, id, up);
@@ -111,10 +112,10 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.vmac.is_some_and(|v| v.ifindex == ifindex))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in hit {
-            let Some(p) = self.placed.get(&id) else {
+            let Some(p) = self.placed.get(id) else {
                 continue;
             };
             let (Some(link), Some(name)) = (p.vmac, p.spec.vmac.clone()) else {
@@ -132,7 +133,7 @@ impl Executor {
                 Err(error) => {
                     // The parent went too: restarting on its return
                     // (`follow_recreated`) makes the macvlan again.
-                    if let Some(p) = self.placed.get_mut(&id) {
+                    if let Some(p) = self.placed.get_mut(id) {
                         p.vmac = None;
                     }
                     self.out.push_back(Event::Error {
@@ -142,7 +143,7 @@ impl Executor {
                     continue;
                 }
             };
-            let own: Vec<IpAddr> = match self.placed.get_mut(&id) {
+            let own: Vec<IpAddr> = match self.placed.get_mut(id) {
                 Some(p) => {
                     p.vmac = Some(link);
                     let on_vmac = |a: &IpAddr| p.spec.vip(*a, &[]).interface.is_none();
@@ -171,6 +172,11 @@ impl Executor {
         let hit: Vec<RouterId> = self
             .placed
             .iter()
+            .filter(|(id, _)| {
+                self.node
+                    .router(*id)
+                    .is_some_and(|r| r.holds_vips() && has_vip(r.config(), addr))
+            })
             .filter(|(_, p)| {
                 let vip = p.spec.vip(addr, &[]);
                 let target = match vip.interface.as_deref() {
@@ -179,7 +185,7 @@ impl Executor {
                 };
                 target == Some(ifindex)
             })
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in hit {
             self.restore(now, id, addr);
@@ -188,7 +194,7 @@ impl Executor {
 
     fn restore(&mut self, now: Instant, id: RouterId, addr: IpAddr) {
         if self.node.restore_vip(now, id, addr) {
-            if let Some(p) = self.placed.get_mut(&id) {
+            if let Some(p) = self.placed.get_mut(id) {
                 p.counters.addresses_restored += 1;
             }
             self.out.push_back(Event::VipRestored { router: id, addr });
@@ -203,7 +209,7 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.spec.interface == name && p.ifindex != ifindex)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         if stale.is_empty() {
             return;
@@ -226,27 +232,23 @@ impl Executor {
             .placed
             .iter()
             .filter(|(_, p)| p.ifindex == ifindex && p.spec.source.is_none())
-            .map(|(id, p)| (*id, p.source))
+            .map(|(id, p)| (id, p.source))
             .collect();
         if mine.is_empty() {
             return;
         }
         let skip = self.all_vips();
-        let mut changed = Vec::new();
-        // One address dump per family, not per router: the pick depends
-        // only on the interface and the family (with 350 routers on one
-        // interface, one dump each made every address event cost seconds).
+        // One netlink dump per family, not per router.
         let mut picked: [Option<Option<IpAddr>>; 2] = [None, None];
+        let mut changed = Vec::new();
         for (id, old) in mine {
             let family = Family::of(&old);
             let slot = usize::from(family == Family::V6);
-            let new = match picked.get(slot).copied().flatten() {
+            let new = match picked[slot] {
                 Some(p) => p,
                 None => {
                     let p = self.pick_source(ifindex, family, &skip).ok();
-                    if let Some(s) = picked.get_mut(slot) {
-                        *s = Some(p);
-                    }
+                    picked[slot] = Some(p);
                     p
                 }
             };
@@ -302,7 +304,7 @@ impl Executor {
             let at = match fixed(id) {
                 Some(at) => at,
                 None => {
-                    let spec = self.placed.get(&id).map(|p| p.spec.clone());
+                    let spec = self.placed.get(id).map(|p| p.spec.clone());
                     let family = self
                         .node
                         .router(id)
@@ -352,6 +354,15 @@ impl Executor {
             }
         }
         for &id in &units {
+            let members = match self.node.group_of(id) {
+                Some(g) => self.node.members(g).to_vec(),
+                None => vec![id],
+            };
+            // A member whose I/O could not be placed again stays stopped
+            // with its group (its error was reported).
+            if !members.iter().all(|m| self.placed.contains_key(*m)) {
+                continue;
+            }
             let reset = self.node.reset(now, id, |m, old| {
                 at.get(&m)
                     .and_then(|p| old.with_primary_addr(p.source).ok())
@@ -360,14 +371,10 @@ impl Executor {
             if reset.is_err() {
                 continue;
             }
-            let members = match self.node.group_of(id) {
-                Some(g) => self.node.members(g).to_vec(),
-                None => vec![id],
-            };
             for m in members {
                 let up = self
                     .placed
-                    .get(&m)
+                    .get(m)
                     .and_then(|p| self.links.get(&p.ifindex))
                     .is_some_and(|l| l.1);
                 let _ = self.node.set_link_up(now, m, up);
@@ -379,7 +386,7 @@ impl Executor {
 
     /// Moves a stopped router's I/O to a new placement.
     fn replace(&mut self, id: RouterId, at: Option<Placement>) -> Result<()> {
-        let (Some(at), Some(old)) = (at, self.placed.remove(&id)) else {
+        let (Some(at), Some(old)) = (at, self.placed.remove(id)) else {
             return Ok(());
         };
         let vrid = self
@@ -397,6 +404,16 @@ impl Executor {
         new.counters = old.counters;
         self.placed.insert(id, new);
         Ok(())
+    }
+}
+
+/// True if `addr` is one of the configuration's virtual addresses (no
+/// allocation: this runs for every router on every address event).
+fn has_vip(cfg: &vrrp_fsm::Config, addr: IpAddr) -> bool {
+    match (cfg.virtual_addrs(), addr) {
+        (vrrp_proto::VirtualAddrs::V4(v), IpAddr::V4(a)) => v.contains(&a),
+        (vrrp_proto::VirtualAddrs::V6(v), IpAddr::V6(a)) => v.contains(&a),
+        _ => false,
     }
 }
 

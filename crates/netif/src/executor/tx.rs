@@ -62,7 +62,7 @@ impl Executor {
         let missing = Error::Unsupported {
             what: "an advert of a router without a socket",
         };
-        let (Some(p), Some(r)) = (self.placed.get(&id), self.node.router(id)) else {
+        let (Some(p), Some(r)) = (self.placed.get(id), self.node.router(id)) else {
             return Err(missing);
         };
         let sock = p.link.0 as usize;
@@ -127,7 +127,7 @@ impl Executor {
         self.record_lateness(&q.items, Instant::now());
         // A router that had no failure in this flush sends again.
         for t in &q.items {
-            if let Some(p) = self.placed.get_mut(&t.router) {
+            if let Some(p) = self.placed.get_mut(t.router) {
                 if p.send_failing && p.send_failed_in != flush {
                     p.send_failing = false;
                     self.out
@@ -169,7 +169,7 @@ impl Executor {
         for (t, f) in part.iter().zip(failed.iter_mut()) {
             if let Some(e) = f.take() {
                 self.note_send_error(t.router, e);
-                if let Some(p) = self.placed.get_mut(&t.router) {
+                if let Some(p) = self.placed.get_mut(t.router) {
                     p.send_failed_in = flush;
                 }
             }
@@ -183,7 +183,7 @@ impl Executor {
         for t in items {
             let Some(due) = t.due else { continue };
             let late = sent.saturating_duration_since(due);
-            let Some(p) = self.placed.get_mut(&t.router) else {
+            let Some(p) = self.placed.get_mut(t.router) else {
                 continue;
             };
             p.counters.lateness.record(late);
@@ -204,7 +204,7 @@ impl Executor {
 
     fn note_send_error(&mut self, id: RouterId, error: Error) {
         let link_up = self.router_link_up(id);
-        let Some(p) = self.placed.get_mut(&id) else {
+        let Some(p) = self.placed.get_mut(id) else {
             return;
         };
         p.counters.send_errors += 1;
@@ -218,7 +218,7 @@ impl Executor {
 
     fn router_link_up(&self, id: RouterId) -> bool {
         self.placed
-            .get(&id)
+            .get(id)
             .and_then(|p| self.links.get(&p.ifindex))
             .is_some_and(|l| l.1)
     }

@@ -38,6 +38,7 @@
 //! ([`Stop::Now`]: priority 0 from a master, addresses removed). Each
 //! stopped router reports [`NodeAction::Stopped`] after its last action.
 
+mod map;
 mod slab;
 #[cfg(test)]
 mod tests;
@@ -54,12 +55,16 @@ use crate::config::Config;
 use crate::router::{OperatorError, ReconfigureError, VirtualRouter};
 use crate::sync::{SyncGroup, SyncGroupError};
 use crate::timers;
+pub use map::RouterMap;
 use slab::{Key, Slab};
 
 /// Slack added to the longest Skew_Time in a graceful stop's bound
 /// ([`Stop::HandOver`]): the new master's first advert needs a moment to
 /// arrive after its Master_Down_Timer fires.
 pub const STOP_MARGIN: Duration = Duration::from_millis(250);
+
+/// Queued actions kept capacity for between bursts.
+const KEEP_ACTIONS: usize = 256;
 
 /// Identifies a virtual router in a [`Node`]. Ids of removed routers are
 /// never reused for another router.
@@ -457,7 +462,13 @@ impl Node {
 
     /// The next action; `None` when drained.
     pub fn poll_action(&mut self) -> Option<NodeAction> {
-        self.queue.pop_front()
+        let a = self.queue.pop_front();
+        if a.is_none() && self.queue.capacity() > KEEP_ACTIONS {
+            // A burst (a thousand routers taking over at once) does not
+            // keep its memory (docs/performance.md).
+            self.queue.shrink_to(KEEP_ACTIONS);
+        }
+        a
     }
 
     /// The earliest deadline of any router (or stop bound).

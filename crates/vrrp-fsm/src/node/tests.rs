@@ -134,3 +134,29 @@ fn reset_keeps_ids_and_tracking_and_takes_a_new_primary() {
     let other = cfg(2, 100);
     assert!(node.reset(now, id, |_, _| other.clone()).is_err());
 }
+
+#[test]
+fn a_router_map_answers_only_the_exact_id() {
+    let mut node = Node::new();
+    let a = node.add_router(LinkId(0), cfg(1, 100));
+    let b = node.add_router(LinkId(0), cfg(2, 100));
+    let mut m = RouterMap::new();
+    assert_eq!(m.insert(b, "b"), None);
+    assert_eq!(m.insert(a, "a"), None);
+    assert_eq!(m.insert(a, "a2"), Some("a"));
+    assert_eq!((m.len(), m.get(a), m.get(b)), (2, Some(&"a2"), Some(&"b")));
+    assert_eq!(m.keys().collect::<Vec<_>>(), vec![a, b]);
+    // The slot of a removed router is reused by the next one; the old id
+    // does not see the new value.
+    let now = Instant::now();
+    node.stop(now, a, Stop::Now).expect("stop");
+    node.remove(a).expect("remove");
+    assert_eq!(m.remove(a), Some("a2"));
+    let c = node.add_router(LinkId(0), cfg(3, 100));
+    assert_eq!(c.index(), a.index());
+    m.insert(c, "c");
+    assert_eq!(m.get(a), None);
+    assert_eq!(m.get(c), Some(&"c"));
+    assert_eq!(m.remove(a), None);
+    assert!(m.contains_key(c) && !m.is_empty());
+}

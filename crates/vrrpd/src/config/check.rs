@@ -34,7 +34,10 @@ impl Cx {
     }
 
     pub(crate) fn hooks<T: HookKeys>(&mut self, raw: &T) -> Hooks {
-        let mut out = Hooks::default();
+        let mut out = Hooks {
+            smtp_alert: raw.smtp_alert(),
+            ..Hooks::default()
+        };
         for (key, value) in raw.hook_keys() {
             let Some(a) = value else { continue };
             let argv = Some(self.argv(a, key));

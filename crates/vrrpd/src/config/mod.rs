@@ -20,6 +20,7 @@ mod diag;
 mod host;
 mod instance;
 mod lenient;
+mod mail;
 mod model;
 mod raw;
 mod read;
@@ -34,6 +35,7 @@ use toml::de::{DeTable, DeValue};
 pub use diag::{ConfigError, Diagnostic, Group};
 use diag::{Pending, finish};
 pub use host::nft_program;
+pub use mail::{Mail, SmtpServer};
 pub use model::{
     Check, CheckKind, Config, Family, Garp, Global, Hooks, Instance, SyncGroup, TrackCheck,
     TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,

@@ -42,6 +42,8 @@ pub struct Global {
     /// An advert that leaves later than this many thousandths of its
     /// interval after its deadline is logged as a warning (0: never).
     pub advert_late_warn_permille: u32,
+    /// E-mail alerts (keepalived's keys); boxed, as most files set none.
+    pub mail: Box<super::mail::Mail>,
 }
 
 impl Global {
@@ -61,6 +63,7 @@ impl Default for Global {
             metrics_listen: None,
             control_group: None,
             advert_late_warn_permille: Self::DEFAULT_ADVERT_LATE_WARN_PERMILLE,
+            mail: Box::default(),
         }
     }
 }
@@ -169,6 +172,9 @@ pub struct Hooks {
     /// Run on every state change, with keepalived's arguments appended:
     /// `INSTANCE|GROUP name state priority`.
     pub generic: Option<Vec<String>>,
+    /// `smtp_alert`: send an e-mail on each state change; `None` follows
+    /// `[global] smtp_alert`.
+    pub smtp_alert: Option<bool>,
 }
 
 /// One `[[instance]]`: a virtual router on one interface and family.

@@ -46,6 +46,15 @@ pub(crate) struct RawGlobal {
     pub(crate) metrics_listen: Option<Spanned<String>>,
     pub(crate) control_group: Option<Spanned<String>>,
     pub(crate) advert_late_warn: Option<Spanned<f64>>,
+    // e-mail alerts (`mail.rs`), keepalived's names
+    pub(crate) router_id: Option<Spanned<String>>,
+    pub(crate) notification_email: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) notification_email_from: Option<Spanned<String>>,
+    pub(crate) smtp_server: Option<Spanned<String>>,
+    pub(crate) smtp_connect_timeout: Option<Spanned<Dur>>,
+    pub(crate) smtp_helo_name: Option<Spanned<String>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
+    pub(crate) no_email_faults: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +96,7 @@ pub(crate) struct RawInstance {
     pub(crate) notify_fault: Option<Spanned<Argv>>,
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
 }
 
 /// The notify hook keys, shared by instances and sync groups (serde's
@@ -95,6 +105,8 @@ pub(crate) struct RawInstance {
 pub(crate) trait HookKeys {
     /// `(key, value)` for each notify key that is set.
     fn hook_keys(&self) -> [(&'static str, Option<&Spanned<Argv>>); 5];
+    /// `smtp_alert`, if set.
+    fn smtp_alert(&self) -> Option<bool>;
 }
 
 macro_rules! impl_hook_keys {
@@ -108,6 +120,9 @@ macro_rules! impl_hook_keys {
                     ("notify_stop", self.notify_stop.as_ref()),
                     ("notify", self.notify.as_ref()),
                 ]
+            }
+            fn smtp_alert(&self) -> Option<bool> {
+                self.smtp_alert.as_ref().map(|s| *s.get_ref())
             }
         }
     };
@@ -225,6 +240,7 @@ pub(crate) struct RawSyncGroup {
     pub(crate) notify_fault: Option<Spanned<Argv>>,
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
 }
 
 /// A duration written as `"100ms"`, `"1.5s"`, `"2m"`, or a number of seconds.

@@ -130,6 +130,7 @@ impl Cx {
             }
         }
         self.global_loop_settings(g, &mut out);
+        out.mail = Box::new(self.mail(g));
         out
     }
 

@@ -68,6 +68,10 @@ pub(super) struct FileWide {
     pub(super) script_weights: HashMap<String, i64>,
     /// Track file name → its weight (keepalived's default is 1).
     pub(super) file_weights: HashMap<String, i64>,
+    /// The imported `[global]` (e-mail keys, `mail.rs`).
+    pub(super) global: Table,
+    /// `smtp_alert_vrrp` was given (it wins over `smtp_alert`).
+    pub(super) alert_vrrp: bool,
 }
 
 /// The converter: notes so far, the file being read, file-wide settings.
@@ -104,6 +108,7 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
     }
     let mut toml =
         String::from("# Imported from keepalived.conf by `vrrpd import-keepalived`.\n\n");
+    super::mail::render_global(&cx.wide.global, &mut toml);
     for part in [checks, instances, groups] {
         toml.push_str(&part);
     }
@@ -398,6 +403,7 @@ impl Convert {
                         self.wide.garp.set("garp_master_repeat", v.to_string());
                     }
                 }
+                _ if self.mail_global(c) => {}
                 _ => self.keyword("global_defs", c),
             }
         }
@@ -549,6 +555,11 @@ impl Convert {
                 | "notify") => {
                     let cmd = self.command(c);
                     t.set(key, quote(&cmd));
+                }
+                "smtp_alert" => {
+                    if let Some(on) = self.smtp_flag(c) {
+                        t.set("smtp_alert", on.to_string());
+                    }
                 }
                 // Old syntax: members listed directly in the group block.
                 _ if c.block.is_none()

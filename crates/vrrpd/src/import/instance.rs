@@ -116,6 +116,11 @@ impl Convert {
                 }
             }
             "nopreempt" => i.nopreempt = Some(c.line),
+            "smtp_alert" => {
+                if let Some(on) = self.smtp_flag(c) {
+                    i.body.set("smtp_alert", on.to_string());
+                }
+            }
             "preempt" => i.nopreempt = None,
             "preempt_delay" => {
                 if let Some(d) = self.duration(c) {

@@ -13,6 +13,7 @@
 mod convert;
 mod instance;
 pub mod keywords;
+mod mail;
 mod preprocess;
 
 use std::fmt;
@@ -289,8 +290,19 @@ fn read_with_includes(
                 note(format!("include {}: no file matches", target.display()))
             }
             Ok(files) => {
+                // keepalived warns about an included file it cannot read
+                // or parse and goes on with the rest.
                 for f in files {
-                    out.extend(read_with_includes(&f, notes, depth + 1)?);
+                    match read_with_includes(&f, notes, depth + 1) {
+                        Ok(more) => out.extend(more),
+                        Err(e) => notes.push(Note {
+                            file: path.to_owned(),
+                            line: n.line,
+                            message: format!("include {}: {e}; not read", f.display()),
+                            impact: Impact::Changes,
+                            keyword: Some("include".to_owned()),
+                        }),
+                    }
                 }
             }
             Err(why) => note(format!("include {}: {why}", target.display())),

@@ -25,6 +25,7 @@ use tracing::{debug, error, info, warn};
 use super::reload::{self, Plan};
 use super::{Daemon, Phase, SLICE, lifecycle, lower, noaccept, noaccept_vips, release_free_heap};
 use crate::config::Config;
+use crate::control::Response;
 use crate::sd_notify;
 
 /// A reload being applied (see the module docs).
@@ -44,10 +45,12 @@ pub(super) struct Applying {
 }
 
 impl Daemon {
-    /// SIGHUP: the file is read, parsed and validated on a worker thread
-    /// ([`super::reload_worker`]); [`Daemon::reload_read`] applies it.
-    pub(super) fn reload(&mut self, _now: Instant) {
+    /// SIGHUP or `vrrpd reload`: the file is read, parsed and validated on
+    /// a worker thread ([`super::reload_worker`]); [`Daemon::reload_read`]
+    /// applies it.
+    pub(super) fn reload(&mut self, now: Instant) {
         if self.phase != Phase::Running {
+            self.answer_reload_waiters(&Err(anyhow!("vrrpd is stopping")), now);
             return;
         }
         if let Some(a) = self.applying.as_mut() {
@@ -165,7 +168,19 @@ impl Daemon {
         Ok(false)
     }
 
+    /// Answers the `vrrpd reload` clients with `outcome`.
+    fn answer_reload_waiters(&mut self, outcome: &anyhow::Result<String>, now: Instant) {
+        let resp = match outcome {
+            Ok(summary) => Response::ok(Some(serde_json::json!({ "message": summary }))),
+            Err(e) => Response::error(format!("{e:#}")),
+        };
+        for id in std::mem::take(&mut self.reload_waiters) {
+            self.control.respond(self.poll.registry(), id, &resp, now);
+        }
+    }
+
     fn reload_done(&mut self, outcome: anyhow::Result<String>, again: bool, now: Instant) {
+        self.answer_reload_waiters(&outcome, now);
         match outcome {
             Ok(summary) => {
                 self.counters.reloads += 1;

@@ -8,14 +8,22 @@ use tracing::{debug, error, info, warn};
 use vrrp_fsm::{GroupId, RouterId, State, StateChange};
 
 use super::hooks::queue_state_hooks;
-use super::status::{self, TransitionStatus};
+use super::status::{self, HistoryEntry, TransitionStatus};
 use super::{Daemon, Phase, unix_ms};
+use crate::sd_notify;
 
 impl Daemon {
     /// Handles every event the executor queued.
     pub(super) fn handle_exec_events(&mut self) {
+        let mut changed = false;
         while let Some(ev) = self.exec.poll_event() {
+            changed |= matches!(ev, Event::StateChanged { .. });
             self.on_exec_event(ev);
+        }
+        // One STATUS= line per batch, not per instance (1000 instances
+        // change together at start-up).
+        if changed {
+            self.notify_status();
         }
     }
 
@@ -144,11 +152,26 @@ impl Daemon {
         } else {
             info!("{line}");
         }
+        let at_unix_ms = unix_ms();
         inst.last_transition = Some(TransitionStatus {
             from: status::state_word(ch.from),
             to: status::state_word(ch.to),
             reason: status::reason_word(ch.reason),
-            at_unix_ms: unix_ms(),
+            at_unix_ms,
+        });
+        let master = self
+            .exec
+            .node()
+            .router(router)
+            .and_then(|r| r.master_addr());
+        self.history.push(HistoryEntry {
+            instance: name.clone(),
+            from: status::state_word(ch.from),
+            to: status::state_word(ch.to),
+            reason: status::reason_word(ch.reason),
+            at_unix_ms,
+            priority: prio.unwrap_or(inst.cfg.priority.get()),
+            master_address: master.map(|a| a.to_string()),
         });
         // While the daemon stops, the hand-over's intermediate changes run
         // no hook: only notify_stop does (entering Initialize).
@@ -157,6 +180,29 @@ impl Daemon {
             let hooks = &inst.cfg.hooks;
             queue_state_hooks(&mut self.hooks, hooks, "INSTANCE", &name, ch.to, prio, now);
         }
+        // Off the VRRP path: formatting and a non-blocking queue push; the
+        // same changes as the hooks (a stop's hand-over mails only "Stopping").
+        if running || ch.to == State::Initialize {
+            let own = inst.cfg.hooks.smtp_alert;
+            let mail = &self.cfg.global.mail;
+            self.mail.state_change(mail, own, "INSTANCE", &name, ch.to);
+        }
+    }
+
+    /// Tells systemd each instance's state (`STATUS=`, see `systemctl
+    /// status`).
+    fn notify_status(&self) {
+        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+            return;
+        }
+        let node = self.exec.node();
+        let states = self.insts.iter().map(|(id, i)| {
+            let s = node
+                .router(id)
+                .map_or("-", |r| status::state_word(r.state()));
+            (i.cfg.name.as_str(), s)
+        });
+        let _ = sd_notify::notify(&sd_notify::status_line(states));
     }
 
     fn group_changed(&mut self, group: GroupId, from: State, to: State) {
@@ -175,6 +221,9 @@ impl Daemon {
         if let Some(g) = self.cfg.sync_groups.iter().find(|g| g.name == name) {
             let now = Instant::now();
             queue_state_hooks(&mut self.hooks, &g.hooks, "GROUP", &name, to, 0, now);
+            let mail = &self.cfg.global.mail;
+            self.mail
+                .state_change(mail, g.hooks.smtp_alert, "GROUP", &name, to);
         }
     }
 

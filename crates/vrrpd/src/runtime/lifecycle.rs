@@ -62,6 +62,10 @@ impl Daemon {
                 units.push((None, vec![inst.clone()]));
             }
         }
+        // Every unit is added (sockets, addresses, tracking) before any
+        // starts, so that a thousand instances start within one moment
+        // rather than spread over the netlink work of adding them.
+        let mut starts = Vec::with_capacity(units.len());
         for (group, members) in units {
             let mut lowered = Vec::with_capacity(members.len());
             for inst in &members {
@@ -74,10 +78,17 @@ impl Daemon {
                 || format!("instance {:?}", members[0].name),
                 |g| format!("sync group {g:?}"),
             );
-            let ids = self
-                .exec
-                .add_resolved(lowered, group.is_some())
-                .with_context(|| what.clone())?;
+            let ids = match self.exec.add_resolved(lowered, group.is_some()) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    // What was added runs; the caller reports the rest.
+                    for id in starts {
+                        self.exec.start(id);
+                    }
+                    self.handle_exec_events();
+                    return Err(e).with_context(|| what.clone());
+                }
+            };
             self.handle_exec_events();
             for (id, inst) in ids.iter().zip(&members) {
                 self.note_new(inst);
@@ -85,11 +96,12 @@ impl Daemon {
                     .insert(*id, Inst::new(inst.clone(), group.clone()));
                 self.recompute(*id);
             }
-            if let Some(&first) = ids.first() {
-                self.exec.start(first);
-            }
-            self.handle_exec_events();
+            starts.extend(ids.first().copied());
         }
+        for id in starts {
+            self.exec.start(id);
+        }
+        self.handle_exec_events();
         Ok(())
     }
 

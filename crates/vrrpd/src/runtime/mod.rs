@@ -33,6 +33,7 @@ pub mod lower;
 pub mod metrics;
 mod noaccept;
 mod ops;
+mod prom;
 pub mod reload;
 mod reload_worker;
 mod render;
@@ -166,12 +167,20 @@ struct Daemon {
     reloader: reload_worker::ReloadWorker,
     /// A reload being applied, slice by slice.
     applying: Option<apply::Applying>,
+    /// `vrrpd reload` clients waiting for the reload's outcome.
+    reload_waiters: Vec<crate::control::ConnId>,
     /// Serializes `status` answers off the loop.
     renderer: render::Renderer,
     /// `status` answers being built, a slice per round.
     pending_status: std::collections::VecDeque<render::PendingStatus>,
     /// Rate limit of the late-advert warning.
     late_warn: lateness::LateWarn,
+    /// E-mail alerts (a worker thread; `crate::mail`).
+    mail: crate::mail::Mailer,
+    /// Recent state changes, for `status`.
+    history: status::History,
+    /// systemd's watchdog, when the unit sets `WatchdogSec=`.
+    watchdog: Option<sd_notify::Watchdog>,
 }
 
 /// How long the loop works on requests (control, metrics) before it
@@ -308,9 +317,13 @@ impl Daemon {
             noaccept,
             reloader,
             applying: None,
+            reload_waiters: Vec::new(),
             renderer,
             pending_status: std::collections::VecDeque::new(),
             late_warn: lateness::LateWarn::default(),
+            mail: crate::mail::Mailer::default(),
+            history: status::History::default(),
+            watchdog: sd_notify::Watchdog::from_env(),
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -348,6 +361,7 @@ impl Daemon {
             self.hooks.poll_timeout(),
             self.control.poll_timeout(),
             self.metrics.as_ref().and_then(|m| m.poll_timeout()),
+            self.watchdog.as_ref().map(sd_notify::Watchdog::next),
             stop,
         ]
         .into_iter()
@@ -388,12 +402,17 @@ impl Daemon {
             self.continue_apply(now);
             round.lap("reload");
             round.end();
+            if let Some(w) = &mut self.watchdog {
+                w.ping_if_due(Instant::now());
+            }
             if self.progress_stop(now) {
                 break;
             }
         }
         info!("stopped");
         self.hooks.kill_all(Duration::from_secs(1));
+        // The stop alerts: a short, bounded wait, never the SMTP time-out.
+        self.mail.finish(Duration::from_secs(2));
         Ok(())
     }
 
@@ -483,7 +502,12 @@ impl Daemon {
         self.start_due_checks(now);
         let mut changed = Vec::new();
         while let Some(ev) = self.checker.poll_event() {
-            info!("{ev}");
+            // A check that starts failing is an operator's business.
+            if ev.transition.to == healthcheck::Status::Failed {
+                warn!("{ev}");
+            } else {
+                info!("{ev}");
+            }
             changed.push(ev.name);
         }
         if !changed.is_empty() {

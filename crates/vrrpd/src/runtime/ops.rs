@@ -1,4 +1,4 @@
-//! Control requests (`status`, `switchover`, `maintenance`) and the one
+//! Control requests (`status`, `switchover`, `maintenance`, `reload`) and the one
 //! typed [`Snapshot`] that `status` and the metrics endpoint report.
 
 use std::time::Instant;
@@ -10,7 +10,7 @@ use vrrp_fsm::NodeError;
 
 use super::status::{
     self, CheckRow, DaemonStatus, InstanceStatus, PriorityStatus, Snapshot, SocketCountersStatus,
-    SocketStatus,
+    SocketStatus, TimersStatus,
 };
 use super::{Daemon, Phase, lower, tracking};
 use crate::control::{Request, Response};
@@ -25,6 +25,13 @@ impl Daemon {
         let Some((id, req)) = self.control.next_request(self.poll.registry(), now) else {
             return false;
         };
+        if req == Request::Reload {
+            // Read on a thread and applied in slices; answered by
+            // `reload_done` with the summary or the reason.
+            self.reload_waiters.push(id);
+            self.reload(now);
+            return true;
+        }
         if req == Request::Status {
             // Built a slice at a time, serialized on the render thread,
             // answered in `on_rendered`.
@@ -54,6 +61,8 @@ impl Daemon {
             }
             Request::Switchover { instance } => self.operator(&instance, None),
             Request::Maintenance { instance, on } => self.operator(&instance, Some(on)),
+            // Taken in `serve_one_control`, answered when applied.
+            Request::Reload => Err("reload: not started".into()),
         };
         match done {
             Ok(msg) => Response::ok(Some(serde_json::json!({ "message": msg }))),
@@ -122,6 +131,9 @@ impl Daemon {
                 reload_failures: self.counters.reload_failures,
                 advert_lateness,
             },
+            mail: self.mail.stats(),
+            process: super::prom::ProcessStats::read(),
+            history: self.history.to_vec(),
         }
     }
 
@@ -174,6 +186,7 @@ impl Daemon {
             source: source.map(|s| s.to_string()).unwrap_or_default(),
             vmac: inst.cfg.vmac.clone(),
             advert_lateness: status::LatenessStatus::of(&c.lateness),
+            timers: timers(r, inst.cfg.advert_interval),
         })
     }
 
@@ -216,5 +229,29 @@ impl Daemon {
                 })
             })
             .collect()
+    }
+}
+
+/// The protocol timers of router `r` (`advert`: its configured interval).
+/// A backup's Master_Down_Timer is re-armed at each advert it accepts
+/// from the master, so its deadline less Master_Down_Interval is when the
+/// last one came.
+fn timers(r: &vrrp_fsm::VirtualRouter, advert: vrrp_proto::Interval) -> TimersStatus {
+    let ms = |cs: u32| u64::from(cs) * 10;
+    let mdi = ms(r.master_down_interval_centis());
+    let last = match (r.state(), r.handover_in_progress(), r.poll_timeout()) {
+        (vrrp_fsm::State::Backup, false, Some(deadline)) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let left = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+            mdi.checked_sub(left)
+        }
+        _ => None,
+    };
+    TimersStatus {
+        advert_interval_ms: ms(u32::from(advert.centis())),
+        master_advert_interval_ms: ms(u32::from(r.master_adver_interval().centis())),
+        skew_time_ms: ms(r.skew_time_centis()),
+        master_down_interval_ms: mdi,
+        last_advert_ms_ago: last,
     }
 }

@@ -3,14 +3,16 @@
 //! tests read) and rendered as Prometheus metrics from the same value
 //! (`metrics.rs`), plus the table rendering.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 use vrrp_fsm::{Reason, State, Stats};
 
 use super::hooks::HookStats;
 pub use super::lateness::LatenessStatus;
+use super::prom::ProcessStats;
 use crate::control::ControlStats;
+use crate::mail::MailStats;
 
 /// Everything `status` and the metrics endpoint report, at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,6 +29,77 @@ pub struct Snapshot {
     pub control: ControlStats,
     /// The daemon itself.
     pub daemon: DaemonStatus,
+    /// E-mail alerts by outcome.
+    pub mail: MailStats,
+    /// The process's resource use.
+    pub process: ProcessStats,
+    /// The most recent state changes, oldest first (at most
+    /// [`HISTORY_LEN`]).
+    pub history: Vec<HistoryEntry>,
+}
+
+/// State changes kept for `status` (the answer to "why did it fail over
+/// at 3 am?" without the logs).
+pub const HISTORY_LEN: usize = 64;
+
+/// State changes the table shows (all of them are in the JSON).
+const TABLE_HISTORY: usize = 10;
+
+/// One state change in `{"history": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    /// Instance name.
+    pub instance: String,
+    /// State left.
+    pub from: &'static str,
+    /// State entered.
+    pub to: &'static str,
+    /// Why (the state machine's reason).
+    pub reason: &'static str,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
+    /// The priority the instance advertised then.
+    pub priority: u8,
+    /// The master it knew of right after the change (its own address
+    /// when it became master), if any.
+    pub master_address: Option<String>,
+}
+
+/// The bounded record of recent state changes.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    entries: VecDeque<HistoryEntry>,
+}
+
+impl History {
+    /// Records `e`, forgetting the oldest beyond [`HISTORY_LEN`].
+    pub fn push(&mut self, e: HistoryEntry) {
+        if self.entries.len() == HISTORY_LEN {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(e);
+    }
+
+    /// Oldest first.
+    pub fn to_vec(&self) -> Vec<HistoryEntry> {
+        self.entries.iter().cloned().collect()
+    }
+}
+
+/// `"timers"` of an instance (RFC 9568 §6.1 names), in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TimersStatus {
+    /// The configured Advertisement_Interval.
+    pub advert_interval_ms: u64,
+    /// Master_Adver_Interval (a VRRPv3 backup learns the master's).
+    pub master_advert_interval_ms: u64,
+    /// Skew_Time.
+    pub skew_time_ms: u64,
+    /// Master_Down_Interval.
+    pub master_down_interval_ms: u64,
+    /// A backup: how long ago the master's last advert was accepted
+    /// (Master_Down_Timer was re-armed); `null` otherwise.
+    pub last_advert_ms_ago: Option<u64>,
 }
 
 /// One VRRP socket in `{"interfaces": [...]}`.
@@ -132,6 +205,8 @@ pub struct InstanceStatus {
     pub vmac: Option<String>,
     /// How late its adverts left against their deadlines.
     pub advert_lateness: LatenessStatus,
+    /// Protocol timers.
+    pub timers: TimersStatus,
 }
 
 /// `"priority"` of an instance.
@@ -235,39 +310,75 @@ pub fn fsm_counters(s: &Stats) -> BTreeMap<String, u64> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// Renders the `status` answer's data as a table for people.
-pub fn render_table(data: &serde_json::Value) -> String {
+/// Lays rows out in columns two spaces apart (the last one unpadded).
+fn columns(rows: &[Vec<String>]) -> String {
     use std::fmt::Write;
-    let mut rows = vec![
-        [
-            "NAME",
-            "INTERFACE",
-            "VRID",
-            "FAMILY",
-            "VER",
-            "STATE",
-            "PRIO",
-            "MASTER",
-            "FLAGS",
-        ]
-        .map(str::to_owned),
-    ];
-    let empty = Vec::new();
-    let instances = data
-        .get("instances")
-        .and_then(|v| v.as_array())
-        .unwrap_or(&empty);
-    let s = |v: Option<&serde_json::Value>| -> String {
-        match v {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Null) | None => "-".to_owned(),
-            Some(other) => other.to_string(),
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; n];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
         }
-    };
-    for i in instances {
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, (w, c)) in widths.iter().zip(r).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A JSON value as a table cell (`-` for none).
+fn cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => "-".to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Milliseconds as seconds with two decimals (`"3.61s"`), `-` for none.
+fn secs(v: Option<&serde_json::Value>) -> String {
+    v.and_then(serde_json::Value::as_u64).map_or_else(
+        || "-".to_owned(),
+        |ms| format!("{}.{:02}s", ms / 1000, ms % 1000 / 10),
+    )
+}
+
+/// Renders the `status` answer's data as a table for people: one row per
+/// instance (with its VIPs, Skew_Time, Master_Down_Interval and the age of
+/// the last advert a backup accepted), then the recent state changes, if any.
+pub fn render_table(data: &serde_json::Value) -> String {
+    let head = [
+        "NAME",
+        "INTERFACE",
+        "VRID",
+        "FAMILY",
+        "VER",
+        "STATE",
+        "PRIO",
+        "MASTER",
+        "VIPS",
+        "SKEW",
+        "DOWN-INT",
+        "LAST-ADV",
+        "FLAGS",
+    ];
+    let mut rows = vec![head.map(str::to_owned).to_vec()];
+    let empty = Vec::new();
+    let list = |k: &str| data.get(k).and_then(|v| v.as_array()).unwrap_or(&empty);
+    for i in list("instances") {
         let prio = i.get("priority");
-        let conf = s(prio.and_then(|p| p.get("configured")));
-        let eff = s(prio.and_then(|p| p.get("effective")));
+        let conf = cell(prio.and_then(|p| p.get("configured")));
+        let eff = cell(prio.and_then(|p| p.get("effective")));
         let prio = if conf == eff {
             conf
         } else {
@@ -283,15 +394,31 @@ pub fn render_table(data: &serde_json::Value) -> String {
         if let Some(g) = i.get("sync_group").and_then(|g| g.as_str()) {
             flags.push(format!("group={g}"));
         }
-        rows.push([
-            s(i.get("name")),
-            s(i.get("interface")),
-            s(i.get("vrid")),
-            s(i.get("family")),
-            s(i.get("version")),
-            s(i.get("state")).to_uppercase(),
+        let vips: Vec<&str> = i
+            .get("vips")
+            .and_then(|v| v.as_array())
+            .unwrap_or(&empty)
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let timers = i.get("timers");
+        rows.push(vec![
+            cell(i.get("name")),
+            cell(i.get("interface")),
+            cell(i.get("vrid")),
+            cell(i.get("family")),
+            cell(i.get("version")),
+            cell(i.get("state")).to_uppercase(),
             prio,
-            s(i.get("master_address")),
+            cell(i.get("master_address")),
+            if vips.is_empty() {
+                "-".to_owned()
+            } else {
+                vips.join(",")
+            },
+            secs(timers.and_then(|t| t.get("skew_time_ms"))),
+            secs(timers.and_then(|t| t.get("master_down_interval_ms"))),
+            secs(timers.and_then(|t| t.get("last_advert_ms_ago"))),
             if flags.is_empty() {
                 "-".to_owned()
             } else {
@@ -299,26 +426,44 @@ pub fn render_table(data: &serde_json::Value) -> String {
             },
         ]);
     }
-    let mut widths = [0usize; 9];
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+    let mut out = columns(&rows);
+    let history = list("history");
+    if !history.is_empty() {
+        let mut rows = vec![
+            [
+                "AT (UTC)", "INSTANCE", "FROM", "TO", "REASON", "PRIO", "MASTER",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        for h in history.iter().rev().take(TABLE_HISTORY) {
+            let at = h.get("at_unix_ms").and_then(serde_json::Value::as_u64);
+            rows.push(vec![
+                at.map_or_else(|| "-".to_owned(), utc_time),
+                cell(h.get("instance")),
+                cell(h.get("from")),
+                cell(h.get("to")),
+                cell(h.get("reason")),
+                cell(h.get("priority")),
+                cell(h.get("master_address")),
+            ]);
         }
-    }
-    let mut out = String::new();
-    for r in &rows {
-        let mut line = String::new();
-        for (i, (w, c)) in widths.iter().zip(r).enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                let _ = write!(line, "{c:<w$}  ");
-            }
+        out.push_str("\nrecent state changes, newest first:\n");
+        out.push_str(&columns(&rows));
+        if history.len() > TABLE_HISTORY {
+            let more = history.len() - TABLE_HISTORY;
+            out.push_str(&format!("({more} older in `vrrpd status --json`)\n"));
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
     out
+}
+
+/// `26 Nov 2026 11:06:27.123` (UTC) for milliseconds since the epoch.
+fn utc_time(ms: u64) -> String {
+    let date = crate::mail::rfc5322_date(ms / 1000);
+    // "Thu, 26 Nov 2026 11:06:27 +0000" -> "26 Nov 2026 11:06:27.123"
+    let mid = date.get(5..25).unwrap_or(&date);
+    format!("{mid}.{:03}", ms % 1000)
 }
 
 #[cfg(test)]
@@ -366,6 +511,13 @@ mod tests {
             source: "192.0.2.1".into(),
             vmac: None,
             advert_lateness: Default::default(),
+            timers: TimersStatus {
+                advert_interval_ms: 1000,
+                master_advert_interval_ms: 1000,
+                skew_time_ms: 410,
+                master_down_interval_ms: 3410,
+                last_advert_ms_ago: Some(250),
+            },
         }
     }
 
@@ -418,5 +570,62 @@ mod tests {
             lines[1].contains("MASTER") && lines[1].contains("120 (150)"),
             "{t}"
         );
+        assert!(lines[1].contains("192.0.2.10/32"), "{t}");
+        let cells: Vec<&str> = lines[1].split_whitespace().collect();
+        let timers = cells.windows(3).any(|w| w == ["0.41s", "3.41s", "0.25s"]);
+        assert!(timers, "skew, down interval, last advert: {t}");
+    }
+
+    #[test]
+    fn timers_are_in_the_json() {
+        let v = serde_json::to_value(sample()).unwrap();
+        assert_eq!(v["timers"]["skew_time_ms"], 410);
+        assert_eq!(v["timers"]["master_down_interval_ms"], 3410);
+        assert_eq!(v["timers"]["master_advert_interval_ms"], 1000);
+        assert_eq!(v["timers"]["last_advert_ms_ago"], 250);
+        assert_eq!(v["vips"][0], "192.0.2.10/32");
+    }
+
+    fn entry(n: u64) -> HistoryEntry {
+        HistoryEntry {
+            instance: format!("VI_{n}"),
+            from: "backup",
+            to: "master",
+            reason: "master_down",
+            at_unix_ms: 1_795_690_000_000 + n,
+            priority: 100,
+            master_address: None,
+        }
+    }
+
+    #[test]
+    fn history_is_bounded_and_shown_newest_first() {
+        let mut h = History::default();
+        for n in 0..(HISTORY_LEN as u64 + 10) {
+            h.push(entry(n));
+        }
+        let v = h.to_vec();
+        assert_eq!(v.len(), HISTORY_LEN);
+        assert_eq!(v[0].instance, "VI_10");
+        assert_eq!(
+            v[HISTORY_LEN - 1].instance,
+            format!("VI_{}", HISTORY_LEN + 9)
+        );
+        let data = serde_json::json!({ "instances": [sample()], "history": [entry(1), entry(2)] });
+        let t = render_table(&data);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[4].starts_with("AT (UTC)"), "{t}");
+        assert!(
+            lines[5].starts_with("26 Nov 2026 10:46:40.002  VI_2"),
+            "{t}"
+        );
+        assert!(
+            lines[6].contains("VI_1") && lines[6].contains("master_down"),
+            "{t}"
+        );
+        let many: Vec<HistoryEntry> = (0..15).map(entry).collect();
+        let t = render_table(&serde_json::json!({ "instances": [], "history": many }));
+        assert!(t.contains("  VI_14  ") && !t.contains("  VI_4  "), "{t}");
+        assert!(t.ends_with("(5 older in `vrrpd status --json`)\n"), "{t}");
     }
 }
