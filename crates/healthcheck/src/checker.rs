@@ -142,6 +142,8 @@ pub struct Checker {
     /// Exec children killed but not reaped yet (timeouts, removed checks).
     orphans: Vec<ExecProbe>,
     orphan_wake: Option<Instant>,
+    /// Probes started per [`Checker::handle_timeout`] call at most.
+    start_limit: usize,
 }
 
 /// How often killed-but-unreaped children are polled.
@@ -175,7 +177,17 @@ impl Checker {
             lateness: None,
             orphans: Vec::new(),
             orphan_wake: None,
+            start_limit: usize::MAX,
         })
+    }
+
+    /// Starts at most `n` probes per [`Checker::handle_timeout`] call (at
+    /// least one); the others stay due, and [`Checker::poll_timeout`]
+    /// says so, so the caller comes back at once. An event loop that must
+    /// not be held long (starting an exec probe forks a process) bounds
+    /// its work this way when many checks fall due together.
+    pub fn set_start_limit(&mut self, n: usize) {
+        self.start_limit = n.max(1);
     }
 
     /// Adds a check whose first probe is due at `first_due` (pass "now" to
@@ -373,8 +385,9 @@ impl Checker {
         if self.orphan_wake.is_some_and(|t| t <= now) {
             self.reap_orphans(now);
         }
+        let mut started = 0;
         while let Some(&Reverse((t, idx, seq))) = self.heap.peek() {
-            if t > now {
+            if t > now || started >= self.start_limit {
                 break;
             }
             self.heap.pop();
@@ -390,6 +403,7 @@ impl Checker {
                 let (o, d) = p.on_timeout();
                 self.complete(idx, o, d, now);
             } else {
+                started += 1;
                 self.start(idx, now);
             }
         }

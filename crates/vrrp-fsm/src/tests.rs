@@ -106,6 +106,26 @@ fn initialize_startup_owner_sends_advert_announces_and_becomes_master() {
 }
 
 #[test]
+fn adver_timer_advert_carries_its_deadline_and_others_none() {
+    let t0 = Instant::now();
+    let mut r = router(Version::V3, 255);
+    r.startup(t0);
+    let _ = drain(&mut r);
+    // The first advert of a new master has no deadline.
+    assert_eq!(r.advert_due(), None);
+    // The Adver_Timer fires 30 ms late: the advert names the deadline it
+    // missed, and the next one is armed from when it fired.
+    r.handle_timeout(t0 + cs(103));
+    assert_eq!(drain(&mut r), vec![Action::SendAdvert(AdvertKind::Current)]);
+    assert_eq!(r.advert_due(), Some(t0 + cs(100)));
+    assert_eq!(r.poll_timeout(), Some(t0 + cs(203)));
+    // A release is not timer-driven.
+    r.shutdown(t0 + cs(150));
+    let _ = drain(&mut r);
+    assert_eq!(r.advert_due(), None);
+}
+
+#[test]
 fn initialize_startup_non_owner_sets_master_down_timer_and_becomes_backup() {
     let t0 = Instant::now();
     let mut r = router(Version::V3, 100);

@@ -96,8 +96,9 @@ impl TimerTable {
     pub(crate) fn next(&self) -> Option<Instant> {
         self.deadlines.iter().flatten().min().copied()
     }
-    /// The first expired timer (earliest deadline, then table order), cleared.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Timer> {
+    /// The first expired timer (earliest deadline, then table order),
+    /// cleared, with the deadline it had.
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(Timer, Instant)> {
         let mut best: Option<(Instant, Timer)> = None;
         for t in TIMERS {
             if let Some(at) = self.deadlines[t as usize] {
@@ -106,9 +107,9 @@ impl TimerTable {
                 }
             }
         }
-        let (_, t) = best?;
+        let (at, t) = best?;
         self.stop(t);
-        Some(t)
+        Some((t, at))
     }
 }
 
@@ -175,9 +176,9 @@ mod tests {
         assert_eq!(t.next(), Some(base + Duration::from_secs(1)));
         assert_eq!(t.pop_expired(base), None);
         let later = base + Duration::from_secs(5);
-        assert_eq!(t.pop_expired(later), Some(Timer::MasterDown));
-        assert_eq!(t.pop_expired(later), Some(Timer::Handover));
-        assert_eq!(t.pop_expired(later), Some(Timer::Adver));
+        assert_eq!(t.pop_expired(later).map(|x| x.0), Some(Timer::MasterDown));
+        assert_eq!(t.pop_expired(later).map(|x| x.0), Some(Timer::Handover));
+        assert_eq!(t.pop_expired(later).map(|x| x.0), Some(Timer::Adver));
         assert_eq!(t.pop_expired(later), None);
     }
 }

@@ -2,7 +2,7 @@
 //! routes, and the events they become.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use vrrp_fsm::{Action, NodeAction, RouterId};
 
@@ -10,30 +10,69 @@ use super::{Event, Executor, Placed, RouteSpec};
 use crate::error::Error;
 use crate::rtnl::{Route, ifindex};
 
+/// How long [`Executor::drain_bounded`] carries out deferred actions per
+/// round: a small fraction of the shortest advert interval (10 ms).
+pub(super) const BURST_BUDGET: Duration = Duration::from_millis(2);
+
 impl Executor {
-    /// Carries out every queued node action, in order, then moves the
-    /// routes of the routers involved after their addresses.
+    /// Carries out every queued node action (those deferred by
+    /// [`Executor::drain_bounded`] first), in order, then moves the routes
+    /// of the routers involved after their addresses.
     pub(super) fn drain(&mut self, _now: Instant) {
         let mut touched: Vec<RouterId> = Vec::new();
+        while let Some(a) = self.deferred.pop_front() {
+            self.carry_out(a, &mut touched);
+        }
         while let Some(a) = self.node.poll_action() {
-            match a {
-                NodeAction::Router(id, action) => {
-                    if matches!(action, Action::AddVip(_) | Action::RemoveVip(_))
-                        && !touched.contains(&id)
-                    {
-                        touched.push(id);
-                    }
-                    self.execute(id, action);
-                }
-                NodeAction::GroupChanged { group, from, to } => {
-                    self.out.push_back(Event::GroupChanged { group, from, to });
-                }
-                NodeAction::Stopped(router) => self.out.push_back(Event::Stopped { router }),
-                _ => {}
-            }
+            self.carry_out(a, &mut touched);
         }
         for id in touched {
             self.sync_routes(id);
+        }
+    }
+
+    /// As [`Executor::drain`] for the timer path, adverts first: every
+    /// advert is encoded at once; the other actions (addresses,
+    /// announcements, events) are carried out in order for at most
+    /// [`BURST_BUDGET`], the rest in the next rounds
+    /// ([`Executor::poll_timeout`] says "now" while any wait). A takeover
+    /// of hundreds of routers adds hundreds of addresses through netlink;
+    /// the other routers' adverts do not wait for it.
+    pub(super) fn drain_bounded(&mut self) {
+        while let Some(a) = self.node.poll_action() {
+            match a {
+                NodeAction::Router(id, Action::SendAdvert(kind)) => self.queue_advert(id, kind),
+                other => self.deferred.push_back(other),
+            }
+        }
+        let start = Instant::now();
+        let mut touched: Vec<RouterId> = Vec::new();
+        while start.elapsed() < BURST_BUDGET {
+            let Some(a) = self.deferred.pop_front() else {
+                break;
+            };
+            self.carry_out(a, &mut touched);
+        }
+        for id in touched {
+            self.sync_routes(id);
+        }
+    }
+
+    fn carry_out(&mut self, a: NodeAction, touched: &mut Vec<RouterId>) {
+        match a {
+            NodeAction::Router(id, action) => {
+                if matches!(action, Action::AddVip(_) | Action::RemoveVip(_))
+                    && !touched.contains(&id)
+                {
+                    touched.push(id);
+                }
+                self.execute(id, action);
+            }
+            NodeAction::GroupChanged { group, from, to } => {
+                self.out.push_back(Event::GroupChanged { group, from, to });
+            }
+            NodeAction::Stopped(router) => self.out.push_back(Event::Stopped { router }),
+            _ => {}
         }
     }
 

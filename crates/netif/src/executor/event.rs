@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use vrrp_fsm::{DiscardReason, GroupId, LinkId, Mismatch, RouterId, State, StateChange};
 
+use super::lateness::Lateness;
 use crate::error::Error;
 use crate::rtnl::Route;
 use crate::socket::SocketStats;
@@ -134,6 +136,16 @@ pub enum Event {
         /// The first error.
         error: Error,
     },
+    /// An advert left later after its deadline than the warning threshold
+    /// ([`Executor::set_late_warning`](super::Executor::set_late_warning)).
+    AdvertLate {
+        /// Which router.
+        router: RouterId,
+        /// How late it left.
+        late: Duration,
+        /// The router's advert interval.
+        interval: Duration,
+    },
     /// A router whose sends failed sends again.
     SendRecovered {
         /// Which router.
@@ -165,6 +177,8 @@ pub struct RouterCounters {
     pub na_sent: u64,
     /// Announcements that failed.
     pub announce_errors: u64,
+    /// How late its adverts left against their deadlines.
+    pub lateness: Lateness,
 }
 
 /// Per-socket counters.

@@ -76,6 +76,7 @@
 
 mod act;
 mod event;
+pub mod lateness;
 mod net;
 mod rx;
 mod sock;
@@ -89,7 +90,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeError, RouterId, RouterMap, Stop};
+use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeAction, NodeError, RouterId, RouterMap, Stop};
 use vrrp_proto::{Advert, Family};
 
 use crate::announce::{GarpSender, NaSender};
@@ -100,6 +101,10 @@ use crate::socket::{RecvBatch, VrrpSocket};
 use crate::vmac::{VirtualMacs, VmacLink};
 
 pub use event::{Event, RouterCounters, SocketCounters, SocketInfo};
+pub use lateness::Lateness;
+
+/// [`Executor::set_late_warning`]'s default: half an advert interval.
+pub const DEFAULT_LATE_WARN_PERMILLE: u32 = 500;
 pub use spec::{Placement, RouteSpec, RouterSpec, VipSpec};
 
 const NETLINK: Token = Token(0);
@@ -157,6 +162,10 @@ pub struct Executor {
     rx_advert: Advert,
     out: VecDeque<Event>,
     shut_down: bool,
+    /// [`Event::AdvertLate`] above this fraction of the interval, in ‰.
+    late_warn_permille: u32,
+    /// Node actions the timer path left for the next rounds, in order.
+    deferred: VecDeque<NodeAction>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -200,6 +209,8 @@ impl Executor {
             placed: RouterMap::new(),
             vmacs: VirtualMacs::new(),
             tx: tx::TxQueue::default(),
+            late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
+            deferred: VecDeque::new(),
             rx_batch: Some(Box::default()),
             rx_advert: rx::scratch_advert(),
             out: VecDeque::new(),
@@ -472,6 +483,15 @@ impl Executor {
         self.placed.get(id).map(|p| p.counters)
     }
 
+    /// Reports [`Event::AdvertLate`] for adverts that leave later than
+    /// `permille` thousandths of their router's advert interval after
+    /// their deadline (default [`DEFAULT_LATE_WARN_PERMILLE`]; 0 reports
+    /// none). Lateness is measured and counted either way
+    /// ([`RouterCounters::lateness`]).
+    pub fn set_late_warning(&mut self, permille: u32) {
+        self.late_warn_permille = permille;
+    }
+
     /// Where a router runs: its interface and source address.
     pub fn placement(&self, id: RouterId) -> Option<Placement> {
         self.placed.get(id).map(|p| Placement {
@@ -527,6 +547,10 @@ impl Executor {
 
     /// When [`Executor::process`] must run next (besides readiness).
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.deferred.is_empty() {
+            // Work left from a burst: come back at once.
+            return Some(Instant::now());
+        }
         self.node.poll_timeout()
     }
 
@@ -585,7 +609,7 @@ impl Executor {
         if self.node.poll_timeout().is_some_and(|t| t <= now) {
             self.node.handle_timeout(now);
         }
-        self.drain(now);
+        self.drain_bounded();
         self.flush_tx();
     }
 

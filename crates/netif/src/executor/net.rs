@@ -62,7 +62,7 @@ impl Executor {
         evs.clear();
         evs.shrink_to(NET_BUF_KEEP);
         self.net_buf = evs;
-        self.drain(now);
+        self.drain_bounded();
     }
 
     /// Events were lost: the link states are read again.

@@ -60,7 +60,7 @@ impl Executor {
                             s.counters.unknown_vrid += 1;
                         }
                     }
-                    self.drain(now);
+                    self.drain_bounded();
                 }
             }
             // Fewer than a full batch: the socket is drained (a datagram

@@ -9,6 +9,7 @@
 //! the end of its round.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
 
 use vrrp_fsm::{AdvertKind, RouterId};
 use vrrp_proto::{ChecksumCtx, Packet};
@@ -39,6 +40,8 @@ struct TxItem {
     dst: IpAddr,
     start: usize,
     end: usize,
+    /// The Adver_Timer deadline it answers (first destination only).
+    due: Option<Instant>,
 }
 
 impl Executor {
@@ -67,6 +70,10 @@ impl Executor {
             return Err(missing);
         };
         let adv = r.advert(kind);
+        let mut due = match kind {
+            AdvertKind::Current => r.advert_due(),
+            AdvertKind::Release => None,
+        };
         let src = s.sock.source();
         let q = &mut self.tx;
         for dst in s.sock.destinations() {
@@ -96,6 +103,7 @@ impl Executor {
                 dst,
                 start,
                 end,
+                due: due.take(),
             });
         }
         Ok(())
@@ -116,6 +124,7 @@ impl Executor {
                 self.send_part(&q.arena, part, flush);
             }
         }
+        self.record_lateness(&q.items, Instant::now());
         // A router that had no failure in this flush sends again.
         for t in &q.items {
             if let Some(p) = self.placed.get_mut(t.router) {
@@ -163,6 +172,32 @@ impl Executor {
                 if let Some(p) = self.placed.get_mut(t.router) {
                     p.send_failed_in = flush;
                 }
+            }
+        }
+    }
+
+    /// Records how late each timer-driven advert of `items` left (`sent`
+    /// is when its batch was handed to the kernel), and reports those
+    /// later than the warning threshold.
+    fn record_lateness(&mut self, items: &[TxItem], sent: Instant) {
+        for t in items {
+            let Some(due) = t.due else { continue };
+            let late = sent.saturating_duration_since(due);
+            let Some(p) = self.placed.get_mut(t.router) else {
+                continue;
+            };
+            p.counters.lateness.record(late);
+            let interval = self
+                .node
+                .router(t.router)
+                .map_or(Duration::ZERO, |r| r.config().interval().to_duration());
+            let limit = interval * self.late_warn_permille / 1000;
+            if self.late_warn_permille > 0 && late > limit {
+                self.out.push_back(Event::AdvertLate {
+                    router: t.router,
+                    late,
+                    interval,
+                });
             }
         }
     }

@@ -111,6 +111,9 @@ pub struct VirtualRouter {
     last_now: Option<Instant>,
     last_conflict_announce: Option<Instant>,
     master_addr: Option<IpAddr>,
+    /// The Adver_Timer deadline behind the latest `SendAdvert`, if a timer
+    /// caused it.
+    advert_due: Option<Instant>,
 }
 
 impl VirtualRouter {
@@ -157,6 +160,7 @@ impl VirtualRouter {
             last_now: None,
             last_conflict_announce: None,
             master_addr: None,
+            advert_due: None,
         }
     }
 
@@ -197,6 +201,18 @@ impl VirtualRouter {
             AdvertKind::Current => &self.advert,
             AdvertKind::Release => &self.release,
         }
+    }
+    /// The deadline of the Adver_Timer that queued the latest
+    /// [`Action::SendAdvert`], or `None` when that advert had no deadline
+    /// (the first advert of a new master, a priority-0 release).
+    ///
+    /// A driver that reads it when it carries the action out can measure
+    /// how late the advert left: `sent - due`. The state machine itself
+    /// reads no clock; `now - due` at the timer's firing is the part of
+    /// the lateness the driver's loop caused before calling
+    /// [`VirtualRouter::handle_timeout`].
+    pub fn advert_due(&self) -> Option<Instant> {
+        self.advert_due
     }
     /// Counters.
     pub fn stats(&self) -> &Stats {
@@ -313,8 +329,8 @@ impl VirtualRouter {
     /// Any expired deadline fires; calling early or twice does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock(now);
-        while let Some(timer) = self.timers.pop_expired(now) {
-            self.fire(now, timer);
+        while let Some((timer, due)) = self.timers.pop_expired(now) {
+            self.fire(now, timer, due);
         }
     }
 
@@ -635,6 +651,8 @@ impl VirtualRouter {
     }
 
     fn send_advert(&mut self, kind: AdvertKind) {
+        // Set again by the Adver_Timer right after, when it is the cause.
+        self.advert_due = None;
         self.stats.adverts_sent += 1;
         if kind == AdvertKind::Release {
             self.stats.priority_zero_sent += 1;
@@ -772,13 +790,14 @@ impl VirtualRouter {
         self.change_state(State::Backup, reason);
     }
 
-    fn fire(&mut self, now: Instant, timer: Timer) {
+    fn fire(&mut self, now: Instant, timer: Timer, due: Instant) {
         match (timer, self.state) {
             (Timer::Adver, State::Master) => {
                 // RFC 9568 §6.4.3: "If the Adver_Timer fires, then: Send an
                 // ADVERTISEMENT, Reset the Adver_Timer to
                 // Advertisement_Interval."
                 self.send_advert(AdvertKind::Current);
+                self.advert_due = Some(due);
                 self.arm_adver(now);
             }
             (Timer::MasterDown, State::Backup) => {

@@ -36,6 +36,12 @@ pub struct Global {
     /// Address of the Prometheus text endpoint (`GET /metrics`); `None`
     /// serves no metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// A group whose members may ask for `status` over the control
+    /// socket (read-only); `None`: root only.
+    pub control_group: Option<String>,
+    /// An advert that leaves later than this many thousandths of its
+    /// interval after its deadline is logged as a warning (0: never).
+    pub advert_late_warn_permille: u32,
     /// E-mail alerts (keepalived's keys); boxed, as most files set none.
     pub mail: Box<super::mail::Mail>,
     /// The announcement settings of every instance that does not set its
@@ -71,6 +77,8 @@ impl Global {
     pub const DEFAULT_CONTROL_SOCKET: &'static str = "/run/vrrpd/control.sock";
     /// The default notify hook timeout.
     pub const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default lateness warning: half an advert interval.
+    pub const DEFAULT_ADVERT_LATE_WARN_PERMILLE: u32 = 500;
 }
 
 impl Default for Global {
@@ -79,6 +87,8 @@ impl Default for Global {
             control_socket: PathBuf::from(Self::DEFAULT_CONTROL_SOCKET),
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
             metrics_listen: None,
+            control_group: None,
+            advert_late_warn_permille: Self::DEFAULT_ADVERT_LATE_WARN_PERMILLE,
             mail: Box::default(),
             garp: Garp::default(),
             notify_fifo: None,

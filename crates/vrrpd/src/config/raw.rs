@@ -44,6 +44,8 @@ pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<Spanned<String>>,
     pub(crate) notify_timeout: Option<Spanned<Dur>>,
     pub(crate) metrics_listen: Option<Spanned<String>>,
+    pub(crate) control_group: Option<Spanned<String>>,
+    pub(crate) advert_late_warn: Option<Spanned<f64>>,
     // e-mail alerts (`mail.rs`), keepalived's names
     pub(crate) router_id: Option<Spanned<String>>,
     pub(crate) notification_email: Option<Spanned<Vec<Spanned<String>>>>,

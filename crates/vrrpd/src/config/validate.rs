@@ -131,6 +131,7 @@ impl Cx {
                 ),
             }
         }
+        self.global_loop_settings(g, &mut out);
         out.mail = Box::new(self.mail(g));
         if let Some(p) = &g.notify_fifo {
             if !Path::new(p.get_ref()).is_absolute() {
@@ -188,6 +189,31 @@ impl Cx {
             },
         );
         out
+    }
+
+    /// `control_group` and `advert_late_warn`.
+    fn global_loop_settings(&mut self, g: &RawGlobal, out: &mut Global) {
+        if let Some(grp) = &g.control_group {
+            let name = grp.get_ref();
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ':') {
+                self.at(grp, "control_group must be a group name");
+            }
+            out.control_group = Some(name.clone());
+        }
+        if let Some(f) = &g.advert_late_warn {
+            let v = *f.get_ref();
+            if (0.0..=10.0).contains(&v) {
+                // In range, so the product fits.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let permille = (v * 1000.0).round() as u32;
+                out.advert_late_warn_permille = permille;
+            } else {
+                self.at(
+                    f,
+                    "advert_late_warn must be a fraction of the advert interval from 0 (off) to 10, e.g. 0.5",
+                );
+            }
+        }
     }
 
     /// Reports names given twice (with both places); returns each name with
@@ -308,4 +334,35 @@ struct Across {
     ifnames: HashMap<String, String>,
     /// Virtual MAC interfaces → instance.
     vmacs: HashMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    #[test]
+    fn control_group_and_advert_late_warn_are_read_and_checked() {
+        let ok = load_str(
+            "[global]\ncontrol_group = \"vrrpview\"\nadvert_late_warn = 0.25\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.global.control_group.as_deref(), Some("vrrpview"));
+        assert_eq!(ok.global.advert_late_warn_permille, 250);
+        let default = load_str("", "t.toml").unwrap();
+        assert_eq!(default.global.advert_late_warn_permille, 500);
+        assert_eq!(default.global.control_group, None);
+        for (text, why) in [
+            ("advert_late_warn = 11.0", "advert_late_warn must be"),
+            ("advert_late_warn = -1.0", "advert_late_warn must be"),
+            (
+                "control_group = \"a b\"",
+                "control_group must be a group name",
+            ),
+            ("control_group = \"\"", "control_group must be a group name"),
+        ] {
+            let e = load_str(&format!("[global]\n{text}\n"), "t.toml").unwrap_err();
+            assert!(e.to_string().contains(why), "{text}: {e}");
+        }
+    }
 }

@@ -95,6 +95,11 @@ impl Daemon {
                 mismatch,
             } => self.mismatch(router, src, mismatch),
             Event::Error { router, error } => self.exec_error(router, &error),
+            Event::AdvertLate {
+                router,
+                late,
+                interval,
+            } => self.advert_late(router, late, interval),
             Event::Stopped { .. } => {}
             _ => {}
         }

@@ -6,35 +6,51 @@
 //! `vrrpd status --json` serializes ([`render`], in `prom.rs`), so the
 //! two never disagree and a renamed field cannot silently drop a metric.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
-use crate::control::{Written, read_available, write_pending};
+use crate::control::{Written, write_pending};
 
 pub use super::prom::{ProcessStats, render};
 
-/// Connections served at once; more are closed at once.
-const MAX_CONNECTIONS: usize = 16;
+/// Connections served at once; when full, the longest-silent one is
+/// closed for a new one.
+const MAX_CONNECTIONS: usize = 32;
 /// The longest request head read.
 const MAX_REQUEST: usize = 8 * 1024;
+/// A connection silent this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections accepted per readiness event; the rest wait a round.
+const ACCEPT_SLICE: usize = 16;
+/// A rendered body is reused for scrapes this close together, so a
+/// scrape storm renders once per this period, not once per request.
+const RENDER_REUSE: Duration = Duration::from_millis(100);
 
 struct Conn {
     stream: TcpStream,
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     answered: bool,
+    readable: bool,
+    last_active: Instant,
 }
 
-/// The listening socket and its connections.
+/// The listening socket and its connections. Readiness only marks a
+/// connection; the loop answers one request at a time
+/// ([`MetricsServer::next_answer`]) within its budget.
 pub struct MetricsServer {
     listener: TcpListener,
     base: usize,
     next: usize,
     conns: HashMap<Token, Conn>,
+    ready: VecDeque<Token>,
+    accept_pending: bool,
+    rendered: Option<(Instant, String)>,
 }
 
 impl MetricsServer {
@@ -48,6 +64,9 @@ impl MetricsServer {
             base,
             next: 0,
             conns: HashMap::new(),
+            ready: VecDeque::new(),
+            accept_pending: false,
+            rendered: None,
         })
     }
 
@@ -56,40 +75,110 @@ impl MetricsServer {
         (self.base..=self.base + 4 * MAX_CONNECTIONS).contains(&token.0)
     }
 
-    /// Handles readiness; `body` renders the metrics when a request is
-    /// complete.
-    pub fn handle_event(&mut self, registry: &Registry, token: Token, body: impl Fn() -> String) {
+    /// Handles readiness: accepts a slice of connections, or marks one
+    /// readable and writes what it has pending.
+    pub fn handle_event(&mut self, registry: &Registry, token: Token, now: Instant) {
         if token.0 == self.base {
-            self.accept(registry);
+            self.accept_pending = true;
+            self.accept(registry, now);
             return;
         }
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let closed = !conn.answered && read_available(&mut conn.stream, &mut conn.inbuf);
         if !conn.answered {
-            let head_done = conn.inbuf.windows(4).any(|w| w == b"\r\n\r\n")
-                || conn.inbuf.windows(2).any(|w| w == b"\n\n");
-            if head_done || conn.inbuf.len() > MAX_REQUEST {
-                conn.outbuf = respond(&conn.inbuf, &body);
-                conn.answered = true;
-            } else if closed {
-                self.close(registry, token);
-                return;
+            conn.readable = true;
+            if !self.ready.contains(&token) {
+                self.ready.push_back(token);
             }
         }
-        self.flush(registry, token);
+        self.flush(registry, token, now);
     }
 
-    fn accept(&mut self, registry: &Registry) {
-        loop {
+    /// True if connections or requests wait for the loop.
+    pub fn has_backlog(&self) -> bool {
+        self.accept_pending || !self.ready.is_empty()
+    }
+
+    /// Accepts another slice of pending connections, if any wait.
+    pub fn accept_more(&mut self, registry: &Registry, now: Instant) {
+        if self.accept_pending {
+            self.accept(registry, now);
+        }
+    }
+
+    /// Reads the next ready connection's request and answers it once its
+    /// head is complete; `body` renders the metrics (at most once per
+    /// [`RENDER_REUSE`]). False if no connection was ready.
+    pub fn next_answer(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        body: impl FnOnce() -> String,
+    ) -> bool {
+        let Some(token) = self.ready.pop_front() else {
+            return false;
+        };
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return true;
+        };
+        let closed = read_head(conn);
+        conn.readable = false;
+        let head_done = conn.inbuf.windows(4).any(|w| w == b"\r\n\r\n")
+            || conn.inbuf.windows(2).any(|w| w == b"\n\n");
+        if head_done || conn.inbuf.len() > MAX_REQUEST {
+            let fresh = self
+                .rendered
+                .as_ref()
+                .is_some_and(|(at, _)| now.saturating_duration_since(*at) < RENDER_REUSE);
+            if !fresh {
+                self.rendered = Some((now, body()));
+            }
+            let text = self.rendered.as_ref().map_or("", |(_, b)| b.as_str());
+            conn.outbuf = respond(&conn.inbuf, &|| text.to_owned());
+            conn.answered = true;
+            conn.last_active = now;
+        } else if closed {
+            self.close(registry, token);
+            return true;
+        }
+        self.flush(registry, token, now);
+        true
+    }
+
+    /// When the next connection would time out.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conns
+            .values()
+            .map(|c| c.last_active + IDLE_TIMEOUT)
+            .min()
+    }
+
+    /// Closes connections silent for [`IDLE_TIMEOUT`].
+    pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
+        let stale: Vec<Token> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.saturating_duration_since(c.last_active) >= IDLE_TIMEOUT)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in stale {
+            self.close(registry, t);
+        }
+    }
+
+    fn accept(&mut self, registry: &Registry, now: Instant) {
+        for _ in 0..ACCEPT_SLICE {
             let (mut stream, _) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+                Err(_) => {
+                    self.accept_pending = false;
+                    return;
+                }
             };
             if self.conns.len() >= MAX_CONNECTIONS {
-                continue;
+                self.evict_oldest(registry);
             }
             let Some(token) = self.alloc() else {
                 continue;
@@ -98,16 +187,28 @@ impl MetricsServer {
                 .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
                 .is_ok()
             {
-                self.conns.insert(
-                    token,
-                    Conn {
-                        stream,
-                        inbuf: Vec::new(),
-                        outbuf: Vec::new(),
-                        answered: false,
-                    },
-                );
+                let conn = Conn {
+                    stream,
+                    inbuf: Vec::new(),
+                    outbuf: Vec::new(),
+                    answered: false,
+                    readable: true,
+                    last_active: now,
+                };
+                self.conns.insert(token, conn);
+                self.ready.push_back(token);
             }
+        }
+    }
+
+    fn evict_oldest(&mut self, registry: &Registry) {
+        let oldest = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| c.last_active)
+            .map(|(t, _)| *t);
+        if let Some(t) = oldest {
+            self.close(registry, t);
         }
     }
 
@@ -123,13 +224,19 @@ impl MetricsServer {
         None
     }
 
-    fn flush(&mut self, registry: &Registry, token: Token) {
+    fn flush(&mut self, registry: &Registry, token: Token, now: Instant) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        let had = conn.outbuf.len();
         match write_pending(&mut conn.stream, &mut conn.outbuf) {
             Written::All => {}
-            Written::WouldBlock => return,
+            Written::WouldBlock => {
+                if conn.outbuf.len() < had {
+                    conn.last_active = now;
+                }
+                return;
+            }
             Written::Failed => return self.close(registry, token),
         }
         if conn.answered {
@@ -141,7 +248,26 @@ impl MetricsServer {
         if let Some(mut c) = self.conns.remove(&token) {
             let _ = registry.deregister(&mut c.stream);
         }
+        self.ready.retain(|t| *t != token);
     }
+}
+
+/// Reads what a request head needs (at most [`MAX_REQUEST`] bytes); true
+/// if the peer closed or failed.
+fn read_head(conn: &mut Conn) -> bool {
+    let mut buf = [0u8; 2048];
+    while conn.inbuf.len() <= MAX_REQUEST {
+        match io::Read::read(&mut conn.stream, &mut buf) {
+            Ok(0) => return true,
+            Ok(n) => conn
+                .inbuf
+                .extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 fn respond(head: &[u8], body: &impl Fn() -> String) -> Vec<u8> {

@@ -28,6 +28,7 @@ mod events;
 pub mod fifo;
 pub mod hooks;
 mod instances;
+mod lateness;
 mod lifecycle;
 pub mod lower;
 pub mod metrics;
@@ -35,6 +36,8 @@ mod noaccept;
 mod ops;
 mod prom;
 pub mod reload;
+mod reload_worker;
+mod render;
 pub mod statics;
 pub mod status;
 mod tracking;
@@ -66,6 +69,8 @@ mod tokens {
     pub(super) const SIG_STOP: Token = Token(1);
     /// SIGHUP.
     pub(super) const SIG_HUP: Token = Token(2);
+    /// A worker thread finished: the reload reader or the renderer.
+    pub(super) const WORKERS: Token = Token(3);
     /// The control socket and its connections.
     pub(super) const CONTROL_BASE: usize = 16;
     /// Notify hooks' pidfds.
@@ -163,6 +168,18 @@ struct Daemon {
     counters: Counters,
     /// The nftables filter of Accept_Mode False, while any instance needs it.
     noaccept: Option<noaccept::NoAccept>,
+    /// Reads, parses and validates configurations off the loop.
+    reloader: reload_worker::ReloadWorker,
+    /// A reload being applied, slice by slice.
+    applying: Option<apply::Applying>,
+    /// `vrrpd reload` clients waiting for the reload's outcome.
+    reload_waiters: Vec<crate::control::ConnId>,
+    /// Serializes `status` answers off the loop.
+    renderer: render::Renderer,
+    /// `status` answers being built, a slice per round.
+    pending_status: std::collections::VecDeque<render::PendingStatus>,
+    /// Rate limit of the late-advert warning.
+    late_warn: lateness::LateWarn,
     /// E-mail alerts (a worker thread; `crate::mail`).
     mail: crate::mail::Mailer,
     /// Recent state changes, for `status`.
@@ -175,6 +192,26 @@ struct Daemon {
     /// (after the instances have stopped: declared last).
     _statics: statics::Statics,
 }
+
+/// How long the loop works on requests (control, metrics) before it
+/// returns to the timers: a small fraction of the shortest advert
+/// interval (10 ms), however much is queued.
+const SLICE: Duration = Duration::from_millis(2);
+
+/// No probe starts when an advert is due this soon (see
+/// `start_due_checks`).
+const SPAWN_GUARD: Duration = Duration::from_millis(20);
+/// ... unless probes have waited this long.
+const SPAWN_MAX_DELAY: Duration = Duration::from_millis(250);
+
+/// The pause between two rounds that only serve queued requests.
+const BACKLOG_PAUSE: Duration = Duration::from_millis(1);
+
+/// Health-check probes started per `Checker::handle_timeout` call: an
+/// exec probe forks, so 500 checks falling due together would hold the
+/// loop for a good part of a second. The loop starts them one at a time
+/// for at most [`SLICE`], adverts first; the rest start next round.
+const CHECK_STARTS_PER_ROUND: usize = 1;
 
 fn unix_ms() -> u64 {
     SystemTime::now()
@@ -278,7 +315,8 @@ impl Daemon {
         let placements = lifecycle::resolve(&mut exec, &cfg, &names)?;
         let poll = Poll::new().context("creating the event loop")?;
         let reg = poll.registry();
-        let control = ControlServer::bind(&control_path, reg, tokens::CONTROL_BASE)
+        let group = cfg.global.control_group.as_deref();
+        let control = ControlServer::bind(&control_path, reg, tokens::CONTROL_BASE, group)
             .with_context(|| format!("control socket {}", control_path.display()))?;
         let metrics = match cfg.global.metrics_listen {
             Some(addr) => Some(
@@ -287,7 +325,8 @@ impl Daemon {
             ),
             None => None,
         };
-        let checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        let mut checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        checker.set_start_limit(CHECK_STARTS_PER_ROUND);
         let timeout = cfg.global.notify_timeout;
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
@@ -300,6 +339,13 @@ impl Daemon {
             na.set(&filtered)?;
             Some(na)
         };
+        // One waker per poll (mio): the workers share it.
+        let waker = std::sync::Arc::new(
+            mio::Waker::new(reg, tokens::WORKERS).context("the workers' waker")?,
+        );
+        let reloader = reload_worker::ReloadWorker::new(waker.clone());
+        let renderer = render::Renderer::new(waker)?;
+        exec.set_late_warning(cfg.global.advert_late_warn_permille);
         reg.register(&mut exec, tokens::EXECUTOR, Interest::READABLE)
             .context("registering the executor")?;
         reg.register(&mut sig_stop, tokens::SIG_STOP, Interest::READABLE)
@@ -326,6 +372,12 @@ impl Daemon {
                 reload_failures: 0,
             },
             noaccept,
+            reloader,
+            applying: None,
+            reload_waiters: Vec::new(),
+            renderer,
+            pending_status: std::collections::VecDeque::new(),
+            late_warn: lateness::LateWarn::default(),
             mail: crate::mail::Mailer::default(),
             history: status::History::default(),
             watchdog: sd_notify::Watchdog::from_env(),
@@ -349,10 +401,25 @@ impl Daemon {
             Phase::Hooks(d) => Some(d),
             _ => None,
         };
+        // Requests or a reload waiting: come back after a short pause, so
+        // that a flood takes at most about two thirds of a CPU and leaves
+        // the rest to the host (and to the peers on a shared machine).
+        let now = Instant::now();
+        let backlog = self.has_backlog().then(|| now + BACKLOG_PAUSE);
+        let exec = self.exec.poll_timeout();
+        // Probes held back for an advert (`start_due_checks`) wait for it.
+        let advert_soon = exec.is_some_and(|t| t <= now + SPAWN_GUARD);
+        let checks = self.checker.poll_timeout().map(|t| match exec {
+            Some(e) if advert_soon && t + SPAWN_MAX_DELAY > now => t.max(e),
+            _ => t,
+        });
         [
-            self.exec.poll_timeout(),
-            self.checker.poll_timeout(),
+            backlog,
+            exec,
+            checks,
             self.hooks.poll_timeout(),
+            self.control.poll_timeout(),
+            self.metrics.as_ref().and_then(|m| m.poll_timeout()),
             self.watchdog.as_ref().map(sd_notify::Watchdog::next),
             stop,
         ]
@@ -377,13 +444,23 @@ impl Daemon {
             }
             // The protocol first: packets, link events and due adverts,
             // before anything else this wakeup brought.
+            let mut round = lateness::Round::start();
             self.run_executor();
+            round.lap("executor");
             let now = Instant::now();
             for ev in events.iter() {
                 self.dispatch(ev.token(), now);
             }
+            round.lap("events");
             self.on_timers(now);
+            round.lap("checks and hooks");
             self.run_executor();
+            self.serve_requests();
+            round.lap("requests");
+            self.run_executor();
+            self.continue_apply(now);
+            round.lap("reload");
+            round.end();
             if let Some(w) = &mut self.watchdog {
                 w.ping_if_due(Instant::now());
             }
@@ -402,11 +479,13 @@ impl Daemon {
         match t {
             tokens::EXECUTOR => {}
             tokens::SIG_STOP if drain_pipe(&mut self.sig_stop) => self.begin_stop(now),
-            tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => {
-                let _ = self.reload(now);
+            tokens::SIG_HUP if drain_pipe(&mut self.sig_hup) => self.reload(now),
+            tokens::WORKERS => {
+                self.on_rendered(now);
+                self.reload_read(now);
             }
             t if self.control.owns(t) => self.on_control(t, now),
-            t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
+            t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t, now),
             t if self.hooks.owns(t) => self.hooks.handle_event(t, now),
             t if self.checker.owns(t) => self.checker.handle_event(t, now),
             _ => {}
@@ -422,19 +501,64 @@ impl Daemon {
         self.handle_exec_events();
     }
 
-    fn on_metrics(&mut self, t: Token) {
-        if let Some(mut m) = self.metrics.take() {
-            m.handle_event(self.poll.registry(), t, || {
-                metrics::render(&self.snapshot())
-            });
-            self.metrics = Some(m);
+    fn on_metrics(&mut self, t: Token, now: Instant) {
+        if let Some(m) = self.metrics.as_mut() {
+            m.handle_event(self.poll.registry(), t, now);
         }
+    }
+
+    /// Control requests or scrapes waiting for the loop.
+    fn has_backlog(&self) -> bool {
+        self.control.has_backlog()
+            || self.metrics.as_ref().is_some_and(|m| m.has_backlog())
+            || self.is_applying()
+            || !self.pending_status.is_empty()
+    }
+
+    /// Answers queued control requests and scrapes, one of each in turn,
+    /// for at most [`SLICE`]; adverts that fall due meanwhile go first.
+    /// What is left waits for the next round (the loop does not sleep).
+    fn serve_requests(&mut self) {
+        let start = Instant::now();
+        let reg = self.poll.registry();
+        self.control.accept_more(reg, start);
+        if let Some(m) = self.metrics.as_mut() {
+            m.accept_more(reg, start);
+            m.handle_timeout(reg, start);
+        }
+        self.control.handle_timeout(reg, start);
+        loop {
+            let now = Instant::now();
+            if now.saturating_duration_since(start) >= SLICE {
+                return;
+            }
+            if self.exec.poll_timeout().is_some_and(|t| t <= now) {
+                self.run_executor();
+            }
+            let answered = self.serve_one_control(now);
+            let scraped = self.serve_one_scrape(now);
+            let built = self.build_status(start + SLICE);
+            if !answered && !scraped && !built {
+                return;
+            }
+        }
+    }
+
+    fn serve_one_scrape(&mut self, now: Instant) -> bool {
+        let Some(mut m) = self.metrics.take() else {
+            return false;
+        };
+        let done = m.next_answer(self.poll.registry(), now, || {
+            metrics::render(&self.snapshot())
+        });
+        self.metrics = Some(m);
+        done
     }
 
     /// Checks and hooks whose deadline came; instances tracking a check
     /// that changed get their priority recomputed.
     fn on_timers(&mut self, now: Instant) {
-        self.checker.handle_timeout(now);
+        self.start_due_checks(now);
         let mut changed = Vec::new();
         while let Some(ev) = self.checker.poll_event() {
             // A check that starts failing is an operator's business.
@@ -458,6 +582,40 @@ impl Daemon {
         }
         self.hooks.handle_timeout(now);
         let _ = self.hooks.take_finished();
+    }
+
+    /// Starts the probes that are due, one at a time, for at most
+    /// [`SLICE`], running the executor between them when an advert is due.
+    /// Starting an exec probe waits for the child's `exec` (the scheduler
+    /// decides how long), so no probe starts when an advert is due within
+    /// [`SPAWN_GUARD`], unless probes have waited [`SPAWN_MAX_DELAY`].
+    fn start_due_checks(&mut self, now: Instant) {
+        let start = Instant::now();
+        let overdue = self
+            .checker
+            .poll_timeout()
+            .is_some_and(|t| t + SPAWN_MAX_DELAY <= now);
+        loop {
+            let advert_soon = self
+                .exec
+                .poll_timeout()
+                .is_some_and(|t| t <= Instant::now() + SPAWN_GUARD);
+            if advert_soon && !overdue {
+                return;
+            }
+            self.checker.handle_timeout(now);
+            let more = self.checker.poll_timeout().is_some_and(|t| t <= now);
+            if !more || start.elapsed() >= SLICE {
+                return;
+            }
+            if self
+                .exec
+                .poll_timeout()
+                .is_some_and(|t| t <= Instant::now())
+            {
+                self.run_executor();
+            }
+        }
     }
 
     /// Recomputes the tracked priority and fault of instance `id` from its

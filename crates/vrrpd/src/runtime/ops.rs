@@ -17,14 +17,41 @@ use crate::control::{Request, Response};
 
 impl Daemon {
     pub(super) fn on_control(&mut self, token: Token, now: Instant) {
-        let reqs = self.control.handle_event(self.poll.registry(), token);
-        for (id, req) in reqs {
-            let resp = self.answer(req, now);
-            self.control.respond(self.poll.registry(), id, &resp);
+        self.control.handle_event(self.poll.registry(), token, now);
+    }
+
+    /// Answers one control request, if one is ready; false if none was.
+    pub(super) fn serve_one_control(&mut self, now: Instant) -> bool {
+        let Some((id, req)) = self.control.next_request(self.poll.registry(), now) else {
+            return false;
+        };
+        if req == Request::Reload {
+            // Read on a thread and applied in slices; answered by
+            // `reload_done` with the summary or the reason.
+            self.reload_waiters.push(id);
+            self.reload(now);
+            return true;
+        }
+        if req == Request::Status {
+            // Built a slice at a time, serialized on the render thread,
+            // answered in `on_rendered`.
+            self.queue_status(id);
+            return true;
+        }
+        let resp = self.answer(req, now);
+        self.control.respond(self.poll.registry(), id, &resp, now);
+        true
+    }
+
+    /// Queues the `status` answers the render thread finished.
+    pub(super) fn on_rendered(&mut self, now: Instant) {
+        while let Some((id, line)) = self.renderer.take() {
+            self.control
+                .respond_line(self.poll.registry(), id, line, now);
         }
     }
 
-    fn answer(&mut self, req: Request, now: Instant) -> Response {
+    fn answer(&mut self, req: Request, _now: Instant) -> Response {
         let done = match req {
             Request::Status => {
                 return match serde_json::to_value(self.snapshot()) {
@@ -34,7 +61,8 @@ impl Daemon {
             }
             Request::Switchover { instance } => self.operator(&instance, None),
             Request::Maintenance { instance, on } => self.operator(&instance, Some(on)),
-            Request::Reload => self.reload(now),
+            // Taken in `serve_one_control`, answered when applied.
+            Request::Reload => Err("reload: not started".into()),
         };
         match done {
             Ok(msg) => Response::ok(Some(serde_json::json!({ "message": msg }))),
@@ -75,12 +103,20 @@ impl Daemon {
 
     /// The daemon as `status` and the metrics report it.
     pub(super) fn snapshot(&self) -> Snapshot {
-        let mut instances: Vec<InstanceStatus> = self
+        let instances: Vec<InstanceStatus> = self
             .insts
             .iter()
             .filter_map(|(id, _)| self.instance_status(id))
             .collect();
+        self.snapshot_of(instances)
+    }
+
+    /// The snapshot around instance rows built already (see
+    /// `render::PendingStatus`).
+    pub(super) fn snapshot_of(&self, mut instances: Vec<InstanceStatus>) -> Snapshot {
         instances.sort_by(|a, b| a.name.cmp(&b.name));
+        let advert_lateness =
+            super::lateness::overall(instances.iter().map(|i| i.advert_lateness.histogram));
         Snapshot {
             instances,
             interfaces: self.socket_status(),
@@ -93,6 +129,7 @@ impl Daemon {
                 uptime_s: self.counters.started.elapsed().as_secs(),
                 reloads: self.counters.reloads,
                 reload_failures: self.counters.reload_failures,
+                advert_lateness,
             },
             mail: self.mail.stats(),
             process: super::prom::ProcessStats::read(),
@@ -100,7 +137,8 @@ impl Daemon {
         }
     }
 
-    fn instance_status(&self, id: vrrp_fsm::RouterId) -> Option<InstanceStatus> {
+    /// One instance's row of the snapshot.
+    pub(super) fn instance_status(&self, id: vrrp_fsm::RouterId) -> Option<InstanceStatus> {
         let inst = self.insts.get(id)?;
         let r = self.exec.node().router(id)?;
         let exec = &self.exec;
@@ -147,6 +185,7 @@ impl Daemon {
             sync_group: inst.group.clone(),
             source: source.map(|s| s.to_string()).unwrap_or_default(),
             vmac: inst.cfg.vmac.clone(),
+            advert_lateness: status::LatenessStatus::of(&c.lateness),
             timers: timers(r, inst.cfg.advert_interval),
         })
     }

@@ -282,6 +282,11 @@ fn instances(out: &mut String, insts: &[InstanceStatus]) {
         let name = format!("vrrpd_instance_{k}_total");
         family(out, &name, "counter", counter_help(k), rows);
     }
+    let lateness: Vec<_> = insts
+        .iter()
+        .map(|i| (label(i), i.advert_lateness))
+        .collect();
+    super::lateness::render_metrics(out, &lateness);
 }
 
 fn sockets(out: &mut String, socks: &[SocketStatus]) {

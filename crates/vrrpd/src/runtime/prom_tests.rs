@@ -35,6 +35,7 @@ fn instance(name: &str, state: &'static str) -> InstanceStatus {
         sync_group: None,
         source: "192.0.2.1".into(),
         vmac: None,
+        advert_lateness: Default::default(),
         timers: TimersStatus {
             advert_interval_ms: 1000,
             master_advert_interval_ms: 1000,
@@ -83,6 +84,7 @@ fn data() -> Snapshot {
             uptime_s: 0,
             reloads: 2,
             reload_failures: 1,
+            advert_lateness: Default::default(),
         },
         mail: MailStats {
             queued: 3,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use vrrp_fsm::{Reason, State, Stats};
 
 use super::hooks::HookStats;
+pub use super::lateness::LatenessStatus;
 use super::prom::ProcessStats;
 use crate::control::ControlStats;
 use crate::mail::MailStats;
@@ -163,6 +164,8 @@ pub struct DaemonStatus {
     pub reloads: u64,
     /// Reloads refused.
     pub reload_failures: u64,
+    /// Advert lateness over every instance.
+    pub advert_lateness: LatenessStatus,
 }
 
 /// One instance in `{"instances": [...]}`.
@@ -200,6 +203,8 @@ pub struct InstanceStatus {
     pub source: String,
     /// The virtual MAC interface carrying the VIPs (`use_vmac`), if any.
     pub vmac: Option<String>,
+    /// How late its adverts left against their deadlines.
+    pub advert_lateness: LatenessStatus,
     /// Protocol timers.
     pub timers: TimersStatus,
 }
@@ -505,6 +510,7 @@ mod tests {
             sync_group: None,
             source: "192.0.2.1".into(),
             vmac: None,
+            advert_lateness: Default::default(),
             timers: TimersStatus {
                 advert_interval_ms: 1000,
                 master_advert_interval_ms: 1000,
