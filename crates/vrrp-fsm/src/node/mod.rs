@@ -42,21 +42,27 @@ mod map;
 mod slab;
 #[cfg(test)]
 mod tests;
+mod types;
+mod unit;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use vrrp_proto::{Advert, Family, Priority};
+use vrrp_proto::{Advert, Family};
 
-use crate::actions::{Action, State};
+use crate::actions::State;
 use crate::config::Config;
 use crate::router::{OperatorError, ReconfigureError, VirtualRouter};
 use crate::sync::{SyncGroup, SyncGroupError};
-use crate::timers;
 pub use map::RouterMap;
 use slab::{Key, Slab};
+pub use types::{GroupId, LinkId, NodeAction, NodeError, NodeStats, RouterId, Stop};
+pub use unit::handover_bound;
+use unit::{
+    Fsm, Input, Phase, Slot, Unit, drain_unit, feed_group, feed_router, shut_down, start_handover,
+};
 
 /// Slack added to the longest Skew_Time in a graceful stop's bound
 /// ([`Stop::HandOver`]): the new master's first advert needs a moment to
@@ -65,163 +71,6 @@ pub const STOP_MARGIN: Duration = Duration::from_millis(250);
 
 /// Queued actions kept capacity for between bursts.
 const KEEP_ACTIONS: usize = 256;
-
-/// Identifies a virtual router in a [`Node`]. Ids of removed routers are
-/// never reused for another router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RouterId(Key);
-
-impl RouterId {
-    /// A small number for logs (the slot; reused after removal).
-    pub fn index(self) -> u32 {
-        self.0.index()
-    }
-}
-
-/// Identifies a sync group in a [`Node`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupId(Key);
-
-/// The caller's name for a receive path (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LinkId(pub u32);
-
-/// How [`Node::stop`] stops a router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stop {
-    /// Shutdown now (RFC 9568 §6.4.3: a master sends priority 0 and
-    /// removes its addresses).
-    Now,
-    /// A master that can hand over does so first (see the module docs);
-    /// anything else stops now.
-    HandOver,
-}
-
-/// One thing for the executor to do, in order.
-#[must_use = "node actions must be carried out by the executor"]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NodeAction {
-    /// An action of one router (see [`Action`]).
-    Router(RouterId, Action),
-    /// A sync group's state changed ([`SyncGroup::state`]), after the
-    /// member actions of the same input.
-    GroupChanged {
-        /// The group.
-        group: GroupId,
-        /// Its state before.
-        from: State,
-        /// Its state now.
-        to: State,
-    },
-    /// The router stopped (its last action came before); it may be
-    /// removed with [`Node::remove`].
-    Stopped(RouterId),
-}
-
-/// Why a [`Node`] call was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[non_exhaustive]
-pub enum NodeError {
-    /// No router (or group) has this id (any more).
-    #[error("no such router")]
-    NoSuchRouter,
-    /// Routers are removed only once stopped (so that their last adverts
-    /// can still be encoded).
-    #[error("the router has not stopped")]
-    NotStopped,
-    /// The router is stopping or stopped.
-    #[error("the router is stopping")]
-    Stopping,
-    /// An operator request the state machine refused.
-    #[error(transparent)]
-    Operator(#[from] OperatorError),
-    /// A configuration the router cannot take in place.
-    #[error(transparent)]
-    Reconfigure(#[from] ReconfigureError),
-}
-
-/// Counters of the node itself (each router has its own [`crate::Stats`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NodeStats {
-    /// Adverts for a (link, family, VRID) no router runs.
-    pub unknown_vrid: u64,
-}
-
-#[derive(Debug, Clone)]
-enum Fsm {
-    Solo(Box<VirtualRouter>),
-    Group(SyncGroup),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Running,
-    HandingOver { until: Instant },
-    Stopped,
-}
-
-/// A lone router or a sync group: what changes state together.
-#[derive(Debug, Clone)]
-struct Unit {
-    fsm: Fsm,
-    members: Vec<RouterId>,
-    group_state: State,
-    phase: Phase,
-    /// `Stopped` actions were queued for the members.
-    stop_reported: bool,
-    /// The deadline queued in [`Node::timers`]; other entries are stale.
-    deadline: Option<Instant>,
-}
-
-impl Unit {
-    fn member(&self, m: usize) -> Option<&VirtualRouter> {
-        match &self.fsm {
-            Fsm::Solo(r) => (m == 0).then_some(&**r),
-            Fsm::Group(g) => g.member(m),
-        }
-    }
-
-    fn routers(&self) -> impl Iterator<Item = &VirtualRouter> + '_ {
-        let (solo, group) = match &self.fsm {
-            Fsm::Solo(r) => (Some(&**r), &[][..]),
-            Fsm::Group(g) => (None, g.members()),
-        };
-        solo.into_iter().chain(group)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        match &self.fsm {
-            Fsm::Solo(r) => r.poll_timeout(),
-            Fsm::Group(g) => g.poll_timeout(),
-        }
-    }
-
-    fn state(&self) -> State {
-        match &self.fsm {
-            Fsm::Solo(r) => r.state(),
-            Fsm::Group(g) => g.state(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    unit: Key,
-    member: usize,
-    link: LinkId,
-}
-
-/// An input for one member of a unit.
-#[derive(Debug, Clone, Copy)]
-enum Input<'a> {
-    Startup,
-    Advert(IpAddr, u8, &'a Advert),
-    Tracked(i32),
-    LinkDown,
-    LinkUp,
-    CheckFault(bool),
-}
 
 /// The virtual routers and sync groups of one host. See the module docs.
 #[derive(Debug, Clone, Default)]
@@ -768,89 +617,5 @@ impl Node {
             }
             self.timers.pop();
         }
-    }
-}
-
-/// Starts a graceful stop of a running unit; false if it cannot hand over
-/// (then the caller shuts it down).
-fn start_handover(unit: &mut Unit, now: Instant) -> bool {
-    let can = unit.routers().any(|r| r.state() == State::Master)
-        && unit
-            .routers()
-            .all(|r| !r.config().is_owner() && !r.in_maintenance());
-    if !can {
-        return false;
-    }
-    let ok = match &mut unit.fsm {
-        Fsm::Solo(r) => r.request_switchover(now).is_ok(),
-        Fsm::Group(g) => g.request_switchover(now).is_ok(),
-    };
-    if ok {
-        let bound = unit
-            .routers()
-            .map(handover_bound)
-            .max()
-            .unwrap_or(STOP_MARGIN);
-        unit.phase = Phase::HandingOver { until: now + bound };
-    }
-    ok
-}
-
-/// How long a stopping master waits for a backup to take over: the
-/// Skew_Time of the lowest-priority backup possible (RFC 9568 §6.1: a
-/// backup that heard priority 0 takes over after its Skew_Time), plus
-/// [`STOP_MARGIN`].
-pub fn handover_bound(r: &VirtualRouter) -> Duration {
-    let cfg = r.config();
-    let skew = timers::skew_time(cfg.version(), Priority::MIN_BACKUP, cfg.interval());
-    Duration::from_millis(u64::from(skew) * 10) + STOP_MARGIN
-}
-
-fn shut_down(unit: &mut Unit, now: Instant) {
-    unit.phase = Phase::Stopped;
-    match &mut unit.fsm {
-        Fsm::Solo(r) => r.shutdown(now),
-        Fsm::Group(g) => g.shutdown(now),
-    }
-}
-
-fn drain_unit(unit: &mut Unit, queue: &mut VecDeque<NodeAction>) {
-    match &mut unit.fsm {
-        Fsm::Solo(r) => {
-            while let Some(a) = r.poll_action() {
-                if let Some(&id) = unit.members.first() {
-                    queue.push_back(NodeAction::Router(id, a));
-                }
-            }
-        }
-        Fsm::Group(g) => {
-            while let Some((m, a)) = g.poll_action() {
-                if let Some(&id) = unit.members.get(m) {
-                    queue.push_back(NodeAction::Router(id, a));
-                }
-            }
-        }
-    }
-}
-
-fn feed_router(r: &mut VirtualRouter, now: Instant, input: Input<'_>) {
-    match input {
-        Input::Startup => r.startup(now),
-        Input::Advert(src, ttl, adv) => r.handle_advert(now, src, ttl, adv),
-        Input::Tracked(d) => r.set_tracked_priority(now, d),
-        Input::LinkDown => r.interface_down(now),
-        Input::LinkUp => r.interface_up(now),
-        Input::CheckFault(f) => r.set_check_fault(now, f),
-    }
-}
-
-fn feed_group(g: &mut SyncGroup, m: usize, now: Instant, input: Input<'_>) {
-    match input {
-        Input::Startup => g.startup(now),
-        Input::Advert(src, ttl, adv) => g.handle_advert(now, m, src, ttl, adv),
-        Input::Tracked(d) => g.set_tracked_priority(now, m, d),
-        Input::LinkDown => g.interface_down(now, m),
-        Input::LinkUp => g.interface_up(now, m),
-        Input::CheckFault(f) => g.set_check_fault(now, m, f),
     }
 }
