@@ -12,6 +12,15 @@ use super::model::{Check, CheckKind, Hooks, ParamMatch, SyncGroup};
 use super::raw::{Argv, HookKeys, RawCheck, RawSyncGroup};
 use super::validate::Cx;
 
+/// A check's interval, timeout, rise, fall and weight.
+struct Timing {
+    interval: Duration,
+    timeout: Duration,
+    rise: u32,
+    fall: u32,
+    weight: i32,
+}
+
 /// The values of a check's `type`.
 const CHECK_TYPES: [&str; 7] = [
     "exec",
@@ -71,8 +80,33 @@ impl Cx {
             );
             return None;
         };
-        let kind = kind_key.get_ref().as_str();
-        let allowed: &[&str] = match kind {
+        let allowed = self.check_type(kind_key)?;
+        self.foreign_check_keys(rc, kind_key.get_ref(), allowed);
+        let timing = self.check_timing(rc);
+        if let Some(n) = rc.name.as_ref().filter(|n| n.get_ref().is_empty()) {
+            self.at(n, "a check name cannot be empty");
+        }
+        let kind = self.check_kind(rc, kind_key)?;
+        if self.diags.len() != before {
+            return None;
+        }
+        Some(Check {
+            name: name?,
+            kind,
+            interval: timing.interval,
+            timeout: timing.timeout,
+            rise: timing.rise,
+            fall: timing.fall,
+            weight: timing.weight,
+            reverse: rc.reverse.as_ref().is_some_and(|r| *r.get_ref()),
+            init_fail: rc.init_fail.as_ref().is_some_and(|r| *r.get_ref()),
+        })
+    }
+
+    /// The keys a check of `type` takes; an unknown type is reported
+    /// (with the closest known one) and gives `None`.
+    fn check_type(&mut self, kind_key: &Spanned<String>) -> Option<&'static [&'static str]> {
+        Some(match kind_key.get_ref().as_str() {
             "exec" => &["command", "shell", "user", "env"],
             "tcp" => &["address", "port"],
             "http" => &[
@@ -105,9 +139,13 @@ impl Cx {
                 );
                 return None;
             }
-        };
-        // A key of another kind is a mistake, not something to ignore.
-        let present: [(&str, Option<Range<usize>>); 18] = [
+        })
+    }
+
+    /// A key of another kind of check is a mistake, not something to
+    /// ignore.
+    fn foreign_check_keys(&mut self, rc: &RawCheck, kind: &str, allowed: &[&str]) {
+        let present: [(&str, Option<Range<usize>>); 17] = [
             ("command", rc.command.as_ref().map(Spanned::span)),
             ("shell", rc.shell.as_ref().map(Spanned::span)),
             ("user", rc.user.as_ref().map(Spanned::span)),
@@ -128,7 +166,6 @@ impl Cx {
             ("full_command", rc.full_command.as_ref().map(Spanned::span)),
             ("quorum", rc.quorum.as_ref().map(Spanned::span)),
             ("quorum_max", rc.quorum_max.as_ref().map(Spanned::span)),
-            ("", None),
         ];
         for (key, span) in present {
             if let Some(span) = span {
@@ -137,6 +174,10 @@ impl Cx {
                 }
             }
         }
+    }
+
+    /// Interval, timeout, rise, fall and weight, with their rules.
+    fn check_timing(&mut self, rc: &RawCheck) -> Timing {
         let interval = rc
             .interval
             .as_ref()
@@ -152,40 +193,50 @@ impl Cx {
                 self.at(d, "timeout must be greater than zero");
             }
         }
-        let rise = rc.rise.as_ref().map_or(1, |r| *r.get_ref());
-        let fall = rc.fall.as_ref().map_or(1, |r| *r.get_ref());
         for r in [&rc.rise, &rc.fall].into_iter().flatten() {
             if *r.get_ref() == 0 {
                 self.at(r, "rise and fall count probes and must be at least 1");
             }
         }
-        let weight = rc.weight.as_ref().map_or(0, |w| *w.get_ref());
         if let Some(w) = &rc.weight {
             self.weight(w);
         }
-        if let Some(n) = rc.name.as_ref().filter(|n| n.get_ref().is_empty()) {
-            self.at(n, "a check name cannot be empty");
+        Timing {
+            interval,
+            timeout,
+            rise: rc.rise.as_ref().map_or(1, |r| *r.get_ref()),
+            fall: rc.fall.as_ref().map_or(1, |r| *r.get_ref()),
+            weight: rc.weight.as_ref().map_or(0, |w| *w.get_ref()),
         }
-        let need = |cx: &mut Self, key: &str| {
-            cx.at(kind_key, format!("a {kind} check needs `{key}`"));
+    }
+
+    /// "a {kind} check needs `key`", at the check's `type`.
+    fn needs(&mut self, kind_key: &Spanned<String>, key: &str) {
+        let kind = kind_key.get_ref();
+        self.at(kind_key, format!("a {kind} check needs `{key}`"));
+    }
+
+    /// The check's `address` as an IP address.
+    fn check_ip(&mut self, rc: &RawCheck, kind_key: &Spanned<String>) -> Option<IpAddr> {
+        let Some(a) = &rc.address else {
+            self.needs(kind_key, "address");
+            return None;
         };
-        let target_ip = |cx: &mut Self| -> Option<IpAddr> {
-            let Some(a) = &rc.address else {
-                need(cx, "address");
-                return None;
-            };
-            match a.get_ref().parse::<IpAddr>() {
-                Ok(ip) => Some(ip),
-                Err(_) => {
-                    cx.at(a, format!("{:?} is not an IP address", a.get_ref()));
-                    None
-                }
+        match a.get_ref().parse::<IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                self.at(a, format!("{:?} is not an IP address", a.get_ref()));
+                None
             }
-        };
-        let kind = match kind {
+        }
+    }
+
+    /// What the check probes, by `type` (known to be valid).
+    fn check_kind(&mut self, rc: &RawCheck, kind_key: &Spanned<String>) -> Option<CheckKind> {
+        Some(match kind_key.get_ref().as_str() {
             "exec" => {
                 let Some(c) = &rc.command else {
-                    need(self, "command");
+                    self.needs(kind_key, "command");
                     return None;
                 };
                 let shell = rc.shell.as_ref().is_some_and(|s| *s.get_ref());
@@ -204,69 +255,19 @@ impl Cx {
                         .map_or_else(BTreeMap::new, |e| e.get_ref().clone()),
                 }
             }
-            "tcp" | "http" => {
-                let ip = target_ip(self);
-                let default_port = (kind == "http").then_some(80);
-                let port = rc.port.as_ref().map(|p| *p.get_ref()).or(default_port);
-                if port.is_none() {
-                    need(self, "port");
-                }
-                if let Some(p) = &rc.port {
-                    if *p.get_ref() == 0 {
-                        self.at(p, "port must be 1 to 65535");
-                    }
-                }
-                let target = SocketAddr::new(ip?, port?);
-                if kind == "tcp" {
-                    CheckKind::Tcp { target }
-                } else {
-                    let path = rc
-                        .path
-                        .as_ref()
-                        .map_or_else(|| "/".to_owned(), |p| p.get_ref().clone());
-                    if let Some(p) = &rc.path {
-                        if !p.get_ref().starts_with('/') || p.get_ref().contains([' ', '\r', '\n'])
-                        {
-                            self.at(
-                                p,
-                                "an HTTP path starts with '/' and has no spaces or line breaks",
-                            );
-                        }
-                    }
-                    let expect_status = rc
-                        .expect_status
-                        .as_ref()
-                        .map_or_else(|| vec![200], |s| s.get_ref().clone());
-                    if let Some(s) = &rc.expect_status {
-                        if s.get_ref().is_empty()
-                            || s.get_ref().iter().any(|c| !(100..=599).contains(c))
-                        {
-                            self.at(
-                                s,
-                                "expect_status is a list of HTTP status codes (100 to 599)",
-                            );
-                        }
-                    }
-                    if let Some(h) = &rc.host {
-                        if h.get_ref().is_empty() || h.get_ref().contains([' ', '\r', '\n']) {
-                            self.at(h, "host must be a host name without spaces or line breaks");
-                        }
-                    }
-                    CheckKind::Http {
-                        target,
-                        host: rc.host.as_ref().map(|h| h.get_ref().clone()),
-                        path,
-                        expect_status,
-                        expect_body: rc.expect_body.as_ref().map(|b| b.get_ref().clone()),
-                    }
-                }
+            "tcp" => CheckKind::Tcp {
+                target: self.check_target(rc, kind_key, None)?,
+            },
+            "http" => {
+                let target = self.check_target(rc, kind_key, Some(80))?;
+                self.http_check(rc, target)
             }
             "icmp" => CheckKind::Icmp {
-                target: target_ip(self)?,
+                target: self.check_ip(rc, kind_key)?,
             },
             "interface" => {
                 let Some(i) = &rc.interface else {
-                    need(self, "interface");
+                    self.needs(kind_key, "interface");
                     return None;
                 };
                 self.interface_name(i);
@@ -278,7 +279,7 @@ impl Cx {
             "process" => self.process_check(rc, kind_key)?,
             _ => {
                 let Some(p) = &rc.path else {
-                    need(self, "path");
+                    self.needs(kind_key, "path");
                     return None;
                 };
                 if !Path::new(p.get_ref()).is_absolute() {
@@ -288,21 +289,67 @@ impl Cx {
                     path: PathBuf::from(p.get_ref()),
                 }
             }
-        };
-        if self.diags.len() != before {
-            return None;
-        }
-        Some(Check {
-            name: name?,
-            kind,
-            interval,
-            timeout,
-            rise,
-            fall,
-            weight,
-            reverse: rc.reverse.as_ref().is_some_and(|r| *r.get_ref()),
-            init_fail: rc.init_fail.as_ref().is_some_and(|r| *r.get_ref()),
         })
+    }
+
+    /// Address and port of a TCP or HTTP check.
+    fn check_target(
+        &mut self,
+        rc: &RawCheck,
+        kind_key: &Spanned<String>,
+        default_port: Option<u16>,
+    ) -> Option<SocketAddr> {
+        let ip = self.check_ip(rc, kind_key);
+        let port = rc.port.as_ref().map(|p| *p.get_ref()).or(default_port);
+        if port.is_none() {
+            self.needs(kind_key, "port");
+        }
+        if let Some(p) = &rc.port {
+            if *p.get_ref() == 0 {
+                self.at(p, "port must be 1 to 65535");
+            }
+        }
+        Some(SocketAddr::new(ip?, port?))
+    }
+
+    /// The HTTP part of an HTTP check: path, expected status, host.
+    fn http_check(&mut self, rc: &RawCheck, target: SocketAddr) -> CheckKind {
+        let path = rc
+            .path
+            .as_ref()
+            .map_or_else(|| "/".to_owned(), |p| p.get_ref().clone());
+        if let Some(p) = &rc.path {
+            if !p.get_ref().starts_with('/') || p.get_ref().contains([' ', '\r', '\n']) {
+                self.at(
+                    p,
+                    "an HTTP path starts with '/' and has no spaces or line breaks",
+                );
+            }
+        }
+        let expect_status = rc
+            .expect_status
+            .as_ref()
+            .map_or_else(|| vec![200], |s| s.get_ref().clone());
+        if let Some(s) = &rc.expect_status {
+            if s.get_ref().is_empty() || s.get_ref().iter().any(|c| !(100..=599).contains(c)) {
+                self.at(
+                    s,
+                    "expect_status is a list of HTTP status codes (100 to 599)",
+                );
+            }
+        }
+        if let Some(h) = &rc.host {
+            if h.get_ref().is_empty() || h.get_ref().contains([' ', '\r', '\n']) {
+                self.at(h, "host must be a host name without spaces or line breaks");
+            }
+        }
+        CheckKind::Http {
+            target,
+            host: rc.host.as_ref().map(|h| h.get_ref().clone()),
+            path,
+            expect_status,
+            expect_body: rc.expect_body.as_ref().map(|b| b.get_ref().clone()),
+        }
     }
 
     /// keepalived's `vrrp_track_process`: a name (or program), optional
