@@ -55,26 +55,7 @@ pub(crate) fn combine(main: &str, file: &str, dir: Option<&Path>) -> Combined {
     let Some((_, value)) = doc.get_ref().iter().find(|(k, _)| k.get_ref() == "include") else {
         return c;
     };
-    let mut patterns = Vec::new();
-    match value.get_ref() {
-        DeValue::Array(items) => {
-            for item in items {
-                match item.get_ref() {
-                    DeValue::String(s) => patterns.push((s.to_string(), item.span().start)),
-                    _ => c.problems.push(problem(
-                        item.span().start,
-                        "an include entry is a path or a glob, e.g. \"/etc/vrrpd/conf.d/*.toml\""
-                            .to_owned(),
-                    )),
-                }
-            }
-        }
-        _ => c.problems.push(problem(
-            value.span().start,
-            "include is a list of paths or globs, e.g. include = [\"/etc/vrrpd/conf.d/*.toml\"]"
-                .to_owned(),
-        )),
-    }
+    let patterns = patterns(value, &mut c.problems);
     let mut seen: Vec<PathBuf> = Vec::new();
     // Offsets of files left out (bad structure) lie past the checked text,
     // so that their problems still find their file.
@@ -106,40 +87,73 @@ pub(crate) fn combine(main: &str, file: &str, dir: Option<&Path>) -> Combined {
                 continue;
             }
             seen.push(path.clone());
-            let name = path.display().to_string();
-            let text = match read::read_config(&path, &name) {
-                Ok(t) => t,
-                Err(read::Unreadable(e)) => {
-                    let why = e.diagnostics.first().map_or("", |d| d.message.as_str());
-                    c.problems
-                        .push(problem(at, format!("included file {name}: {why}")));
-                    continue;
-                }
-            };
-            let bad = structure(&text);
-            if bad.is_empty() {
-                c.text.push('\n');
-                let base = c.text.len();
-                c.text.push_str(&text);
-                c.sources.push(Source {
-                    file: name,
-                    base,
-                    text,
-                });
-            } else {
-                let base = spare;
-                spare = spare.saturating_add(text.len() + 1);
-                c.problems
-                    .extend(bad.into_iter().map(|(o, m)| problem(base + o, m)));
-                c.sources.push(Source {
-                    file: name,
-                    base,
-                    text,
-                });
-            }
+            add_file(&mut c, &path, at, &mut spare);
         }
     }
     c
+}
+
+/// The include patterns with their offsets; entries that are not strings
+/// are problems.
+fn patterns(
+    value: &toml::Spanned<DeValue<'_>>,
+    problems: &mut Vec<Pending>,
+) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    match value.get_ref() {
+        DeValue::Array(items) => {
+            for item in items {
+                match item.get_ref() {
+                    DeValue::String(s) => out.push((s.to_string(), item.span().start)),
+                    _ => problems.push(problem(
+                        item.span().start,
+                        "an include entry is a path or a glob, e.g. \"/etc/vrrpd/conf.d/*.toml\""
+                            .to_owned(),
+                    )),
+                }
+            }
+        }
+        _ => problems.push(problem(
+            value.span().start,
+            "include is a list of paths or globs, e.g. include = [\"/etc/vrrpd/conf.d/*.toml\"]"
+                .to_owned(),
+        )),
+    }
+    out
+}
+
+/// Reads one included file into `c`: appended to the checked text when its
+/// structure is right, else kept aside (at `spare` offsets) with its
+/// problems, so that they still name their file.
+fn add_file(c: &mut Combined, path: &Path, at: usize, spare: &mut usize) {
+    let name = path.display().to_string();
+    let text = match read::read_config(path, &name) {
+        Ok(t) => t,
+        Err(read::Unreadable(e)) => {
+            let why = e.diagnostics.first().map_or("", |d| d.message.as_str());
+            c.problems
+                .push(problem(at, format!("included file {name}: {why}")));
+            return;
+        }
+    };
+    let bad = structure(&text);
+    let base = if bad.is_empty() {
+        c.text.push('\n');
+        let base = c.text.len();
+        c.text.push_str(&text);
+        base
+    } else {
+        let base = *spare;
+        *spare = spare.saturating_add(text.len() + 1);
+        c.problems
+            .extend(bad.into_iter().map(|(o, m)| problem(base + o, m)));
+        base
+    };
+    c.sources.push(Source {
+        file: name,
+        base,
+        text,
+    });
 }
 
 /// Top-level keys an included file may not hold, with their offsets (a

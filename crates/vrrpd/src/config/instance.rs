@@ -41,26 +41,7 @@ impl Cx {
     ) -> (Option<Instance>, Facts) {
         let before = self.diags.len();
         let ri = spanned.get_ref();
-        let name = self.required(spanned, ri.name.as_ref(), "an instance", "name");
-        if let Some(n) = &ri.name {
-            if n.get_ref().is_empty() {
-                self.at(n, "an instance name cannot be empty");
-            }
-        }
-        let interface = self.required(spanned, ri.interface.as_ref(), "an instance", "interface");
-        if let Some(i) = &ri.interface {
-            self.interface_name(i);
-            self.interface_exists(i);
-        }
-        self.required(spanned, ri.vrid.as_ref(), "an instance", "vrid");
-        // RFC 9568 §5.2.3 / RFC 3768 §5.3.3: VRID 1-255.
-        let vrid = ri.vrid.as_ref().and_then(|v| {
-            let vrid = Vrid::new(*v.get_ref());
-            if vrid.is_none() {
-                self.at(v, "vrid must be between 1 and 255 (RFC 9568 §5.2.3)");
-            }
-            vrid
-        });
+        let (name, interface, vrid) = self.identity(spanned);
         let version = self.version(ri);
         let priority = self.priority(ri);
         let advert_interval = self.advert_interval(ri.advert_interval.as_ref(), version);
@@ -100,18 +81,7 @@ impl Cx {
         let track_interfaces = self.track_interfaces(ri);
         let track_checks = self.track_checks(ri, check_names);
         let v3_ipv4_checksum = self.v3_checksum(ri, version, family);
-        let garp = self.garp(
-            garp_base,
-            GarpKeys {
-                master_delay: ri.garp_master_delay.as_ref(),
-                master_repeat: ri.garp_master_repeat.as_ref(),
-                master_refresh: ri.garp_master_refresh.as_ref(),
-                lower_prio_delay: ri.garp_lower_prio_delay.as_ref(),
-                lower_prio_repeat: ri.garp_lower_prio_repeat.as_ref(),
-                master_refresh_repeat: ri.garp_master_refresh_repeat.as_ref(),
-                lower_prio_no_advert: ri.lower_prio_no_advert.as_ref(),
-            },
-        );
+        let garp = self.instance_garp(ri, garp_base);
         let excluded_vips = self.excluded(ri, vmac.as_deref(), interface.as_deref());
         let multicast_source = self.multicast_source(ri, family);
         let track_own_interface = ri.track_own_interface.as_ref().is_none_or(|t| *t.get_ref());
@@ -160,6 +130,51 @@ impl Cx {
             strict,
         };
         (Some(inst), facts)
+    }
+
+    /// An instance's name, interface and VRID, with their rules.
+    fn identity(
+        &mut self,
+        spanned: &Spanned<RawInstance>,
+    ) -> (Option<String>, Option<String>, Option<Vrid>) {
+        let ri = spanned.get_ref();
+        let name = self.required(spanned, ri.name.as_ref(), "an instance", "name");
+        if let Some(n) = &ri.name {
+            if n.get_ref().is_empty() {
+                self.at(n, "an instance name cannot be empty");
+            }
+        }
+        let interface = self.required(spanned, ri.interface.as_ref(), "an instance", "interface");
+        if let Some(i) = &ri.interface {
+            self.interface_name(i);
+            self.interface_exists(i);
+        }
+        self.required(spanned, ri.vrid.as_ref(), "an instance", "vrid");
+        // RFC 9568 §5.2.3 / RFC 3768 §5.3.3: VRID 1-255.
+        let vrid = ri.vrid.as_ref().and_then(|v| {
+            let vrid = Vrid::new(*v.get_ref());
+            if vrid.is_none() {
+                self.at(v, "vrid must be between 1 and 255 (RFC 9568 §5.2.3)");
+            }
+            vrid
+        });
+        (name, interface, vrid)
+    }
+
+    /// An instance's announcement settings over the global defaults.
+    fn instance_garp(&mut self, ri: &RawInstance, garp_base: &Garp) -> Garp {
+        self.garp(
+            garp_base,
+            GarpKeys {
+                master_delay: ri.garp_master_delay.as_ref(),
+                master_repeat: ri.garp_master_repeat.as_ref(),
+                master_refresh: ri.garp_master_refresh.as_ref(),
+                lower_prio_delay: ri.garp_lower_prio_delay.as_ref(),
+                lower_prio_repeat: ri.garp_lower_prio_repeat.as_ref(),
+                master_refresh_repeat: ri.garp_master_refresh_repeat.as_ref(),
+                lower_prio_no_advert: ri.lower_prio_no_advert.as_ref(),
+            },
+        )
     }
 
     /// A required key: its value, or a problem at the table's start.

@@ -375,85 +375,91 @@ pub fn render_table(data: &serde_json::Value) -> String {
     let mut rows = vec![head.map(str::to_owned).to_vec()];
     let empty = Vec::new();
     let list = |k: &str| data.get(k).and_then(|v| v.as_array()).unwrap_or(&empty);
-    for i in list("instances") {
-        let prio = i.get("priority");
-        let conf = cell(prio.and_then(|p| p.get("configured")));
-        let eff = cell(prio.and_then(|p| p.get("effective")));
-        let prio = if conf == eff {
-            conf
+    rows.extend(list("instances").iter().map(instance_row));
+    let mut out = columns(&rows);
+    out.push_str(&history_table(list("history")));
+    out
+}
+
+/// One instance's row of the table.
+fn instance_row(i: &serde_json::Value) -> Vec<String> {
+    let prio = i.get("priority");
+    let conf = cell(prio.and_then(|p| p.get("configured")));
+    let eff = cell(prio.and_then(|p| p.get("effective")));
+    let prio = if conf == eff {
+        conf
+    } else {
+        format!("{eff} ({conf})")
+    };
+    let mut flags = Vec::new();
+    if i.get("maintenance").and_then(|m| m.as_bool()) == Some(true) {
+        flags.push("maintenance".to_owned());
+    }
+    if i.get("holds_vips").and_then(|m| m.as_bool()) == Some(true) {
+        flags.push("vips".to_owned());
+    }
+    if let Some(g) = i.get("sync_group").and_then(|g| g.as_str()) {
+        flags.push(format!("group={g}"));
+    }
+    let vips: Vec<&str> = i
+        .get("vips")
+        .and_then(|v| v.as_array())
+        .map(|v| v.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let or_dash = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_owned()
         } else {
-            format!("{eff} ({conf})")
-        };
-        let mut flags = Vec::new();
-        if i.get("maintenance").and_then(|m| m.as_bool()) == Some(true) {
-            flags.push("maintenance".to_owned());
+            v.join(",")
         }
-        if i.get("holds_vips").and_then(|m| m.as_bool()) == Some(true) {
-            flags.push("vips".to_owned());
-        }
-        if let Some(g) = i.get("sync_group").and_then(|g| g.as_str()) {
-            flags.push(format!("group={g}"));
-        }
-        let vips: Vec<&str> = i
-            .get("vips")
-            .and_then(|v| v.as_array())
-            .unwrap_or(&empty)
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
-        let timers = i.get("timers");
+    };
+    let timers = i.get("timers");
+    vec![
+        cell(i.get("name")),
+        cell(i.get("interface")),
+        cell(i.get("vrid")),
+        cell(i.get("family")),
+        cell(i.get("version")),
+        cell(i.get("state")).to_uppercase(),
+        prio,
+        cell(i.get("master_address")),
+        or_dash(vips.iter().map(|v| (*v).to_owned()).collect()),
+        secs(timers.and_then(|t| t.get("skew_time_ms"))),
+        secs(timers.and_then(|t| t.get("master_down_interval_ms"))),
+        secs(timers.and_then(|t| t.get("last_advert_ms_ago"))),
+        or_dash(flags),
+    ]
+}
+
+/// The newest state changes, as a second table (empty without history).
+fn history_table(history: &[serde_json::Value]) -> String {
+    if history.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![
+        [
+            "AT (UTC)", "INSTANCE", "FROM", "TO", "REASON", "PRIO", "MASTER",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for h in history.iter().rev().take(TABLE_HISTORY) {
+        let at = h.get("at_unix_ms").and_then(serde_json::Value::as_u64);
         rows.push(vec![
-            cell(i.get("name")),
-            cell(i.get("interface")),
-            cell(i.get("vrid")),
-            cell(i.get("family")),
-            cell(i.get("version")),
-            cell(i.get("state")).to_uppercase(),
-            prio,
-            cell(i.get("master_address")),
-            if vips.is_empty() {
-                "-".to_owned()
-            } else {
-                vips.join(",")
-            },
-            secs(timers.and_then(|t| t.get("skew_time_ms"))),
-            secs(timers.and_then(|t| t.get("master_down_interval_ms"))),
-            secs(timers.and_then(|t| t.get("last_advert_ms_ago"))),
-            if flags.is_empty() {
-                "-".to_owned()
-            } else {
-                flags.join(",")
-            },
+            at.map_or_else(|| "-".to_owned(), utc_time),
+            cell(h.get("instance")),
+            cell(h.get("from")),
+            cell(h.get("to")),
+            cell(h.get("reason")),
+            cell(h.get("priority")),
+            cell(h.get("master_address")),
         ]);
     }
-    let mut out = columns(&rows);
-    let history = list("history");
-    if !history.is_empty() {
-        let mut rows = vec![
-            [
-                "AT (UTC)", "INSTANCE", "FROM", "TO", "REASON", "PRIO", "MASTER",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        ];
-        for h in history.iter().rev().take(TABLE_HISTORY) {
-            let at = h.get("at_unix_ms").and_then(serde_json::Value::as_u64);
-            rows.push(vec![
-                at.map_or_else(|| "-".to_owned(), utc_time),
-                cell(h.get("instance")),
-                cell(h.get("from")),
-                cell(h.get("to")),
-                cell(h.get("reason")),
-                cell(h.get("priority")),
-                cell(h.get("master_address")),
-            ]);
-        }
-        out.push_str("\nrecent state changes, newest first:\n");
-        out.push_str(&columns(&rows));
-        if history.len() > TABLE_HISTORY {
-            let more = history.len() - TABLE_HISTORY;
-            out.push_str(&format!("({more} older in `vrrpd status --json`)\n"));
-        }
+    let mut out = String::from("\nrecent state changes, newest first:\n");
+    out.push_str(&columns(&rows));
+    if history.len() > TABLE_HISTORY {
+        let more = history.len() - TABLE_HISTORY;
+        out.push_str(&format!("({more} older in `vrrpd status --json`)\n"));
     }
     out
 }
