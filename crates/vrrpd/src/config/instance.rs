@@ -109,7 +109,13 @@ impl Cx {
             family,
             priority,
             advert_interval,
-            vips: vips.into_iter().map(|(v, _)| v).collect(),
+            // Exactly sized: a daemon keeps a thousand of these.
+            vips: vips
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+                .into_vec(),
             excluded_vips,
             track_own_interface,
             multicast_source,
