@@ -1,6 +1,7 @@
 //! Carrying out the node's actions: adverts, addresses, announcements,
 //! routes, and the events they become.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -38,11 +39,26 @@ impl Executor {
     /// ([`Executor::poll_timeout`] says "now" while any wait). A takeover
     /// of hundreds of routers adds hundreds of addresses through netlink;
     /// the other routers' adverts do not wait for it.
+    ///
+    /// A router's own actions keep their order: once one of its actions
+    /// waits, its later adverts wait behind it. A router becoming master
+    /// adds its addresses before the advert that tells the old master to
+    /// let go of them (the documented action order, which the
+    /// make-before-break hand-over relies on); only routers with nothing
+    /// waiting, the steady-state advert timers, go first.
     pub(super) fn drain_bounded(&mut self) {
+        let mut waiting: HashSet<RouterId> = self.deferred.iter().filter_map(router_of).collect();
         while let Some(a) = self.node.poll_action() {
             match a {
-                NodeAction::Router(id, Action::SendAdvert(kind)) => self.queue_advert(id, kind),
-                other => self.deferred.push_back(other),
+                NodeAction::Router(id, Action::SendAdvert(kind)) if !waiting.contains(&id) => {
+                    self.queue_advert(id, kind)
+                }
+                other => {
+                    if let Some(id) = router_of(&other) {
+                        waiting.insert(id);
+                    }
+                    self.deferred.push_back(other);
+                }
             }
         }
         let start = Instant::now();
@@ -327,6 +343,14 @@ impl Executor {
 /// The interface that carries a router's addresses.
 fn vip_ifindex(p: &Placed) -> u32 {
     p.vmac.map_or(p.ifindex, |v| v.ifindex)
+}
+
+/// The router a node action belongs to, if any.
+fn router_of(a: &NodeAction) -> Option<RouterId> {
+    match a {
+        NodeAction::Router(id, _) | NodeAction::Stopped(id) => Some(*id),
+        _ => None,
+    }
 }
 
 /// The kernel's form of a route: its interface by index (with neither an
