@@ -20,6 +20,8 @@ mod diag;
 mod host;
 mod instance;
 mod lenient;
+pub mod lvs;
+mod lvs_check;
 mod mail;
 mod model;
 mod raw;
@@ -189,13 +191,17 @@ impl validate::Cx {
                 "instance" => raw.instances = array(value, "instance", &mut problems),
                 "check" => raw.checks = array(value, "check", &mut problems),
                 "sync_group" => raw.sync_groups = array(value, "sync_group", &mut problems),
+                "lvs" => raw.lvs = lenient::table(value, "[lvs]", &mut problems),
+                "virtual_server" => {
+                    raw.virtual_servers = array(value, "virtual_server", &mut problems);
+                }
                 other => {
                     let hint = suggest::closest(other, raw::TOP_LEVEL)
                         .map_or_else(String::new, |k| format!(": did you mean `{k}`?"));
                     problems.push((
                         key.span(),
                         format!(
-                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]] and [[sync_group]])"
+                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]], [[sync_group]], [lvs] and [[virtual_server]])"
                         ),
                     ));
                 }
