@@ -41,6 +41,10 @@ pub struct CheckSpec {
     pub reverse: bool,
     /// keepalived `init_fail`: assume failed until `rise` successes.
     pub init_fail: bool,
+    /// keepalived's `delay_before_retry`: after a failure that has not yet
+    /// reached `fall`, the next probe comes after this rather than at the
+    /// next interval (`None`: at the interval).
+    pub retry_interval: Option<Duration>,
 }
 
 impl CheckSpec {
@@ -56,7 +60,14 @@ impl CheckSpec {
             weight: 0,
             reverse: false,
             init_fail: false,
+            retry_interval: None,
         }
+    }
+
+    /// Sets the retry interval (keepalived's `delay_before_retry`).
+    pub fn retry_interval(mut self, d: Duration) -> Self {
+        self.retry_interval = Some(d);
+        self
     }
 
     /// Sets the interval.

@@ -44,7 +44,7 @@ impl Daemon {
         // One log record for a refused file: the count and the first problem.
         let new = config::load(&self.config_path).map_err(|e| anyhow!("{}", e.summary()))?;
         let plan = reload::plan(&self.cfg, &new);
-        if plan.is_noop() && new.global == self.cfg.global {
+        if plan.is_noop() && new.global == self.cfg.global && new.lvs == self.cfg.lvs {
             return Ok("no change".into());
         }
         // Check everything that could fail before touching anything.
@@ -75,6 +75,7 @@ impl Daemon {
         self.warn_restart_only(&new);
         self.drop_instances(plan.remove.iter().chain(&plan.restart));
         self.replace_checks(&plan, &new, now);
+        self.lvs.reload(&new.lvs, &mut self.checker, now)?;
         self.hooks.set_timeout(new.global.notify_timeout);
         let (control, metrics) = (
             self.cfg.global.control_socket.clone(),

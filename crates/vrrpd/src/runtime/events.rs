@@ -136,6 +136,10 @@ impl Daemon {
             return;
         };
         let name = inst.cfg.name.clone();
+        self.lvs.instance_state(&name, ch.to);
+        let Some(inst) = self.insts.get_mut(router) else {
+            return;
+        };
         let line = format!(
             "{name}: {} -> {} ({})",
             status::state_word(ch.from),

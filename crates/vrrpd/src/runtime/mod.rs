@@ -29,6 +29,7 @@ pub mod hooks;
 mod instances;
 mod lifecycle;
 pub mod lower;
+mod lvs;
 pub mod metrics;
 mod noaccept;
 mod ops;
@@ -164,6 +165,8 @@ struct Daemon {
     history: status::History,
     /// systemd's watchdog, when the unit sets `WatchdogSec=`.
     watchdog: Option<sd_notify::Watchdog>,
+    /// LVS virtual servers on kernel IPVS (`lvs/`).
+    lvs: lvs::Lvs,
 }
 
 fn unix_ms() -> u64 {
@@ -229,7 +232,9 @@ impl Daemon {
             ),
             None => None,
         };
-        let checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        let mut checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
+        let lvs_state = lvs::state_file(&control_path);
+        let lvs = lvs::Lvs::start(&cfg.lvs, lvs_state, &mut checker, Instant::now())?;
         let timeout = cfg.global.notify_timeout;
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
@@ -272,6 +277,7 @@ impl Daemon {
             mail: crate::mail::Mailer::default(),
             history: status::History::default(),
             watchdog: sd_notify::Watchdog::from_env(),
+            lvs,
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -332,6 +338,7 @@ impl Daemon {
                 break;
             }
         }
+        self.lvs.stop();
         info!("stopped");
         self.hooks.kill_all(Duration::from_secs(1));
         // The stop alerts: a short, bounded wait, never the SMTP time-out.
@@ -379,6 +386,12 @@ impl Daemon {
         let mut changed = Vec::new();
         while let Some(ev) = self.checker.poll_event() {
             info!("{ev}");
+            if self
+                .lvs
+                .on_check_event(&ev, &self.checker, &mut self.hooks, now)
+            {
+                continue;
+            }
             changed.push(ev.name);
         }
         if !changed.is_empty() {

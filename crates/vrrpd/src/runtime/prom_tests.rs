@@ -93,6 +93,7 @@ fn data() -> Snapshot {
         },
         process: ProcessStats::read(),
         history: vec![],
+        virtual_servers: vec![],
     }
 }
 
