@@ -72,6 +72,8 @@ pub(super) struct FileWide {
     pub(super) global: Table,
     /// `smtp_alert_vrrp` was given (it wins over `smtp_alert`).
     pub(super) alert_vrrp: bool,
+    /// `lvs_sync_daemon` as an `[lvs]` table (`lvs.rs`).
+    pub(super) lvs: String,
 }
 
 /// The converter: notes so far, the file being read, file-wide settings.
@@ -95,6 +97,9 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
         cx.survey(n);
     }
     let (mut checks, mut instances, mut groups) = (String::new(), String::new(), String::new());
+    let all: Vec<&Node> = nodes.iter().map(|(_, n)| n).collect();
+    let vs_groups = Convert::vs_groups(&all);
+    let mut lvs = String::new();
     for (file, n) in nodes {
         cx.file = file.clone();
         match n.key.as_str() {
@@ -103,13 +108,16 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "vrrp_track_file" | "track_file" => cx.track_file(n, &mut checks),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
+            "virtual_server" => cx.virtual_server(n, &vs_groups, &mut lvs),
+            "virtual_server_group" => {}
             _ => cx.keyword("top", n),
         }
     }
     let mut toml =
         String::from("# Imported from keepalived.conf by `vrrpd import-keepalived`.\n\n");
     super::mail::render_global(&cx.wide.global, &mut toml);
-    for part in [checks, instances, groups] {
+    let lvs = std::mem::take(&mut cx.wide.lvs) + &lvs;
+    for part in [checks, instances, groups, lvs] {
         toml.push_str(&part);
     }
     let mut notes = cx.notes;
@@ -404,6 +412,11 @@ impl Convert {
                     }
                 }
                 _ if self.mail_global(c) => {}
+                _ if c.key == "lvs_sync_daemon" => {
+                    let mut t = String::new();
+                    self.lvs_global(c, &mut t);
+                    self.wide.lvs = t;
+                }
                 _ => self.keyword("global_defs", c),
             }
         }
