@@ -27,6 +27,7 @@ cd "$(dirname "$0")/.."
 # --test TEST). Each runs with its tests two at a time.
 VM_TESTS=(
     ipvs-netlink:kernel
+    vrrpd:lvs_vm
 )
 
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
@@ -105,6 +106,9 @@ for m in /lib/modules/\$(uname -r)/kernel/net/netfilter/ipvs/ip_vs_*.ko*; do
     modprobe "\${m%%.ko*}" || echo "vm: modprobe \${m%%.ko*} failed"
 done
 cd "$work"
+# Unix sockets (vrrpd's control socket) cannot live on the shared /tmp
+# (9p): the tests' scratch directories go to a tmpfs of the VM.
+mkdir -p "$work/scratch" && mount -t tmpfs tmpfs "$work/scratch" && export TMPDIR="$work/scratch"
 # A watchdog: if the tests still run after $WATCHDOG seconds, dump the
 # kernel's blocked tasks (sysrq w) where the host can show them.
 ( sleep $WATCHDOG; echo w >/proc/sysrq-trigger; dmesg >"$work/dmesg" ) &

@@ -486,3 +486,98 @@ fn without_the_sync_daemon_the_connection_breaks() {
     }
     assert!(!connection_survives("lvs3", false, Failover::Sigterm));
 }
+
+/// keepalived's checker (`keepalived -C`) on director 0 with `conf`,
+/// vrrpd on director 1 with `conf` imported.
+fn start_oracle_pair(lab: &Lab, conf: &str) -> std::path::PathBuf {
+    let dir = lab.dir.path();
+    let ka = dir.join("ka.conf");
+    std::fs::write(&ka, conf).unwrap();
+    let p = |s: &str| dir.join(format!("ka.{s}.pid")).display().to_string();
+    lab.spawn(
+        &lab.hosts[0].ns.clone(),
+        "keepalived",
+        &[
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-C",
+            "-f",
+            &ka.display().to_string(),
+            "-p",
+            &p("main"),
+            "-r",
+            &p("vrrp"),
+            "-c",
+            &p("chk"),
+        ],
+    );
+    let imported = vrrpd::import::import_file(&ka).unwrap();
+    lab.write_vrrpd_toml(1, "", &imported.toml);
+    lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "info")]);
+    ka
+}
+
+fn oracle_conf(weight: u32) -> String {
+    let mut s = format!(
+        "virtual_server {VIP} 80 {{\n  delay_loop 1\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 30\n"
+    );
+    for (rs, w) in [("10.99.0.12", weight), ("10.99.0.13", 1)] {
+        s.push_str(&format!(
+            "  real_server {rs} 80 {{\n    weight {w}\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n      warmup 0\n    }}\n  }}\n"
+        ));
+    }
+    s.push_str(&format!(
+        "}}\nvirtual_server {VIP} 81 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  inhibit_on_failure\n  real_server 10.99.0.12 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      warmup 0\n    }}\n  }}\n}}\n"
+    ));
+    s
+}
+
+/// Waits until both directors' tables agree and satisfy `pred`.
+fn tables_agree(lab: &Lab, what: &str, pred: impl Fn(&str) -> bool) {
+    let (d0, d1) = (lab.hosts[0].ns.clone(), lab.hosts[1].ns.clone());
+    let ok = lab.wait_until(Duration::from_secs(15), || {
+        let (a, b) = (ipvsadm(lab, &d0), ipvsadm(lab, &d1));
+        a == b && pred(&a)
+    });
+    assert!(
+        ok,
+        "{what}: keepalived\n{}\nvrrpd\n{}\n{}",
+        ipvsadm(lab, &d0),
+        ipvsadm(lab, &d1),
+        lab.logs()
+    );
+}
+
+#[test]
+fn keepalived_and_the_imported_config_make_the_same_table() {
+    if !ready("keepalived_and_the_imported_config_make_the_same_table")
+        || !lab::peers::keepalived_available()
+    {
+        return;
+    }
+    let lab = build("lvk", false);
+    let b2 = Backend::start(&lab.hosts[2].ns, "rs2", 80);
+    let _b3 = Backend::start(&lab.hosts[3].ns, "rs3", 80);
+    let ka = start_oracle_pair(&lab, &oracle_conf(3));
+    let both = |t: &str| {
+        weight_of(t, 80, "10.99.0.12:80") == Some(3) && weight_of(t, 80, "10.99.0.13:80") == Some(1)
+    };
+    tables_agree(&lab, "at start", both);
+    b2.set_listening(false);
+    tables_agree(&lab, "after a real server failed", |t| {
+        weight_of(t, 80, "10.99.0.12:80").is_none() && weight_of(t, 81, "10.99.0.12:80") == Some(0)
+    });
+    b2.set_listening(true);
+    tables_agree(&lab, "after it returned", both);
+    // A reload with a new weight: both change it in place.
+    std::fs::write(&ka, oracle_conf(5)).unwrap();
+    let imported = vrrpd::import::import_file(&ka).unwrap();
+    lab.write_vrrpd_toml(1, "", &imported.toml);
+    lab.signal("keepalived", libc::SIGHUP);
+    lab.signal("vrrpd1", libc::SIGHUP);
+    tables_agree(&lab, "after a reload", |t| {
+        weight_of(t, 80, "10.99.0.12:80") == Some(5)
+    });
+}
