@@ -29,6 +29,13 @@ VM_TESTS=(
     ipvs-netlink:kernel
     vrrpd:lvs_vm
 )
+# Overrides for other runs in the VM (benches/lvs-checks.sh): another list
+# of PACKAGE:TEST, variables set for the binaries, arguments after theirs.
+if [ -n "${IPVS_VM_TESTS:-}" ]; then
+    read -r -a VM_TESTS <<<"$IPVS_VM_TESTS"
+fi
+VM_ENV=${IPVS_VM_ENV:-}
+VM_ARGS=${IPVS_VM_ARGS:-}
 
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
 TIMEOUT=${IPVS_VM_TIMEOUT:-480}
@@ -118,7 +125,7 @@ EOF
         t=${b%%=*} bin=${b#*=}
         cat <<EOF
 echo "==== $t" >>"$work/out"
-IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 "$bin" --test-threads=2 >>"$work/out" 2>&1 || { rc=1; echo "$t" >>"$work/failed"; }
+IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 $VM_ENV "$bin" --test-threads=2 $VM_ARGS >>"$work/out" 2>&1 || { rc=1; echo "$t" >>"$work/failed"; }
 EOF
     done
     echo "echo \$rc >\"$work/rc\""

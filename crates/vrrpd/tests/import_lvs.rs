@@ -133,9 +133,17 @@ fn lvs_blocks_convert_and_the_rest_is_named() {
     // The group: one virtual server per address; the range is named.
     assert_eq!(
         vss[2].key,
-        ServiceKey::tcp("192.0.2.20".parse::<std::net::IpAddr>().unwrap(), 80)
+        ServiceKey::udp("192.0.2.20".parse::<std::net::IpAddr>().unwrap(), 80)
     );
     assert_eq!(vss[3].scheduler, "sh");
+    // No `protocol`: keepalived's UDP.
+    assert!(matches!(
+        vss[3].key,
+        ServiceKey::Addr {
+            protocol: ipvs_netlink::Protocol::Udp,
+            ..
+        }
+    ));
     let notes: Vec<String> = imported.notes.iter().map(|n| n.message.clone()).collect();
     let named = |w: &str| notes.iter().any(|n| n.contains(w));
     assert!(named("snmp_name"), "{notes:?}");

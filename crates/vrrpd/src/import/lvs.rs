@@ -269,6 +269,18 @@ impl Convert {
                 _ => self.lvs_unsupported("virtual_server", c),
             }
         }
+        // keepalived 2.2.7 logs "no protocol set - defaulting to UDP" for
+        // an address without `protocol` (vrrpd's own default is TCP).
+        let has_proto = n.block.iter().flatten().any(|c| c.key == "protocol");
+        if !has_proto && t.0.iter().any(|(k, _)| k == "address") {
+            t.set("protocol", quote("UDP"));
+            self.note(
+                n.line,
+                Impact::Converted,
+                Some("virtual_server"),
+                "no `protocol`: keepalived uses UDP; written as protocol = \"UDP\"",
+            );
+        }
         t.render("[[virtual_server]]", out);
         out.push_str(&rss);
         out.push('\n');
