@@ -36,6 +36,8 @@ if [ -n "${IPVS_VM_TESTS:-}" ]; then
 fi
 VM_ENV=${IPVS_VM_ENV:-}
 VM_ARGS=${IPVS_VM_ARGS:-}
+# Extra cargo arguments for the build (e.g. --profile bench).
+VM_CARGO=${IPVS_VM_CARGO_ARGS:-}
 
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
 TIMEOUT=${IPVS_VM_TIMEOUT:-480}
@@ -83,7 +85,7 @@ echo "== vm-test: building the test binaries on the host"
 bins=()
 for t in "${VM_TESTS[@]}"; do
     pkg=${t%%:*} test=${t#*:}
-    if ! cargo test -p "$pkg" --test "$test" --no-run --message-format=json \
+    if ! cargo test $VM_CARGO -p "$pkg" --test "$test" --no-run --message-format=json \
         >"$work/build.json" 2>"$work/build.log"; then
         cat "$work/build.log" >&2
         fail "could not build $t (cargo test -p $pkg --test $test --no-run)"
