@@ -90,7 +90,8 @@ for t in "${VM_TESTS[@]}"; do
         cat "$work/build.log" >&2
         fail "could not build $t (cargo test -p $pkg --test $test --no-run)"
     fi
-    bin=$(grep -o '"executable":"[^"]*"' "$work/build.json" | tail -n 1 | cut -d'"' -f4)
+    # The test target's executable (not a binary the package builds too).
+    bin=$(grep '"kind":\["test"\]' "$work/build.json" | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
     [ -n "$bin" ] && [ -x "$bin" ] || fail "no test binary for $t in cargo's output"
     bins+=("$t=$bin")
 done

@@ -27,9 +27,9 @@ const RS: &str = "10.99.0.11";
 const SETTLE: Duration = Duration::from_secs(10);
 const MEASURE: Duration = Duration::from_secs(30);
 
-/// `utime + stime` in clock ticks and VmRSS in KiB of `pid` and its
+/// `(utime, stime)` in clock ticks and VmRSS in KiB of `pid` and its
 /// children (keepalived forks its checker).
-fn usage(pid: u32) -> (u64, u64) {
+fn usage(pid: u32) -> ((u64, u64), u64) {
     let mut pids = vec![pid];
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
@@ -48,7 +48,7 @@ fn usage(pid: u32) -> (u64, u64) {
             }
         }
     }
-    let (mut ticks, mut rss) = (0, 0);
+    let (mut user, mut sys, mut rss) = (0, 0, 0);
     for p in pids {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
         let f: Vec<&str> = stat
@@ -59,7 +59,8 @@ fn usage(pid: u32) -> (u64, u64) {
             .collect();
         // After the name: state is field 3, utime 14, stime 15 (1-based).
         let t = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        ticks += t(11) + t(12);
+        user += t(11);
+        sys += t(12);
         let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
         rss += status
             .lines()
@@ -67,7 +68,7 @@ fn usage(pid: u32) -> (u64, u64) {
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .unwrap_or(0);
     }
-    (ticks, rss)
+    ((user, sys), rss)
 }
 
 fn present(lab: &Lab, port: u16) -> bool {
@@ -104,8 +105,11 @@ fn measure(lab: &Lab, who: &str, pid: u32, servers: &mpsc::Sender<Cmd>, victim: 
     let start = Instant::now();
     std::thread::sleep(MEASURE);
     let (t1, rss) = usage(pid);
-    let hz = 100.0;
-    let cpu = (t1 - t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
+    let secs = start.elapsed().as_secs_f64();
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    let pct = |a: u64, b: u64| (b - a) as f64 / 100.0 / secs * 100.0;
+    let (user, sys) = (pct(t0.0, t1.0), pct(t0.1, t1.1));
+    let cpu = user + sys;
     let port = BASE_PORT + victim;
     servers.send(Cmd::Close(victim)).unwrap();
     let failed = Instant::now();
@@ -113,7 +117,7 @@ fn measure(lab: &Lab, who: &str, pid: u32, servers: &mpsc::Sender<Cmd>, victim: 
     let removal = failed.elapsed();
     assert!(gone, "{who}: {RS}:{port} never left the table");
     println!(
-        "BENCH {who}: {N} real servers, delay_loop 1 s: CPU {cpu:.1} % of one core, RSS {rss} KiB, removal after {:.2} s (bound 4 s)",
+        "BENCH {who}: {N} real servers, delay_loop 1 s: CPU {cpu:.1} % of one core (user {user:.1}, system {sys:.1}), RSS {rss} KiB, removal after {:.2} s (bound 4 s)",
         removal.as_secs_f64()
     );
 }
