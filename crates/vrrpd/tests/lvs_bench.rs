@@ -179,8 +179,9 @@ fn thousand_real_servers_vrrpd_and_keepalived() {
     let lab = Lab::new("lvb", 2);
     let ns = lab.hosts[1].ns.clone();
     let servers = real_servers(&ns);
-    let mut ka =
-        format!("virtual_server {VIP} 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n");
+    let mut ka = format!(
+        "virtual_server {VIP} 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
+    );
     for i in 0..N {
         ka.push_str(&format!(
             "  real_server {RS} {} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }}\n  }}\n",
