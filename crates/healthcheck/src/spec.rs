@@ -212,6 +212,9 @@ pub struct ExecSpec {
     pub user: Option<RunAs>,
     /// Working directory.
     pub cwd: Option<PathBuf>,
+    /// keepalived's `misc_dynamic`: exit statuses 2-255 succeed too (the
+    /// caller reads the status from [`crate::Detail::Exited`]); 1 fails.
+    pub dynamic_exit: bool,
 }
 
 impl ExecSpec {
@@ -227,6 +230,7 @@ impl ExecSpec {
             clear_env: false,
             user: None,
             cwd: None,
+            dynamic_exit: false,
         }
     }
 

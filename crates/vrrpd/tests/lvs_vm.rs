@@ -339,9 +339,24 @@ fn inhibit_on_failure_and_the_sorry_server() {
         "quorum = 2\nsorry_server = \"10.99.0.13:8080\"",
         "",
     ));
+    // misc_dynamic: exit status 12 sets the weight to 10.
+    lvs.push_str(&format!(
+        "[[virtual_server]]\naddress = \"{VIP}\"\nport = 82\ndelay_loop = \"1s\"\n\
+         [[virtual_server.real_server]]\naddress = \"10.99.0.12\"\nport = 80\n\
+         [virtual_server.real_server.misc_check]\nmisc_path = [\"/bin/sh\", \"-c\", \"exit 12\"]\nmisc_dynamic = true\nwarmup = \"0s\"\n"
+    ));
     start_director(&lab, 0, 200, &lvs);
     wait_master(&lab, 0);
     let d0 = lab.hosts[0].ns.clone();
+    assert!(
+        lab.wait_until(Duration::from_secs(10), || weight_of(
+            &ipvsadm(&lab, &d0),
+            82,
+            "10.99.0.12:80"
+        ) == Some(10)),
+        "misc_dynamic: {}",
+        ipvsadm(&lab, &d0)
+    );
     let both = |t: &str, p| {
         weight_of(t, p, "10.99.0.12:80") == Some(1) && weight_of(t, p, "10.99.0.13:80") == Some(1)
     };

@@ -394,6 +394,7 @@ impl Daemon {
             }
             changed.push(ev.name);
         }
+        self.lvs.after_checks(&self.checker);
         if !changed.is_empty() {
             let ids: Vec<_> = self
                 .insts

@@ -30,6 +30,16 @@ fn first_due(name: &str, warmup: Duration, now: Instant) -> Instant {
     now + Duration::from_millis(h.finish() % ms)
 }
 
+/// The weight `misc_dynamic` gives for exit status `code`: 2-255 set it
+/// to `code - 2`; 0 keeps the configured one; anything else is no answer.
+pub(super) fn dynamic_weight(code: i32, configured: u32) -> Option<u32> {
+    match code {
+        0 => Some(configured),
+        2..=255 => u32::try_from(code - 2).ok(),
+        _ => None,
+    }
+}
+
 /// The specs of check `c` (number `i` of `rs`): one per URL for HTTP.
 pub(super) fn specs(
     vs: &VirtualServer,
@@ -84,11 +94,15 @@ pub(super) fn specs(
                     .collect()
             }
         }
-        RsCheckKind::Misc { argv, timeout, .. } => vec![(
-            name(vs, rs, "misc_check", i),
-            CheckKind::Exec(ExecSpec::new(argv.iter().cloned())),
-            *timeout,
-        )],
+        RsCheckKind::Misc {
+            argv,
+            timeout,
+            dynamic,
+        } => {
+            let mut e = ExecSpec::new(argv.iter().cloned());
+            e.dynamic_exit = *dynamic;
+            vec![(name(vs, rs, "misc_check", i), CheckKind::Exec(e), *timeout)]
+        }
     };
     kinds
         .into_iter()
@@ -105,4 +119,18 @@ pub(super) fn specs(
             (spec, due)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dynamic_weight;
+
+    #[test]
+    fn misc_dynamic_weights_follow_keepalived() {
+        assert_eq!(dynamic_weight(0, 5), Some(5));
+        assert_eq!(dynamic_weight(1, 5), None);
+        assert_eq!(dynamic_weight(12, 5), Some(10));
+        assert_eq!(dynamic_weight(255, 5), Some(253));
+        assert_eq!(dynamic_weight(300, 5), None);
+    }
 }

@@ -24,7 +24,7 @@ use ipvs_netlink::Ipvs;
 use tracing::{info, warn};
 
 use super::hooks::{HookJob, HookRunner};
-use crate::config::lvs::{LvsConfig, VirtualServer};
+use crate::config::lvs::{LvsConfig, RsCheckKind, VirtualServer};
 use plan::{KeyOrd, Op, RsLive, Table};
 
 /// The running state of one real server.
@@ -32,6 +32,8 @@ use plan::{KeyOrd, Op, RsLive, Table};
 struct RsRun {
     /// Its checks on the checker.
     checks: Vec<CheckId>,
+    /// Those of them with `misc_dynamic`.
+    dynamic: Vec<CheckId>,
     /// Up or down, and its weight.
     live: RsLive,
 }
@@ -172,7 +174,9 @@ impl Lvs {
         let mut rs_runs = Vec::new();
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             let mut ids = Vec::new();
+            let mut dynamic = Vec::new();
             for (ci, c) in rs.checks.iter().enumerate() {
+                let is_dyn = matches!(c.kind, RsCheckKind::Misc { dynamic: true, .. });
                 for (spec, due) in checks::specs(&vs, rs, c, ci, now) {
                     let name = spec.name.clone();
                     let id = checker
@@ -180,11 +184,15 @@ impl Lvs {
                         .with_context(|| format!("LVS check {name}"))?;
                     self.by_check.insert(id, (vi, ri));
                     ids.push(id);
+                    if is_dyn {
+                        dynamic.push(id);
+                    }
                 }
             }
             let up = ids.is_empty() || !vs.alpha;
             rs_runs.push(RsRun {
                 checks: ids,
+                dynamic,
                 live: RsLive {
                     up,
                     weight: rs.weight,
@@ -361,6 +369,48 @@ impl Lvs {
         };
         self.apply(ops);
         true
+    }
+
+    /// After the checks ran: `misc_dynamic` results set their real
+    /// servers' weights (keepalived: exit status - 2), and the services
+    /// whose weights changed are brought in step.
+    pub(super) fn after_checks(&mut self, checker: &Checker) {
+        let mut changed = Vec::new();
+        for (vi, v) in self.vss.iter_mut().enumerate() {
+            for (rs, cfg) in v.rs.iter_mut().zip(&v.cfg.real_servers) {
+                let Some(id) = rs.dynamic.first() else {
+                    continue;
+                };
+                let code = match checker.last_result(*id).map(|r| &r.detail) {
+                    Some(healthcheck::Detail::Exited(c)) => *c,
+                    _ => continue,
+                };
+                if let Some(w) = checks::dynamic_weight(code, cfg.weight) {
+                    if w != rs.live.weight {
+                        info!(
+                            "LVS {}: real server {} weight {w} (misc_dynamic)",
+                            v.cfg.name(),
+                            cfg.addr
+                        );
+                        rs.live.weight = w;
+                        changed.push(vi);
+                    }
+                }
+            }
+        }
+        changed.dedup();
+        for vi in changed {
+            let Some(v) = self.vss.get(vi) else {
+                continue;
+            };
+            let want = Self::wanted_one(v);
+            let ops = self
+                .applied
+                .get(&KeyOrd::from(&v.cfg.key))
+                .map(|have| plan::diff_one(&want, have))
+                .unwrap_or_default();
+            self.apply(ops);
+        }
     }
 
     /// A reload: virtual servers whose configuration is unchanged keep
