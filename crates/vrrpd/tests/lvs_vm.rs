@@ -268,7 +268,9 @@ fn nat_real_server_leaves_and_returns_within_the_bound() {
     let lab = build("lvn", false);
     let b2 = Backend::start(&lab.hosts[2].ns, "rs2", 80);
     let _b3 = Backend::start(&lab.hosts[3].ns, "rs3", 80);
-    let vs = virtual_server(80, "NAT", "", "");
+    // Port 83: ha_suspend, so its checks run only where the VIP is.
+    let vs =
+        virtual_server(80, "NAT", "", "") + &virtual_server(83, "NAT", "ha_suspend = true", "");
     start_director(&lab, 0, 200, &vs);
     start_director(&lab, 1, 100, &vs);
     wait_master(&lab, 0);
@@ -307,6 +309,24 @@ fn nat_real_server_leaves_and_returns_within_the_bound() {
     let c = lab.client.ns.clone();
     let got: Vec<String> = (0..3).filter_map(|_| ask(&c, 80)).collect();
     assert_eq!(got, ["rs3", "rs3", "rs3"]);
+    // ha_suspend: the master's port 83 follows; the backup's (no VIP)
+    // keeps its table while its port 80 follows.
+    let d1 = lab.hosts[1].ns.clone();
+    assert!(
+        lab.wait_until(Duration::from_secs(6), || {
+            weight_of(&ipvsadm(&lab, &d0), 83, "10.99.0.12:80").is_none()
+                && weight_of(&ipvsadm(&lab, &d1), 80, "10.99.0.12:80").is_none()
+        }),
+        "master {}\nbackup {}",
+        ipvsadm(&lab, &d0),
+        ipvsadm(&lab, &d1)
+    );
+    assert_eq!(
+        weight_of(&ipvsadm(&lab, &d1), 83, "10.99.0.12:80"),
+        Some(1),
+        "the backup's ha_suspend service changed: {}",
+        ipvsadm(&lab, &d1)
+    );
     let st = lab.status_json(0).unwrap();
     let rss = &st["data"]["virtual_servers"][0]["real_servers"];
     assert_eq!(rss[0]["state"], "down", "{st}");

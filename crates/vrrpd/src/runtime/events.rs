@@ -44,6 +44,8 @@ impl Daemon {
                 } else {
                     info!("{name}: removed {addr}/{prefix_len} from {interface}");
                 }
+                let now = Instant::now();
+                self.lvs.vip_changed(addr, added, &mut self.checker, now);
             }
             Event::VipRestored { router, addr } => {
                 warn!(

@@ -12,19 +12,20 @@
 mod checks;
 pub(crate) mod plan;
 pub(crate) mod status;
+mod suspend;
 mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use healthcheck::{CheckEvent, CheckId, Checker, Status};
 use ipvs_netlink::Ipvs;
 use tracing::{info, warn};
 
 use super::hooks::{HookJob, HookRunner};
-use crate::config::lvs::{LvsConfig, RsCheckKind, VirtualServer};
+use crate::config::lvs::{LvsConfig, VirtualServer};
 use plan::{KeyOrd, Op, RsLive, Table};
 
 /// The running state of one real server.
@@ -44,6 +45,8 @@ struct VsRun {
     cfg: VirtualServer,
     quorum_up: bool,
     rs: Vec<RsRun>,
+    /// `ha_suspend` and the virtual address is not here: no checks run.
+    suspended: bool,
 }
 
 /// Everything LVS of the daemon.
@@ -171,41 +174,31 @@ impl Lvs {
         now: Instant,
     ) -> anyhow::Result<()> {
         let vi = self.vss.len();
-        let mut rs_runs = Vec::new();
-        for (ri, rs) in vs.real_servers.iter().enumerate() {
-            let mut ids = Vec::new();
-            let mut dynamic = Vec::new();
-            for (ci, c) in rs.checks.iter().enumerate() {
-                let is_dyn = matches!(c.kind, RsCheckKind::Misc { dynamic: true, .. });
-                for (spec, due) in checks::specs(&vs, rs, c, ci, now) {
-                    let name = spec.name.clone();
-                    let id = checker
-                        .add(spec, due)
-                        .with_context(|| format!("LVS check {name}"))?;
-                    self.by_check.insert(id, (vi, ri));
-                    ids.push(id);
-                    if is_dyn {
-                        dynamic.push(id);
-                    }
-                }
-            }
-            let up = ids.is_empty() || !vs.alpha;
-            rs_runs.push(RsRun {
-                checks: ids,
-                dynamic,
+        let rs_runs: Vec<RsRun> = vs
+            .real_servers
+            .iter()
+            .map(|rs| RsRun {
+                checks: Vec::new(),
+                dynamic: Vec::new(),
                 live: RsLive {
-                    up,
+                    up: rs.checks.is_empty() || !vs.alpha,
                     weight: rs.weight,
                 },
-            });
-        }
+            })
+            .collect();
         let live: Vec<RsLive> = rs_runs.iter().map(|r| r.live).collect();
         let quorum_up = plan::live_weight(&live) >= u64::from(vs.quorum);
+        // ha_suspend: no checks until the virtual address is on this host.
+        let suspended = vs.ha_suspend;
         self.vss.push(VsRun {
             cfg: vs,
             quorum_up,
             rs: rs_runs,
+            suspended,
         });
+        if !suspended {
+            self.add_checks(vi, checker, now)?;
+        }
         Ok(())
     }
 
