@@ -455,7 +455,20 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
             "[lvs]\nsync_daemon = { interface = \"eth0\", instance = \"VI_1\", id = 7 }\n",
         );
     }
-    lvs.push_str(&virtual_server(80, "NAT", "", ""));
+    // omega: a stopping director runs notify_down and quorum_down.
+    let hook_log = lab.dir.path().join("omega.log");
+    let hook = |word: &str| {
+        format!(
+            "[\"/bin/sh\", \"-c\", \"echo {word} >> {}\"]",
+            hook_log.display()
+        )
+    };
+    lvs.push_str(&virtual_server(
+        80,
+        "NAT",
+        &format!("omega = true\nquorum_down = {}", hook("quorum")),
+        &format!("notify_down = {}", hook("down")),
+    ));
     start_director(&lab, 0, 200, &lvs);
     start_director(&lab, 1, 100, &lvs);
     wait_master(&lab, 0);
@@ -493,6 +506,14 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
     s.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
     let after = ask_on(&mut s);
     println!("{tag}: sync {sync}, {how:?}: first {first}, after {after:?}");
+    if matches!(how, Failover::Sigterm) {
+        let ran = lab.wait_until(Duration::from_secs(10), || {
+            let t = std::fs::read_to_string(&hook_log).unwrap_or_default();
+            t.matches("down").count() == 2 && t.contains("quorum")
+        });
+        let t = std::fs::read_to_string(&hook_log).unwrap_or_default();
+        assert!(ran, "omega hooks: {t:?}\n{}", lab.log("vrrpd0"));
+    }
     if sync && after.is_none() {
         println!("{before}\n{}\n{}", lab.log("vrrpd0"), lab.log("vrrpd1"));
     }

@@ -10,7 +10,7 @@ use healthcheck::Checker;
 use ipvs_netlink::ServiceKey;
 use tracing::info;
 
-use super::{Lvs, checks};
+use super::{HookJob, HookRunner, Lvs, checks};
 use crate::config::lvs::RsCheckKind;
 
 impl Lvs {
@@ -83,6 +83,34 @@ impl Lvs {
                 self.remove_checks(vi, checker);
             }
             self.vss[vi].suspended = !added;
+        }
+    }
+
+    /// keepalived's `omega`: at stop, the `notify_down` hook of every real
+    /// server that is up, and the `quorum_down` hook of every virtual
+    /// server that holds its quorum (queued before the stop's hand-over;
+    /// the stop waits for hooks).
+    pub(in crate::runtime) fn omega(&self, hooks: &mut HookRunner, now: Instant) {
+        for v in self.vss.iter().filter(|v| v.cfg.omega) {
+            let vname = v.cfg.name();
+            let owner = format!("LVS {vname}");
+            for (rs, run) in v.cfg.real_servers.iter().zip(&v.rs) {
+                if let Some(argv) = rs.notify_down.as_ref().filter(|_| run.live.up) {
+                    let what = format!("LVS {vname} real server {} notify_down (omega)", rs.addr);
+                    let job = HookJob {
+                        argv: argv.clone(),
+                        what,
+                    };
+                    hooks.enqueue(&owner, job, now);
+                }
+            }
+            if let Some(argv) = v.cfg.quorum_down.as_ref().filter(|_| v.quorum_up) {
+                let job = HookJob {
+                    argv: argv.clone(),
+                    what: format!("LVS {vname} quorum_down (omega)"),
+                };
+                hooks.enqueue(&owner, job, now);
+            }
         }
     }
 }
