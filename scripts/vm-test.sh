@@ -27,7 +27,17 @@ cd "$(dirname "$0")/.."
 # --test TEST). Each runs with its tests two at a time.
 VM_TESTS=(
     ipvs-netlink:kernel
+    vrrpd:lvs_vm
 )
+# Overrides for other runs in the VM (benches/lvs-checks.sh): another list
+# of PACKAGE:TEST, variables set for the binaries, arguments after theirs.
+if [ -n "${IPVS_VM_TESTS:-}" ]; then
+    read -r -a VM_TESTS <<<"$IPVS_VM_TESTS"
+fi
+VM_ENV=${IPVS_VM_ENV:-}
+VM_ARGS=${IPVS_VM_ARGS:-}
+# Extra cargo arguments for the build (e.g. --profile bench).
+VM_CARGO=${IPVS_VM_CARGO_ARGS:-}
 
 VNG=${VNG:-/opt/virtme-ng/bin/vng}
 TIMEOUT=${IPVS_VM_TIMEOUT:-480}
@@ -75,12 +85,13 @@ echo "== vm-test: building the test binaries on the host"
 bins=()
 for t in "${VM_TESTS[@]}"; do
     pkg=${t%%:*} test=${t#*:}
-    if ! cargo test -p "$pkg" --test "$test" --no-run --message-format=json \
+    if ! cargo test $VM_CARGO -p "$pkg" --test "$test" --no-run --message-format=json \
         >"$work/build.json" 2>"$work/build.log"; then
         cat "$work/build.log" >&2
         fail "could not build $t (cargo test -p $pkg --test $test --no-run)"
     fi
-    bin=$(grep -o '"executable":"[^"]*"' "$work/build.json" | tail -n 1 | cut -d'"' -f4)
+    # The test target's executable (not a binary the package builds too).
+    bin=$(grep '"kind":\["test"\]' "$work/build.json" | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
     [ -n "$bin" ] && [ -x "$bin" ] || fail "no test binary for $t in cargo's output"
     bins+=("$t=$bin")
 done
@@ -105,6 +116,9 @@ for m in /lib/modules/\$(uname -r)/kernel/net/netfilter/ipvs/ip_vs_*.ko*; do
     modprobe "\${m%%.ko*}" || echo "vm: modprobe \${m%%.ko*} failed"
 done
 cd "$work"
+# Unix sockets (vrrpd's control socket) cannot live on the shared /tmp
+# (9p): the tests' scratch directories go to a tmpfs of the VM.
+mkdir -p "$work/scratch" && mount -t tmpfs tmpfs "$work/scratch" && export TMPDIR="$work/scratch"
 # A watchdog: if the tests still run after $WATCHDOG seconds, dump the
 # kernel's blocked tasks (sysrq w) where the host can show them.
 ( sleep $WATCHDOG; echo w >/proc/sysrq-trigger; dmesg >"$work/dmesg" ) &
@@ -114,7 +128,7 @@ EOF
         t=${b%%=*} bin=${b#*=}
         cat <<EOF
 echo "==== $t" >>"$work/out"
-IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 "$bin" --test-threads=2 >>"$work/out" 2>&1 || { rc=1; echo "$t" >>"$work/failed"; }
+IPVS_TEST_REQUIRE=1 RUST_BACKTRACE=1 $VM_ENV "$bin" --test-threads=2 $VM_ARGS >>"$work/out" 2>&1 || { rc=1; echo "$t" >>"$work/failed"; }
 EOF
     done
     echo "echo \$rc >\"$work/rc\""

@@ -492,6 +492,14 @@ impl Checker {
             });
         }
         slot.last_result = Some(result);
+        // A failure short of `fall`: retry after the retry interval
+        // (keepalived's `delay_before_retry`), then back to the interval.
+        let retrying = outcome == crate::state::Outcome::Failure
+            && slot.state.status() == crate::state::Status::Ok
+            && slot.state.streak() > 0;
+        if let Some(d) = slot.spec.retry_interval.filter(|_| retrying) {
+            slot.next_due = now + d;
+        }
         // If the probe overran its interval, skip to the next slot after now.
         let interval = slot.spec.interval;
         if slot.next_due <= now {

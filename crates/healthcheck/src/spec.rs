@@ -41,6 +41,10 @@ pub struct CheckSpec {
     pub reverse: bool,
     /// keepalived `init_fail`: assume failed until `rise` successes.
     pub init_fail: bool,
+    /// keepalived's `delay_before_retry`: after a failure that has not yet
+    /// reached `fall`, the next probe comes after this rather than at the
+    /// next interval (`None`: at the interval).
+    pub retry_interval: Option<Duration>,
 }
 
 impl CheckSpec {
@@ -56,7 +60,14 @@ impl CheckSpec {
             weight: 0,
             reverse: false,
             init_fail: false,
+            retry_interval: None,
         }
+    }
+
+    /// Sets the retry interval (keepalived's `delay_before_retry`).
+    pub fn retry_interval(mut self, d: Duration) -> Self {
+        self.retry_interval = Some(d);
+        self
     }
 
     /// Sets the interval.
@@ -205,6 +216,9 @@ pub struct ExecSpec {
     pub user: Option<RunAs>,
     /// Working directory.
     pub cwd: Option<PathBuf>,
+    /// keepalived's `misc_dynamic`: exit statuses 2-255 succeed too (the
+    /// caller reads the status from [`crate::Detail::Exited`]); 1 fails.
+    pub dynamic_exit: bool,
 }
 
 impl ExecSpec {
@@ -220,6 +234,7 @@ impl ExecSpec {
             clear_env: false,
             user: None,
             cwd: None,
+            dynamic_exit: false,
         }
     }
 

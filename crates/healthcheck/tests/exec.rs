@@ -427,3 +427,30 @@ impl WithUser for CheckSpec {
         self
     }
 }
+
+#[test]
+fn dynamic_exit_statuses_succeed_from_two_on() {
+    let mut r = Runner::new().unwrap();
+    let now = Instant::now();
+    let mut dynamic = |name: &str, script: &str| {
+        let mut e = ExecSpec::shell(script);
+        e.dynamic_exit = true;
+        r.checker().add(exec(name, e), now).unwrap()
+    };
+    let seven = dynamic("seven", "exit 7");
+    let one = dynamic("one", "exit 1");
+    let plain = r
+        .checker()
+        .add(exec("plain", ExecSpec::shell("exit 7")), now)
+        .unwrap();
+    let all = [seven, one, plain];
+    let (ev, ok) = drive(&mut r, Duration::from_secs(5), |c, _| {
+        all.iter().all(|id| c.last_result(*id).is_some())
+    });
+    assert!(ok, "{ev:?}");
+    let c = r.checker();
+    assert_eq!(c.last_result(seven).unwrap().outcome, Outcome::Success);
+    assert_eq!(c.last_result(seven).unwrap().detail, Detail::Exited(7));
+    assert_eq!(c.last_result(one).unwrap().outcome, Outcome::Failure);
+    assert_eq!(c.last_result(plain).unwrap().outcome, Outcome::Failure);
+}

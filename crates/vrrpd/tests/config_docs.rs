@@ -62,6 +62,16 @@ fn every_key_is_documented() {
         ("[[instance]]", ""),
         ("[[check]]", ""),
         ("[[sync_group]]", ""),
+        ("[lvs]", ""),
+        ("[[virtual_server]]", ""),
+        (
+            "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n[[virtual_server.real_server]]",
+            "",
+        ),
+        (
+            "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n[[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n[virtual_server.real_server.tcp_check]",
+            "",
+        ),
     ];
     let mut total = 0;
     for (header, required) in tables {

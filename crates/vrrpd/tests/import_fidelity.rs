@@ -272,7 +272,9 @@ fn the_exit_status_says_whether_behaviour_changes() {
         run(&format!("vrrp_instance A {{\n{VI}  track_bfd B\n}}\n")),
         Some(3)
     );
-    assert_eq!(run("virtual_server 192.0.2.1 80 {\n}\n"), Some(1));
+    // LVS alone is a configuration now; nothing at all is not.
+    assert_eq!(run("virtual_server 192.0.2.1 80 {\n}\n"), Some(0));
+    assert_eq!(run("global_defs {\n}\n"), Some(1));
     assert_eq!(run("vrrp_instance A {\n"), Some(1));
 }
 

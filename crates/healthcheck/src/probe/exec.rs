@@ -154,6 +154,8 @@ fn drop_privileges(id: &Ident) -> io::Result<()> {
 /// A running exec check: a [`Supervised`] child.
 pub(crate) struct ExecProbe {
     proc: Supervised,
+    /// [`ExecSpec::dynamic_exit`].
+    dynamic: bool,
 }
 
 impl ExecProbe {
@@ -192,14 +194,17 @@ impl ExecProbe {
         // A new process group led by the child (pgid = pid), watched
         // through a pidfd; see `crate::process`.
         let proc = Supervised::spawn(cmd, registry, token).map_err(|e| fail("spawn", &e))?;
-        Ok(Self { proc })
+        Ok(Self {
+            proc,
+            dynamic: spec.dynamic_exit,
+        })
     }
 
     pub(crate) fn on_ready(&mut self) -> Step {
         match self.proc.try_exit() {
             Ok(Some(status)) => {
                 if let Some(code) = status.code() {
-                    let o = if code == 0 {
+                    let o = if code == 0 || (self.dynamic && code >= 2) {
                         Outcome::Success
                     } else {
                         Outcome::Failure

@@ -22,6 +22,8 @@ mod host;
 mod include;
 mod instance;
 mod lenient;
+pub mod lvs;
+mod lvs_check;
 mod mail;
 mod model;
 mod raw;
@@ -209,13 +211,17 @@ impl validate::Cx {
                 "sync_group" => raw.sync_groups = array(value, "sync_group", &mut problems),
                 // Read by `include::combine`, which reports its problems.
                 "include" => {}
+                "lvs" => raw.lvs = lenient::table(value, "[lvs]", &mut problems),
+                "virtual_server" => {
+                    raw.virtual_servers = array(value, "virtual_server", &mut problems);
+                }
                 other => {
                     let hint = suggest::closest(other, raw::TOP_LEVEL)
                         .map_or_else(String::new, |k| format!(": did you mean `{k}`?"));
                     problems.push((
                         key.span(),
                         format!(
-                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]] and [[sync_group]]; the one key is `include`)"
+                            "unknown field `{other}`{hint} (the tables are [global], [[instance]], [[check]] [[sync_group]], [lvs] and [[virtual_server]]; the one key is `include`)"
                         ),
                     ));
                 }

@@ -24,6 +24,9 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// Sync groups, in file order.
     pub sync_groups: Vec<SyncGroup>,
+    /// LVS virtual servers and the sync daemon (`[lvs]`,
+    /// `[[virtual_server]]`).
+    pub lvs: super::lvs::LvsConfig,
 }
 
 /// `[global]`: daemon-wide settings.

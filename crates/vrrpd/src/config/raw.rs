@@ -21,6 +21,10 @@ pub(crate) struct RawConfig {
     pub(crate) instances: Vec<Spanned<RawInstance>>,
     pub(crate) checks: Vec<Spanned<RawCheck>>,
     pub(crate) sync_groups: Vec<Spanned<RawSyncGroup>>,
+    /// `[lvs]` (`lvs.rs`).
+    pub(crate) lvs: Option<Spanned<super::lvs::RawLvs>>,
+    /// `[[virtual_server]]` (`lvs.rs`).
+    pub(crate) virtual_servers: Vec<Spanned<super::lvs::RawVirtualServer>>,
 }
 
 /// A table read by `lenient::table`, which records the keys it left out
@@ -33,7 +37,15 @@ pub(crate) trait Partial {
 }
 
 /// The top-level keys, for "did you mean".
-pub(crate) const TOP_LEVEL: [&str; 5] = ["global", "instance", "check", "sync_group", "include"];
+pub(crate) const TOP_LEVEL: [&str; 7] = [
+    "global",
+    "instance",
+    "check",
+    "sync_group",
+    "include",
+    "lvs",
+    "virtual_server",
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -94,10 +94,12 @@ impl Cx {
             .iter()
             .filter_map(|g| self.sync_group(g, &instance_names, &mut member_of))
             .collect();
-        if self.opts.require_instance && raw.instances.is_empty() {
+        let lvs = self.lvs(raw.lvs.as_ref(), &raw.virtual_servers, &instance_names);
+        if self.opts.require_instance && raw.instances.is_empty() && raw.virtual_servers.is_empty()
+        {
             self.error(
                 &(0..0),
-                "the file configures nothing: add an [[instance]] (see docs/config.md)",
+                "the file configures nothing: add an [[instance]] or a [[virtual_server]] (see docs/config.md)",
             );
         }
         Config {
@@ -105,6 +107,7 @@ impl Cx {
             instances,
             checks,
             sync_groups,
+            lvs,
         }
     }
 

@@ -84,6 +84,8 @@ pub(super) struct FileWide {
     pub(super) process_weights: HashMap<String, i64>,
     /// Rules given a preference so far (keepalived counts down from 16384).
     pub(super) rules_numbered: u32,
+    /// `lvs_sync_daemon` as an `[lvs]` table (`lvs.rs`).
+    pub(super) lvs: String,
 }
 
 impl FileWide {
@@ -116,6 +118,9 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
         cx.survey(n);
     }
     let (mut checks, mut instances, mut groups) = (String::new(), String::new(), String::new());
+    let all: Vec<&Node> = nodes.iter().map(|(_, n)| n).collect();
+    let vs_groups = Convert::vs_groups(&all);
+    let mut lvs = String::new();
     for (file, n) in nodes {
         cx.file = file.clone();
         match n.key.as_str() {
@@ -128,13 +133,16 @@ pub fn convert(nodes: &[Sourced], notes: Vec<Note>) -> Imported {
             "static_rules" => cx.static_rules(n),
             "vrrp_instance" => cx.instance(n, &mut instances),
             "vrrp_sync_group" => cx.sync_group(n, &mut groups),
+            "virtual_server" => cx.virtual_server(n, &vs_groups, &mut lvs),
+            "virtual_server_group" => {}
             _ => cx.keyword("top", n),
         }
     }
     let mut toml =
         String::from("# Imported from keepalived.conf by `vrrpd import-keepalived`.\n\n");
     super::mail::render_global(&cx.wide.global, &mut toml);
-    for part in [checks, instances, groups] {
+    let lvs = std::mem::take(&mut cx.wide.lvs) + &lvs;
+    for part in [checks, instances, groups, lvs] {
         toml.push_str(&part);
     }
     let mut notes = cx.notes;
@@ -465,6 +473,11 @@ impl Convert {
                     }
                 }
                 _ if self.mail_global(c) => {}
+                _ if c.key == "lvs_sync_daemon" => {
+                    let mut t = String::new();
+                    self.lvs_global(c, &mut t);
+                    self.wide.lvs = t;
+                }
                 _ => self.keyword("global_defs", c),
             }
         }

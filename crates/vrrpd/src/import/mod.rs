@@ -13,6 +13,7 @@
 mod convert;
 mod instance;
 pub mod keywords;
+mod lvs;
 mod mail;
 mod preprocess;
 mod process;

@@ -84,7 +84,7 @@ impl Daemon {
 
     fn begin_apply(&mut self, new: Config, again: bool) {
         let plan = reload::plan(&self.cfg, &new);
-        if plan.is_noop() && new.global == self.cfg.global {
+        if plan.is_noop() && new.global == self.cfg.global && new.lvs == self.cfg.lvs {
             return self.reload_done(Ok("no change".into()), again, Instant::now());
         }
         let starting: Vec<String> = plan.add.iter().chain(&plan.restart).cloned().collect();
@@ -227,6 +227,7 @@ impl Daemon {
         self.warn_restart_only(&new);
         self.drop_instances(plan.remove.iter().chain(&plan.restart));
         self.replace_checks(plan, &new, now);
+        self.lvs.reload(&new.lvs, &mut self.checker, now)?;
         self.hooks.set_timeout(new.global.notify_timeout);
         self.exec
             .set_late_warning(new.global.advert_late_warn_permille);

@@ -44,6 +44,8 @@ impl Daemon {
                 } else {
                     info!("{name}: removed {addr}/{prefix_len} from {interface}");
                 }
+                let now = Instant::now();
+                self.lvs.vip_changed(addr, added, &mut self.checker, now);
             }
             Event::VipRestored { router, addr } => {
                 warn!(
@@ -141,6 +143,10 @@ impl Daemon {
             return;
         };
         let name = inst.cfg.name.clone();
+        self.lvs.instance_state(&name, ch.to);
+        let Some(inst) = self.insts.get_mut(router) else {
+            return;
+        };
         let line = format!(
             "{name}: {} -> {} ({})",
             status::state_word(ch.from),

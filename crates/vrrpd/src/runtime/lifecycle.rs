@@ -160,6 +160,7 @@ impl Daemon {
         }
         info!("stopping: releasing every instance");
         self.phase = Phase::Stopping;
+        self.lvs.omega(&mut self.hooks, Instant::now());
         self.exec.stop_all(Stop::HandOver);
         self.handle_exec_events();
     }

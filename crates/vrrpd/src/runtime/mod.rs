@@ -31,6 +31,7 @@ mod instances;
 mod lateness;
 mod lifecycle;
 pub mod lower;
+mod lvs;
 pub mod metrics;
 mod noaccept;
 mod ops;
@@ -191,6 +192,8 @@ struct Daemon {
     /// keepalived's static addresses and routes, removed when dropped
     /// (after the instances have stopped: declared last).
     _statics: statics::Statics,
+    /// LVS virtual servers on kernel IPVS (`lvs/`).
+    lvs: lvs::Lvs,
 }
 
 /// How long the loop works on requests (control, metrics) before it
@@ -327,6 +330,8 @@ impl Daemon {
         };
         let mut checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
         checker.set_start_limit(CHECK_STARTS_PER_ROUND);
+        let lvs_state = lvs::state_file(&control_path);
+        let lvs = lvs::Lvs::start(&cfg.lvs, lvs_state, &mut checker, Instant::now())?;
         let timeout = cfg.global.notify_timeout;
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
@@ -383,6 +388,7 @@ impl Daemon {
             watchdog: sd_notify::Watchdog::from_env(),
             fifo,
             _statics: statics,
+            lvs,
         };
         let now = Instant::now();
         for c in &d.cfg.checks {
@@ -468,6 +474,7 @@ impl Daemon {
                 break;
             }
         }
+        self.lvs.stop();
         info!("stopped");
         self.hooks.kill_all(Duration::from_secs(1));
         // The stop alerts: a short, bounded wait, never the SMTP time-out.
@@ -567,8 +574,15 @@ impl Daemon {
             } else {
                 info!("{ev}");
             }
+            if self
+                .lvs
+                .on_check_event(&ev, &self.checker, &mut self.hooks, now)
+            {
+                continue;
+            }
             changed.push(ev.name);
         }
+        self.lvs.after_checks(&self.checker);
         if !changed.is_empty() {
             let ids: Vec<_> = self
                 .insts

@@ -134,6 +134,7 @@ impl Daemon {
             mail: self.mail.stats(),
             process: super::prom::ProcessStats::read(),
             history: self.history.to_vec(),
+            virtual_servers: self.lvs.status(&self.checker),
         }
     }
 

@@ -191,6 +191,7 @@ pub fn render(snap: &Snapshot) -> String {
         "1 while the health check passes (after rise/fall), 0 while it fails.",
         rows,
     );
+    out.push_str(&super::lvs::status::render_prom(&snap.virtual_servers));
     daemon(&mut out, snap);
     process(&mut out, &snap.process);
     out

@@ -95,6 +95,7 @@ fn data() -> Snapshot {
         },
         process: ProcessStats::read(),
         history: vec![],
+        virtual_servers: vec![],
     }
 }
 

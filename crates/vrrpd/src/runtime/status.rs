@@ -14,6 +14,8 @@ use super::prom::ProcessStats;
 use crate::control::ControlStats;
 use crate::mail::MailStats;
 
+pub use super::lvs::status::{RealServerStatus, VirtualServerStatus};
+
 /// Everything `status` and the metrics endpoint report, at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
@@ -36,6 +38,8 @@ pub struct Snapshot {
     /// The most recent state changes, oldest first (at most
     /// [`HISTORY_LEN`]).
     pub history: Vec<HistoryEntry>,
+    /// LVS virtual servers and their real servers.
+    pub virtual_servers: Vec<VirtualServerStatus>,
 }
 
 /// State changes kept for `status` (the answer to "why did it fail over
@@ -377,6 +381,7 @@ pub fn render_table(data: &serde_json::Value) -> String {
     let list = |k: &str| data.get(k).and_then(|v| v.as_array()).unwrap_or(&empty);
     rows.extend(list("instances").iter().map(instance_row));
     let mut out = columns(&rows);
+    out.push_str(&super::lvs::status::render_table(data));
     out.push_str(&history_table(list("history")));
     out
 }

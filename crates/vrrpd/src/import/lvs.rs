@@ -1,0 +1,420 @@
+//! keepalived's LVS side in the import: `virtual_server` (address + port,
+//! `fwmark` or `group`), `virtual_server_group`, `real_server` and the
+//! checkers (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`), and
+//! `lvs_sync_daemon`. What is not carried over is named in a note.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::Impact;
+use super::Node;
+use super::convert::{Convert, quote};
+
+/// `key = value` lines of one TOML table, in order.
+#[derive(Debug, Default)]
+struct Lines(Vec<(String, String)>);
+
+impl Lines {
+    fn set(&mut self, k: &str, v: String) {
+        match self.0.iter_mut().find(|(x, _)| x == k) {
+            Some(e) => e.1 = v,
+            None => self.0.push((k.to_owned(), v)),
+        }
+    }
+
+    fn render(&self, header: &str, out: &mut String) {
+        let _ = writeln!(out, "{header}");
+        for (k, v) in &self.0 {
+            let _ = writeln!(out, "{k} = {v}");
+        }
+    }
+}
+
+/// keepalived's optional boolean: no word or `true`/`on`/`yes` is true.
+fn boolean(n: &Node) -> Option<bool> {
+    match n.args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
+        None | Some("true" | "on" | "yes") => Some(true),
+        Some("false" | "off" | "no") => Some(false),
+        Some(_) => None,
+    }
+}
+
+/// The keys of a virtual server and its checkers that convert one to one
+/// (same name, a duration).
+const DURATIONS: [&str; 5] = [
+    "delay_loop",
+    "connect_timeout",
+    "delay_before_retry",
+    "warmup",
+    "misc_timeout",
+];
+
+impl Convert {
+    /// `lvs_sync_daemon INTERFACE [inst] INSTANCE [id N] ...` in
+    /// `global_defs`: true if it was this keyword.
+    pub(super) fn lvs_global(&mut self, c: &Node, lvs: &mut String) -> bool {
+        if c.key != "lvs_sync_daemon" {
+            return false;
+        }
+        let mut words = c.args.iter().map(String::as_str).peekable();
+        let iface = words.next();
+        if words.peek() == Some(&"inst") {
+            words.next();
+        }
+        let inst = words.next();
+        let mut id = None;
+        while let Some(w) = words.next() {
+            match w {
+                "id" => id = words.next().and_then(|v| v.parse::<u8>().ok()),
+                other => {
+                    let v = words.next().unwrap_or("");
+                    self.note(
+                        c.line,
+                        Impact::NoEffect,
+                        Some("lvs_sync_daemon"),
+                        format!(
+                            "`lvs_sync_daemon`: `{other} {v}` is not carried over (the kernel's default is used)"
+                        ),
+                    );
+                }
+            }
+        }
+        let (Some(iface), Some(inst)) = (iface, inst) else {
+            self.note(
+                c.line,
+                Impact::Changes,
+                Some("lvs_sync_daemon"),
+                "`lvs_sync_daemon` needs an interface and a VRRP instance; skipped",
+            );
+            return true;
+        };
+        let id = id.map_or_else(String::new, |i| format!(", id = {i}"));
+        *lvs = format!(
+            "[lvs]\nsync_daemon = {{ interface = {}, instance = {}{id} }}\n\n",
+            quote(iface),
+            quote(inst)
+        );
+        true
+    }
+
+    /// The members of every `virtual_server_group`, by name.
+    pub(super) fn vs_groups(nodes: &[&Node]) -> HashMap<String, Vec<Vec<String>>> {
+        nodes
+            .iter()
+            .filter(|n| n.key == "virtual_server_group")
+            .filter_map(|n| {
+                let name = n.args.first()?.clone();
+                let members = n
+                    .block
+                    .iter()
+                    .flatten()
+                    .map(|m| {
+                        let mut w = vec![m.key.clone()];
+                        w.extend(m.args.iter().cloned());
+                        w
+                    })
+                    .collect();
+                Some((name, members))
+            })
+            .collect()
+    }
+
+    /// One `virtual_server` block: one `[[virtual_server]]` per address
+    /// (a group gives one per member).
+    pub(super) fn virtual_server(
+        &mut self,
+        n: &Node,
+        groups: &HashMap<String, Vec<Vec<String>>>,
+        out: &mut String,
+    ) {
+        let keys: Vec<Vec<String>> = match n.args.first().map(String::as_str) {
+            Some("group") => {
+                let name = n.args.get(1).cloned().unwrap_or_default();
+                match groups.get(&name) {
+                    Some(m) => m.clone(),
+                    None => {
+                        self.note(
+                            n.line,
+                            Impact::Changes,
+                            Some("virtual_server"),
+                            format!("`virtual_server group {name}`: no such virtual_server_group; skipped"),
+                        );
+                        return;
+                    }
+                }
+            }
+            Some(_) => vec![n.args.clone()],
+            None => {
+                self.note(
+                    n.line,
+                    Impact::Changes,
+                    Some("virtual_server"),
+                    "`virtual_server` without an address; skipped",
+                );
+                return;
+            }
+        };
+        for k in keys {
+            let mut head = Lines::default();
+            match k.first().map(String::as_str) {
+                Some("fwmark") => match k.get(1).and_then(|m| m.parse::<u32>().ok()) {
+                    Some(m) => head.set("fwmark", m.to_string()),
+                    None => {
+                        self.note(
+                            n.line,
+                            Impact::Changes,
+                            Some("virtual_server"),
+                            "`fwmark` needs a number; skipped",
+                        );
+                        continue;
+                    }
+                },
+                Some(addr) if addr.contains('-') => {
+                    self.note(
+                        n.line,
+                        Impact::Changes,
+                        Some("virtual_server_group"),
+                        format!("address range {addr} is not carried over; list each address"),
+                    );
+                    continue;
+                }
+                Some(addr) => {
+                    head.set("address", quote(addr));
+                    if let Some(p) = k.get(1).and_then(|p| p.parse::<u16>().ok()) {
+                        head.set("port", p.to_string());
+                    }
+                }
+                None => continue,
+            }
+            self.vs_body(n, head, out);
+        }
+    }
+
+    fn vs_body(&mut self, n: &Node, mut t: Lines, out: &mut String) {
+        let mut rss = String::new();
+        for c in n.block.iter().flatten() {
+            let key = c.key.as_str();
+            match key {
+                "lb_algo" | "lvs_sched" => {
+                    if let Some(v) = self.value(c) {
+                        t.set("lb_algo", quote(v));
+                    }
+                }
+                "lb_kind" | "lvs_method" => {
+                    if let Some(v) = c.args.first() {
+                        t.set("lb_kind", quote(&v.to_ascii_uppercase()));
+                        if c.args.len() > 1 {
+                            self.note(
+                                c.line,
+                                Impact::Changes,
+                                Some(key),
+                                "tunnel options are not carried over (IPIP is used)",
+                            );
+                        }
+                    }
+                }
+                "protocol" => {
+                    if let Some(v) = self.value(c) {
+                        t.set("protocol", quote(&v.to_ascii_uppercase()));
+                    }
+                }
+                "persistence_timeout" => {
+                    // keepalived: no value means 6 minutes.
+                    let v = c.args.first().map_or(Some(360), |v| v.parse::<u32>().ok());
+                    if let Some(v) = v {
+                        t.set(key, v.to_string());
+                    }
+                }
+                "quorum" | "hysteresis" | "retry" | "nb_get_retry" => {
+                    if let Some(v) = self.int(c) {
+                        t.set(
+                            if key == "nb_get_retry" { "retry" } else { key },
+                            v.to_string(),
+                        );
+                    }
+                }
+                "persistence_granularity" | "virtualhost" => {
+                    if let Some(v) = self.value(c) {
+                        t.set(key, quote(v));
+                    }
+                }
+                "quorum_up" | "quorum_down" => {
+                    let cmd = self.command(c);
+                    t.set(key, quote(&cmd));
+                }
+                "sorry_server" => {
+                    let a = c.args.join(":");
+                    let a = if c.args.first().is_some_and(|x| x.contains(':')) && c.args.len() > 1 {
+                        format!("[{}]:{}", c.args[0], c.args[1])
+                    } else {
+                        a
+                    };
+                    t.set(key, quote(&a));
+                }
+                "alpha"
+                | "omega"
+                | "inhibit_on_failure"
+                | "ha_suspend"
+                | "sorry_server_inhibit" => {
+                    if let Some(b) = boolean(c) {
+                        t.set(key, b.to_string());
+                    }
+                }
+                k if DURATIONS.contains(&k) => {
+                    if let Some(d) = self.duration(c) {
+                        t.set(key, d);
+                    }
+                }
+                "real_server" => self.real_server(c, &mut rss),
+                _ => self.lvs_unsupported("virtual_server", c),
+            }
+        }
+        // keepalived 2.2.7 logs "no protocol set - defaulting to UDP" for
+        // an address without `protocol` (vrrpd's own default is TCP).
+        let has_proto = n.block.iter().flatten().any(|c| c.key == "protocol");
+        if !has_proto && t.0.iter().any(|(k, _)| k == "address") {
+            t.set("protocol", quote("UDP"));
+            self.note(
+                n.line,
+                Impact::Converted,
+                Some("virtual_server"),
+                "no `protocol`: keepalived uses UDP; written as protocol = \"UDP\"",
+            );
+        }
+        t.render("[[virtual_server]]", out);
+        out.push_str(&rss);
+        out.push('\n');
+    }
+
+    fn real_server(&mut self, n: &Node, out: &mut String) {
+        let mut t = Lines::default();
+        let Some(addr) = n.args.first() else {
+            self.note(
+                n.line,
+                Impact::Changes,
+                Some("real_server"),
+                "`real_server` without an address; skipped",
+            );
+            return;
+        };
+        t.set("address", quote(addr));
+        if let Some(p) = n.args.get(1).and_then(|p| p.parse::<u16>().ok()) {
+            t.set("port", p.to_string());
+        }
+        let mut checks = String::new();
+        let mut seen = Vec::new();
+        for c in n.block.iter().flatten() {
+            let key = c.key.as_str();
+            match key {
+                "weight" => {
+                    if let Some(v) = self.int(c) {
+                        t.set(key, v.to_string());
+                    }
+                }
+                "inhibit_on_failure" => {
+                    if let Some(b) = boolean(c) {
+                        t.set(key, b.to_string());
+                    }
+                }
+                "notify_up" | "notify_down" => {
+                    let cmd = self.command(c);
+                    t.set(key, quote(&cmd));
+                }
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
+                    let table = key.to_ascii_lowercase();
+                    if seen.contains(&table) {
+                        self.note(
+                            c.line,
+                            Impact::Changes,
+                            Some(key),
+                            format!("a second {key} of one real server is not carried over"),
+                        );
+                        continue;
+                    }
+                    seen.push(table.clone());
+                    self.checker(c, &table, &mut checks);
+                }
+                _ => self.lvs_unsupported("real_server", c),
+            }
+        }
+        t.render("[[virtual_server.real_server]]", out);
+        out.push_str(&checks);
+    }
+
+    fn checker(&mut self, n: &Node, table: &str, out: &mut String) {
+        let mut t = Lines::default();
+        let mut urls = Vec::new();
+        for c in n.block.iter().flatten() {
+            let key = c.key.as_str();
+            match key {
+                "connect_ip" | "virtualhost" => {
+                    if let Some(v) = self.value(c) {
+                        t.set(key, quote(v));
+                    }
+                }
+                "connect_port" | "retry" | "nb_get_retry" => {
+                    if let Some(v) = self.int(c) {
+                        t.set(
+                            if key == "nb_get_retry" { "retry" } else { key },
+                            v.to_string(),
+                        );
+                    }
+                }
+                "misc_path" => {
+                    let cmd = self.command(c);
+                    t.set(key, quote(&cmd));
+                }
+                "misc_dynamic" => {
+                    if let Some(b) = boolean(c) {
+                        t.set(key, b.to_string());
+                    }
+                }
+                k if DURATIONS.contains(&k) => {
+                    if let Some(d) = self.duration(c) {
+                        t.set(key, d);
+                    }
+                }
+                "url" => urls.push(self.url(c)),
+                _ => self.lvs_unsupported(table, c),
+            }
+        }
+        if !urls.is_empty() {
+            t.set("url", format!("[{}]", urls.join(", ")));
+        }
+        t.render(&format!("[virtual_server.real_server.{table}]"), out);
+    }
+
+    fn url(&mut self, n: &Node) -> String {
+        let mut parts = Vec::new();
+        for c in n.block.iter().flatten() {
+            match c.key.as_str() {
+                "path" | "digest" => {
+                    if let Some(v) = self.value(c) {
+                        parts.push(format!("{} = {}", c.key, quote(v)));
+                    }
+                }
+                "status_code" => {
+                    let v = c.args.join(" ");
+                    match v.parse::<u16>() {
+                        Ok(code) => parts.push(format!("status_code = {code}")),
+                        Err(_) => parts.push(format!("status_code = {}", quote(&v))),
+                    }
+                }
+                _ => self.lvs_unsupported("url", c),
+            }
+        }
+        format!("{{ {} }}", parts.join(", "))
+    }
+
+    fn lvs_unsupported(&mut self, block: &str, c: &Node) {
+        self.note(
+            c.line,
+            Impact::Changes,
+            Some(&c.key),
+            format!(
+                "`{}` in {block} is not carried over (not implemented in vrrpd's LVS)",
+                c.key
+            ),
+        );
+    }
+}

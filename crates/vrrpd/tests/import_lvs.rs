@@ -1,0 +1,154 @@
+//! keepalived's LVS blocks in the import: virtual servers (address, fwmark,
+//! group), real servers and checkers convert to `[[virtual_server]]` with
+//! keepalived's meaning; what vrrpd lacks is named.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use ipvs_netlink::{ForwardMethod, ServiceKey};
+use vrrpd::config::load_str;
+use vrrpd::config::lvs::RsCheckKind;
+use vrrpd::import::import_file;
+
+const CONF: &str = r#"
+global_defs {
+    lvs_sync_daemon eth0 VI_1 id 51 maxlen 1400
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+virtual_server_group WEB {
+    192.0.2.20 80
+    192.0.2.21 80
+    192.0.2.30-40 80
+}
+virtual_server 192.0.2.10 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout 50
+    protocol TCP
+    quorum 2
+    hysteresis 1
+    sorry_server 10.0.0.99 80
+    alpha
+    snmp_name web
+    real_server 10.0.0.11 80 {
+        weight 1
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 3
+            retry 2
+            delay_before_retry 1
+        }
+    }
+    real_server 10.0.0.12 80 {
+        weight 2
+        notify_down "/usr/bin/logger down"
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200-299 503
+                digest 9b3a0c85a887a256d6939da88aabd8cd
+            }
+            nb_get_retry 4
+        }
+    }
+}
+virtual_server fwmark 7 {
+    lb_algo wlc
+    lb_kind DR
+    real_server 10.0.0.21 {
+        MISC_CHECK {
+            misc_path "/usr/local/bin/check 10.0.0.21"
+            misc_timeout 4
+            misc_dynamic
+        }
+    }
+}
+virtual_server group WEB {
+    lb_algo sh
+    real_server 10.0.0.31 80 {
+        SMTP_CHECK {
+        }
+    }
+}
+"#;
+
+#[test]
+fn lvs_blocks_convert_and_the_rest_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keepalived.conf");
+    std::fs::write(&path, CONF).unwrap();
+    let imported = import_file(&path).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let lvs = &cfg.lvs;
+    let sync = lvs.sync_daemon.as_ref().unwrap();
+    assert_eq!(
+        (sync.interface.as_str(), sync.instance.as_str(), sync.id),
+        ("eth0", "VI_1", 51)
+    );
+    let vss = &lvs.virtual_servers;
+    assert_eq!(vss.len(), 4, "{}", imported.toml);
+    let web = &vss[0];
+    assert_eq!(
+        web.key,
+        ServiceKey::tcp("192.0.2.10".parse::<std::net::IpAddr>().unwrap(), 80)
+    );
+    assert_eq!(
+        (web.scheduler.as_str(), web.persistence_timeout),
+        ("rr", Some(50))
+    );
+    assert_eq!((web.quorum, web.hysteresis, web.alpha), (2, 1, true));
+    assert_eq!(web.delay_loop, Duration::from_secs(6));
+    assert_eq!(web.sorry_server, Some("10.0.0.99:80".parse().unwrap()));
+    let rs1 = &web.real_servers[0];
+    assert!(rs1.inhibit_on_failure);
+    assert_eq!(rs1.checks[0].retry, 2);
+    assert_eq!(rs1.checks[0].connect_timeout, Duration::from_secs(3));
+    let rs2 = &web.real_servers[1];
+    assert_eq!(rs2.weight, 2);
+    assert_eq!(rs2.checks[0].retry, 4);
+    match &rs2.checks[0].kind {
+        RsCheckKind::Http { urls, tls, .. } => {
+            assert!(!tls);
+            assert_eq!(urls[0].status, [(200, 299), (503, 503)]);
+            assert!(urls[0].digest.is_some());
+        }
+        k => panic!("{k:?}"),
+    }
+    let fwm = &vss[1];
+    assert_eq!(fwm.key, ServiceKey::fwmark(7));
+    assert_eq!(fwm.forward, ForwardMethod::Route);
+    assert!(matches!(
+        &fwm.real_servers[0].checks[0].kind,
+        RsCheckKind::Misc { dynamic: true, .. }
+    ));
+    // The group: one virtual server per address; the range is named.
+    assert_eq!(
+        vss[2].key,
+        ServiceKey::udp("192.0.2.20".parse::<std::net::IpAddr>().unwrap(), 80)
+    );
+    assert_eq!(vss[3].scheduler, "sh");
+    // No `protocol`: keepalived's UDP.
+    assert!(matches!(
+        vss[3].key,
+        ServiceKey::Addr {
+            protocol: ipvs_netlink::Protocol::Udp,
+            ..
+        }
+    ));
+    let notes: Vec<String> = imported.notes.iter().map(|n| n.message.clone()).collect();
+    let named = |w: &str| notes.iter().any(|n| n.contains(w));
+    assert!(named("snmp_name"), "{notes:?}");
+    assert!(named("SMTP_CHECK"), "{notes:?}");
+    assert!(named("192.0.2.30-40"), "{notes:?}");
+    assert!(named("maxlen"), "{notes:?}");
+    assert!(!named("LVS pending"), "{notes:?}");
+}
