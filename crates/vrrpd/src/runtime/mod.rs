@@ -287,6 +287,46 @@ fn noaccept_vips(cfg: &Config) -> Vec<IpAddr> {
         .collect()
 }
 
+/// keepalived's notify FIFO, if configured (made if missing).
+fn open_fifo(cfg: &Config) -> anyhow::Result<Option<fifo::NotifyFifo>> {
+    let Some(p) = &cfg.global.notify_fifo else {
+        return Ok(None);
+    };
+    let fifo = fifo::NotifyFifo::open(p).with_context(|| format!("notify FIFO {}", p.display()))?;
+    Ok(Some(fifo))
+}
+
+/// The control socket and, if configured, the metrics endpoint.
+fn bind_servers(
+    reg: &mio::Registry,
+    cfg: &Config,
+    control_path: &Path,
+) -> anyhow::Result<(ControlServer, Option<metrics::MetricsServer>)> {
+    let group = cfg.global.control_group.as_deref();
+    let control = ControlServer::bind(control_path, reg, tokens::CONTROL_BASE, group)
+        .with_context(|| format!("control socket {}", control_path.display()))?;
+    let metrics = match cfg.global.metrics_listen {
+        Some(addr) => Some(
+            metrics::MetricsServer::bind(addr, reg, tokens::METRICS_BASE)
+                .with_context(|| format!("metrics endpoint {addr}"))?,
+        ),
+        None => None,
+    };
+    Ok((control, metrics))
+}
+
+/// The Accept_Mode False filter, holding every `accept = false` VIP,
+/// while any instance needs it.
+fn install_noaccept(cfg: &Config) -> anyhow::Result<Option<noaccept::NoAccept>> {
+    let filtered = noaccept_vips(cfg);
+    if filtered.is_empty() {
+        return Ok(None);
+    }
+    let na = noaccept::NoAccept::install()?;
+    na.set(&filtered)?;
+    Ok(Some(na))
+}
+
 impl Daemon {
     /// Starts the daemon; `None` if a stop signal came during the
     /// start-up delay.
@@ -296,13 +336,7 @@ impl Daemon {
         if !wait_startup_delay(&mut sig_stop, cfg.global.startup_delay)? {
             return Ok(None);
         }
-        let fifo = match &cfg.global.notify_fifo {
-            Some(p) => Some(
-                fifo::NotifyFifo::open(p)
-                    .with_context(|| format!("notify FIFO {}", p.display()))?,
-            ),
-            None => None,
-        };
+        let fifo = open_fifo(&cfg)?;
         let control_path = opts
             .control_socket
             .clone()
@@ -318,16 +352,7 @@ impl Daemon {
         let placements = lifecycle::resolve(&mut exec, &cfg, &names)?;
         let poll = Poll::new().context("creating the event loop")?;
         let reg = poll.registry();
-        let group = cfg.global.control_group.as_deref();
-        let control = ControlServer::bind(&control_path, reg, tokens::CONTROL_BASE, group)
-            .with_context(|| format!("control socket {}", control_path.display()))?;
-        let metrics = match cfg.global.metrics_listen {
-            Some(addr) => Some(
-                metrics::MetricsServer::bind(addr, reg, tokens::METRICS_BASE)
-                    .with_context(|| format!("metrics endpoint {addr}"))?,
-            ),
-            None => None,
-        };
+        let (control, metrics) = bind_servers(reg, &cfg, &control_path)?;
         let mut checker = Checker::new(reg, tokens::CHECK_BASE).context("health checks")?;
         checker.set_start_limit(CHECK_STARTS_PER_ROUND);
         let lvs_state = lvs::state_file(&control_path);
@@ -336,14 +361,7 @@ impl Daemon {
         let hooks = HookRunner::new(reg, tokens::HOOK_BASE, tokens::HOOK_SLOTS, timeout)
             .context("notify hooks")?;
         let mut sig_hup = signal_pipe(&[libc::SIGHUP])?;
-        let filtered = noaccept_vips(&cfg);
-        let noaccept = if filtered.is_empty() {
-            None
-        } else {
-            let na = noaccept::NoAccept::install()?;
-            na.set(&filtered)?;
-            Some(na)
-        };
+        let noaccept = install_noaccept(&cfg)?;
         // One waker per poll (mio): the workers share it.
         let waker = std::sync::Arc::new(
             mio::Waker::new(reg, tokens::WORKERS).context("the workers' waker")?,
