@@ -1,5 +1,6 @@
 //! One `[[instance]]`: its keys and the rules within it.
 
+use super::facts::Facts;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -14,20 +15,6 @@ use super::model::{
 };
 use super::raw::{self, Dur, NameOr, Partial, RawInstance};
 use super::validate::Cx;
-
-/// What the rules between instances need to know of one, read as far as
-/// it could be (the instance itself may have errors).
-#[derive(Debug)]
-pub(crate) struct Facts {
-    pub(crate) name: String,
-    pub(crate) interface: Option<Spanned<String>>,
-    pub(crate) vrid: Option<Spanned<u8>>,
-    pub(crate) family: Family,
-    /// Each VIP that could be read, with its position.
-    pub(crate) vips: Vec<(IpAddr, Range<usize>)>,
-    /// The virtual MAC interface's name and the position of `use_vmac`.
-    pub(crate) vmac: Option<(String, Range<usize>)>,
-}
 
 impl Cx {
     /// Checks one instance: the instance if it is valid, and in any case
@@ -50,17 +37,14 @@ impl Cx {
         if let (Family::V6, Some(u), Some(_)) = (family, &ri.use_vmac, &vmac) {
             self.at(u, "use_vmac is supported for IPv4 instances only");
         }
-        let facts = Facts {
-            name: name.clone().unwrap_or_default(),
-            interface: ri.interface.clone(),
-            vrid: ri.vrid.clone().filter(|_| vrid.is_some()),
+        let facts = Facts::of(
+            ri,
+            name.as_deref(),
+            vrid.is_some(),
             family,
-            vips: vips
-                .iter()
-                .map(|(v, span)| (v.addr, span.clone()))
-                .collect(),
-            vmac: vmac.clone().zip(ri.use_vmac.as_ref().map(Spanned::span)),
-        };
+            &vips,
+            vmac.as_deref(),
+        );
         let (preempt, preempt_delay) = self.preempt(ri, priority);
         // RFC 3768 §5.3.6: authentication is VRRPv2 only; RFC 9568 removed it.
         let auth = match &ri.authentication {

@@ -18,6 +18,7 @@
 mod check;
 mod diag;
 mod extras;
+mod facts;
 mod host;
 mod include;
 mod instance;

@@ -15,7 +15,7 @@ use toml::Spanned;
 use super::Options;
 use super::diag::{Group, Pending};
 use super::extras::GarpKeys;
-use super::instance::Facts;
+use super::facts::Facts;
 use super::model::{Config, Family, Garp, Global};
 use super::raw::{RawConfig, RawGlobal};
 use super::suggest::closest;
