@@ -124,13 +124,19 @@ pub(crate) fn write_pending(stream: &mut impl Write, out: &mut Vec<u8>) -> Writt
 /// The server's answer when every connection is busy ([`ControlServer`]).
 pub const BUSY: &str = "too many busy control connections";
 
+/// The server's last line on an idle connection it closed to make room for
+/// a new one ([`ControlServer`]).
+pub const EVICTED: &str = "closed to make room for a newer connection";
+
 /// Client side: sends one request and reads one answer. A daemon whose
-/// connections are all busy is asked again a few times, 50 ms apart.
+/// connections are all busy, or that closed this one to make room before
+/// reading it, is asked again a few times, 50 ms apart (an evicted
+/// connection had nothing unanswered: asking again is safe).
 pub fn request(path: &Path, req: &Request, timeout: Duration) -> io::Result<Response> {
     let mut tries = 0;
     loop {
         let answer = request_once(path, req, timeout)?;
-        let busy = !answer.ok && answer.error.as_deref() == Some(BUSY);
+        let busy = !answer.ok && matches!(answer.error.as_deref(), Some(BUSY | EVICTED));
         tries += 1;
         if !busy || tries >= 5 {
             return Ok(answer);

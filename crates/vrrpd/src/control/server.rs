@@ -73,18 +73,29 @@ struct Conn {
     /// waits, so answers keep the order of the requests.
     awaiting: bool,
     last_active: Instant,
+    /// When it was accepted.
+    accepted: Instant,
+    /// It has sent a request.
+    asked: bool,
 }
+
+/// How long a new connection that has not asked anything yet is safe from
+/// eviction: a client connects, then writes; a busy machine may schedule
+/// the write a little later.
+const NEW_CONNECTION_GRACE: Duration = Duration::from_millis(100);
 
 impl Conn {
     /// Nothing to read (as far as the server knows), nothing being
     /// answered or written: may be closed to make room. A new connection
-    /// is not idle until its first read found nothing.
-    fn idle(&self) -> bool {
+    /// is not idle until its first read found nothing, and not before it
+    /// asked something or [`NEW_CONNECTION_GRACE`] passed.
+    fn idle(&self, now: Instant) -> bool {
         !self.readable
             && self.inbuf.is_empty()
             && self.outbuf.is_empty()
             && !self.closing
             && !self.awaiting
+            && (self.asked || now.saturating_duration_since(self.accepted) >= NEW_CONNECTION_GRACE)
     }
 
     /// Has a request to parse, or bytes to read, and room for the answer.
@@ -279,6 +290,7 @@ impl ControlServer {
                 Ok(req) => {
                     self.stats.requests += 1;
                     conn.awaiting = true;
+                    conn.asked = true;
                     Some(req)
                 }
                 Err(e) => {
@@ -358,7 +370,7 @@ impl ControlServer {
             };
             return refuse_now(&mut stream, why);
         };
-        if !self.make_room(registry, uid, access) {
+        if !self.make_room(registry, uid, access, now) {
             self.stats.refused += 1;
             return refuse_now(&mut stream, super::BUSY);
         }
@@ -378,6 +390,8 @@ impl ControlServer {
                 closing: false,
                 awaiting: false,
                 last_active: now,
+                accepted: now,
+                asked: false,
             };
             self.conns.insert(token, conn);
             self.ready.push_back(token);
@@ -402,15 +416,17 @@ impl ControlServer {
     /// longest-idle one if it is at its share, any longest-idle one if
     /// the server is full (for root, a busy one of another user if none
     /// is idle). False if no room could be made.
-    fn make_room(&mut self, registry: &Registry, uid: u32, access: Access) -> bool {
+    fn make_room(&mut self, registry: &Registry, uid: u32, access: Access, now: Instant) -> bool {
         let mine = self.conns.values().filter(|c| c.uid == uid).count();
-        if mine >= MAX_CONNECTIONS_PER_PEER && !self.evict(registry, |c| c.uid == uid && c.idle()) {
+        if mine >= MAX_CONNECTIONS_PER_PEER
+            && !self.evict(registry, |c| c.uid == uid && c.idle(now))
+        {
             return false;
         }
         if self.conns.len() < MAX_CONNECTIONS {
             return true;
         }
-        self.evict(registry, Conn::idle)
+        self.evict(registry, |c| c.idle(now))
             || (access == Access::Full && self.evict(registry, |c| c.access != Access::Full))
     }
 
@@ -426,10 +442,7 @@ impl ControlServer {
             return false;
         };
         if let Some(c) = self.conns.get_mut(&t) {
-            queue(
-                c,
-                &Response::error("closed to make room for a newer connection"),
-            );
+            queue(c, &Response::error(super::EVICTED));
             let _ = write_pending(&mut c.stream, &mut c.outbuf);
         }
         self.stats.evicted += 1;
