@@ -738,9 +738,11 @@ fn cmds(list: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// A real server: answers `n` connections with its name.
-fn real_server(name: &'static str, n: usize) -> Vec<String> {
+/// A real server: says on `listening` once it listens, then answers `n`
+/// connections with its name.
+fn real_server(name: &'static str, n: usize, listening: mpsc::Sender<()>) -> Vec<String> {
     let l = TcpListener::bind("0.0.0.0:80").expect("bind :80");
+    listening.send(()).expect("listening");
     let mut seen = Vec::new();
     for _ in 0..n {
         let (mut s, peer) = l.accept().expect("accept");
@@ -776,7 +778,9 @@ fn dr_traffic_alternates_between_real_servers_with_rr() {
     // the VIP on lo and neither answer nor announce ARP for it, so that
     // the client reaches the director, which forwards at layer 2; the real
     // servers answer the client directly, from the VIP.
+    let (listening, listen_rx) = mpsc::channel();
     let real = |ip: &str, name: &'static str| {
+        let listening = listening.clone();
         spawn_host(
             cmds(&[
                 "sysctl -qw net.ipv4.conf.all.arp_ignore=1",
@@ -785,7 +789,7 @@ fn dr_traffic_alternates_between_real_servers_with_rr() {
                 &format!("ip addr add {ip}/24 dev {name}"),
                 &format!("ip link set {name} up"),
             ]),
-            move || real_server(name, REQUESTS / 2),
+            move || real_server(name, REQUESTS / 2, listening),
         )
     };
     let rs1 = real("10.20.0.11", "rs1");
@@ -818,7 +822,11 @@ fn dr_traffic_alternates_between_real_servers_with_rr() {
     }
     rs1.go.send(()).expect("go");
     rs2.go.send(()).expect("go");
-    thread::sleep(Duration::from_millis(300));
+    for _ in 0..2 {
+        listen_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a real server listens");
+    }
     client.go.send(()).expect("go");
 
     let answers = client.done.join().expect("client");
@@ -856,13 +864,15 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
         return;
     };
     const REQUESTS: usize = 6;
+    let (listen1, listen_rx) = mpsc::channel();
+    let listen2 = listen1.clone();
     let rs1 = spawn_host(
         cmds(&[
             "ip addr add 10.10.1.2/24 dev rs1",
             "ip link set rs1 up",
             "ip route add default via 10.10.1.1",
         ]),
-        || real_server("rs1", REQUESTS / 2),
+        move || real_server("rs1", REQUESTS / 2, listen1),
     );
     let rs2 = spawn_host(
         cmds(&[
@@ -870,7 +880,7 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
             "ip link set rs2 up",
             "ip route add default via 10.10.2.1",
         ]),
-        || real_server("rs2", REQUESTS / 2),
+        move || real_server("rs2", REQUESTS / 2, listen2),
     );
     let client = spawn_host(
         cmds(&[
@@ -904,10 +914,14 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
         ipvs.add_destination(&key, &Destination::new(rs, 80, ForwardMethod::Masq))
             .expect("add destination");
     }
-    // Real servers first, so that they listen before the client connects.
+    // Real servers first: the client starts once both listen.
     rs1.go.send(()).expect("go");
     rs2.go.send(()).expect("go");
-    thread::sleep(Duration::from_millis(300));
+    for _ in 0..2 {
+        listen_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a real server listens");
+    }
     client.go.send(()).expect("go");
 
     let answers = client.done.join().expect("client");

@@ -187,6 +187,21 @@ fn build(tag: &str, dr: bool) -> Lab {
     );
     for d in &lab.hosts[..2] {
         lab.ns_run(&d.ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        // LVS-NAT on one network: a director that forwards a real server's
+        // reply out the interface it came in on (the backup, while a real
+        // server's ARP entry for the VIP still names it) would send an
+        // ICMP redirect, and the real server would then answer the client
+        // directly, past the director's NAT (the LVS HOWTO's advice).
+        for dev in ["all", "default", "eth0"] {
+            lab.ns_run(
+                &d.ns,
+                &[
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv4.conf.{dev}.send_redirects=0"),
+                ],
+            );
+        }
         lab.ns_run(
             &d.ns,
             &["ip", "route", "add", "10.98.0.0/24", "dev", "eth0"],
@@ -477,7 +492,9 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
     assert!(lab.wait_until(Duration::from_secs(10), || {
         weight_of(&ipvsadm(&lab, &d0), 80, "10.99.0.13:80").is_some()
     }));
-    let mut s = connect(&lab.client.ns, 80).expect("connect through the VIP");
+    let Some(mut s) = connect(&lab.client.ns, 80) else {
+        panic!("connect through the VIP failed\n{}", diagnose(&lab));
+    };
     let first = ask_on(&mut s).expect("first answer");
     // Enough packets for the sync master to send the connection
     // (sync_threshold 3), then time for the backup to learn it.
@@ -518,6 +535,32 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
         println!("{before}\n{}\n{}", lab.log("vrrpd0"), lab.log("vrrpd1"));
     }
     after.as_deref() == Some(first.as_str())
+}
+
+/// What the lab's hosts see: IPVS tables and connections, neighbours,
+/// addresses, and the daemons' logs.
+fn diagnose(lab: &Lab) -> String {
+    let mut out = String::new();
+    let all = lab.hosts.iter().chain(std::iter::once(&lab.client));
+    for h in all {
+        for cmd in [
+            &["ipvsadm", "-Ln"][..],
+            &["ipvsadm", "-Lnc"],
+            &["ip", "neigh"],
+            &["ip", "-4", "addr"],
+            &["ip", "route"],
+        ] {
+            let o = lab.ns_output(&h.ns, cmd);
+            out.push_str(&format!(
+                "== {} {}\n{}{}",
+                h.ns,
+                cmd.join(" "),
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+    }
+    out + &lab.logs()
 }
 
 #[test]

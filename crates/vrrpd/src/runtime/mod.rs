@@ -484,6 +484,7 @@ impl Daemon {
             self.run_executor();
             self.continue_apply(now);
             round.lap("reload");
+            self.settle_lvs_sync();
             round.end();
             if let Some(w) = &mut self.watchdog {
                 w.ping_if_due(Instant::now());
@@ -514,6 +515,19 @@ impl Daemon {
             t if self.hooks.owns(t) => self.hooks.handle_event(t, now),
             t if self.checker.owns(t) => self.checker.handle_event(t, now),
             _ => {}
+        }
+    }
+
+    /// The LVS sync daemons follow their instance once the executor has
+    /// nothing due: a takeover's addresses and first advert go out before
+    /// the kernel's sync threads are started or stopped.
+    fn settle_lvs_sync(&mut self) {
+        if !self.lvs.sync_pending() {
+            return;
+        }
+        self.run_executor();
+        if self.exec.poll_timeout().is_none_or(|t| t > Instant::now()) {
+            self.lvs.settle_sync();
         }
     }
 

@@ -9,11 +9,13 @@ use vrrp_fsm::State;
 
 use super::Lvs;
 
-/// Which sync daemons run.
+/// Which sync daemons run, and what the instance's last state asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct SyncRole {
     master: bool,
     backup: bool,
+    /// The instance's state not yet followed (see [`Lvs::settle_sync`]).
+    wanted: Option<State>,
 }
 
 impl Lvs {
@@ -64,16 +66,33 @@ impl Lvs {
         self.sync_set(SyncState::Backup, false);
     }
 
-    /// Instance `name` entered `to`: the sync daemon follows it.
+    /// Instance `name` entered `to`: the sync daemon is to follow it.
+    /// Only noted here: starting or stopping a kernel sync thread takes
+    /// tens of milliseconds (more under emulation), and the instance's
+    /// first advert as master must not wait for it. The loop calls
+    /// [`Lvs::settle_sync`] once the protocol's work is done.
     pub(in crate::runtime) fn instance_state(&mut self, name: &str, to: State) {
         if self
             .cfg
             .sync_daemon
             .as_ref()
-            .is_none_or(|s| s.instance != name)
+            .is_some_and(|s| s.instance == name)
         {
-            return;
+            self.sync.wanted = Some(to);
         }
+    }
+
+    /// Whether a state change waits for [`Lvs::settle_sync`].
+    pub(in crate::runtime) fn sync_pending(&self) -> bool {
+        self.sync.wanted.is_some()
+    }
+
+    /// The sync daemons follow the instance's last state: master while it
+    /// is master, backup otherwise, none while it is initializing.
+    pub(in crate::runtime) fn settle_sync(&mut self) {
+        let Some(to) = self.sync.wanted.take() else {
+            return;
+        };
         match to {
             State::Master => {
                 self.sync_set(SyncState::Backup, false);
