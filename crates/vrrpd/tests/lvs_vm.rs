@@ -484,9 +484,15 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
         &format!("omega = true\nquorum_down = {}", hook("quorum")),
         &format!("notify_down = {}", hook("down")),
     ));
+    // Director 1 starts once director 0 is master: started together, both
+    // can become master for a moment (under TCG adding the VIP outlasts
+    // the Skew_Time between them), and the real servers' ARP entries for
+    // the VIP can then name the backup until the winner's second set of
+    // announcements (`garp_lower_prio_delay`, 5 s), with replies routed
+    // past the NAT meanwhile. This test is about the failover.
     start_director(&lab, 0, 200, &lvs);
-    start_director(&lab, 1, 100, &lvs);
     wait_master(&lab, 0);
+    start_director(&lab, 1, 100, &lvs);
     assert!(lab.wait_state(1, "VI_1", "backup", Duration::from_secs(10)));
     let d0 = lab.hosts[0].ns.clone();
     assert!(lab.wait_until(Duration::from_secs(10), || {
