@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ipvs_netlink::{ForwardMethod, ServiceKey};
+use ipvs_netlink::{ForwardMethod, ServiceKey, Tunnel, TunnelFlags, TunnelType};
 use vrrpd::config::load_str;
 use vrrpd::config::lvs::RsCheckKind;
 use vrrpd::import::import_file;
@@ -63,12 +63,29 @@ virtual_server 192.0.2.10 80 {
 virtual_server fwmark 7 {
     lb_algo wlc
     lb_kind DR
+    sorry_server 10.0.0.98 80
+    sorry_server_lvs_method NAT
+    real_server 10.0.0.22 {
+        lvs_method TUN type gue port 6080 csum
+        uthreshold 100
+        lthreshold 10
+    }
     real_server 10.0.0.21 {
         MISC_CHECK {
             misc_path "/usr/local/bin/check 10.0.0.21"
             misc_timeout 4
             misc_dynamic
         }
+    }
+}
+virtual_server 192.0.2.50 443 {
+    lb_kind DR
+    protocol TCP
+    sorry_server 10.0.0.97 8443
+    real_server 10.0.0.51 8443 {
+    }
+    real_server 10.0.0.52 8443 {
+        lvs_method NAT
     }
 }
 virtual_server group WEB {
@@ -95,7 +112,6 @@ fn lvs_blocks_convert_and_the_rest_is_named() {
         ("eth0", "VI_1", 51)
     );
     let vss = &lvs.virtual_servers;
-    assert_eq!(vss.len(), 4, "{}", imported.toml);
     let web = &vss[0];
     assert_eq!(
         web.key,
@@ -126,19 +142,38 @@ fn lvs_blocks_convert_and_the_rest_is_named() {
     let fwm = &vss[1];
     assert_eq!(fwm.key, ServiceKey::fwmark(7));
     assert_eq!(fwm.forward, ForwardMethod::Route);
+    assert_eq!(fwm.sorry_forward, ForwardMethod::Masq);
+    let tun = &fwm.real_servers[0];
+    assert_eq!(
+        tun.forward,
+        ForwardMethod::Tunnel(Tunnel {
+            kind: TunnelType::Gue,
+            port: 6080,
+            flags: TunnelFlags::CSUM
+        })
+    );
+    assert_eq!((tun.upper_threshold, tun.lower_threshold), (100, 10));
+    assert_eq!(fwm.real_servers[1].forward, ForwardMethod::Route);
     assert!(matches!(
-        &fwm.real_servers[0].checks[0].kind,
+        &fwm.real_servers[1].checks[0].kind,
         RsCheckKind::Misc { dynamic: true, .. }
     ));
-    // The group: one virtual server per address; the range is named.
-    assert_eq!(
-        vss[2].key,
-        ServiceKey::udp("192.0.2.20".parse::<std::net::IpAddr>().unwrap(), 80)
-    );
-    assert_eq!(vss[3].scheduler, "sh");
+    // DR: keepalived gives real servers (and the sorry server) the
+    // virtual port; a NAT real server keeps its own.
+    let dr = &vss[2];
+    let ports: Vec<u16> = dr.real_servers.iter().map(|r| r.addr.port()).collect();
+    assert_eq!(ports, [443, 8443]);
+    assert_eq!(dr.sorry_server.map(|s| s.port()), Some(443));
+    // The group: one virtual server per address, a range's too.
+    assert_eq!(vss.len(), 3 + 2 + 11, "{}", imported.toml);
+    let udp80 = |a: &str| ServiceKey::udp(a.parse::<std::net::IpAddr>().unwrap(), 80);
+    assert_eq!(vss[3].key, udp80("192.0.2.20"));
+    assert_eq!(vss[5].key, udp80("192.0.2.30"));
+    assert_eq!(vss[15].key, udp80("192.0.2.40"));
+    assert!(vss[3..].iter().all(|v| v.scheduler == "sh"));
     // No `protocol`: keepalived's UDP.
     assert!(matches!(
-        vss[3].key,
+        vss[4].key,
         ServiceKey::Addr {
             protocol: ipvs_netlink::Protocol::Udp,
             ..
@@ -148,7 +183,8 @@ fn lvs_blocks_convert_and_the_rest_is_named() {
     let named = |w: &str| notes.iter().any(|n| n.contains(w));
     assert!(named("snmp_name"), "{notes:?}");
     assert!(named("SMTP_CHECK"), "{notes:?}");
-    assert!(named("192.0.2.30-40"), "{notes:?}");
+    assert!(named("192.0.2.30-40: 11 virtual servers"), "{notes:?}");
     assert!(named("maxlen"), "{notes:?}");
+    assert!(named("written as 443"), "{notes:?}");
     assert!(!named("LVS pending"), "{notes:?}");
 }

@@ -636,7 +636,28 @@ fn oracle_conf(weight: u32) -> String {
     s.push_str(&format!(
         "}}\nvirtual_server {VIP} 81 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  inhibit_on_failure\n  real_server 10.99.0.12 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      warmup 0\n    }}\n  }}\n}}\n"
     ));
+    // Tunnels (GUE with a checksum, a real server's own GRE) and
+    // connection thresholds: `ipvsadm --tun-info --thresholds` shows them.
+    s.push_str(&format!(
+        "virtual_server {VIP} 82 {{\n  delay_loop 1\n  lb_algo wlc\n  lvs_method TUN type gue port 6080 csum\n  protocol TCP\n  \
+         real_server 10.99.0.12 80 {{\n    uthreshold 100\n    lthreshold 10\n  }}\n  \
+         real_server 10.99.0.13 80 {{\n    lvs_method TUN type gre\n  }}\n}}\n"
+    ));
     s
+}
+
+/// `ipvsadm -Ln --tun-info` and `--thresholds` in `ns` for the virtual
+/// server on port 82.
+fn tunnels(lab: &Lab, ns: &str) -> String {
+    let svc = format!("{VIP}:82");
+    ["--tun-info", "--thresholds"]
+        .iter()
+        .map(|opt| {
+            let out = lab.ns_run(ns, &["ipvsadm", "-Ln", "-t", &svc, opt]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Waits until both directors' tables agree and satisfy `pred`.
@@ -670,6 +691,13 @@ fn keepalived_and_the_imported_config_make_the_same_table() {
         weight_of(t, 80, "10.99.0.12:80") == Some(3) && weight_of(t, 80, "10.99.0.13:80") == Some(1)
     };
     tables_agree(&lab, "at start", both);
+    let (d0, d1) = (lab.hosts[0].ns.clone(), lab.hosts[1].ns.clone());
+    let (k, v) = (tunnels(&lab, &d0), tunnels(&lab, &d1));
+    assert_eq!(k, v, "tunnels and thresholds: keepalived, then vrrpd");
+    assert!(
+        k.contains("gue") && k.contains("6080") && k.contains("gre") && k.contains("100"),
+        "{k}"
+    );
     b2.set_listening(false);
     tables_agree(&lab, "after a real server failed", |t| {
         weight_of(t, 80, "10.99.0.12:80").is_none() && weight_of(t, 81, "10.99.0.12:80") == Some(0)

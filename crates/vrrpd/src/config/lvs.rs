@@ -68,6 +68,9 @@ pub struct VirtualServer {
     /// `sorry_server_inhibit`: the sorry server stays with weight 0 rather
     /// than being removed.
     pub sorry_server_inhibit: bool,
+    /// `sorry_server_lb_kind` (keepalived `sorry_server_lvs_method`): how
+    /// packets reach the sorry server (default: the virtual server's).
+    pub sorry_forward: ForwardMethod,
     /// `alpha`: real servers start down until their first check passes.
     pub alpha: bool,
     /// `omega`: run the down / quorum hooks at stop.
@@ -101,8 +104,15 @@ pub struct RealServer {
     pub addr: SocketAddr,
     /// `weight` (default 1).
     pub weight: u32,
-    /// Forwarding method (the virtual server's `lb_kind`).
+    /// Forwarding method: its own `lb_kind` (keepalived's real-server
+    /// `lvs_method`), else the virtual server's.
     pub forward: ForwardMethod,
+    /// `uthreshold`: the kernel sends it no new connections above this
+    /// many (0: no limit).
+    pub upper_threshold: u32,
+    /// `lthreshold`: below this many connections it takes new ones again
+    /// (0: no limit).
+    pub lower_threshold: u32,
     /// `inhibit_on_failure`: weight 0 instead of removal when it fails.
     pub inhibit_on_failure: bool,
     /// `notify_up` hook.
@@ -211,6 +221,9 @@ pub(crate) struct RawVirtualServer {
     pub(crate) quorum_down: Option<Spanned<Argv>>,
     pub(crate) sorry_server: Option<Spanned<String>>,
     pub(crate) sorry_server_inhibit: Option<Spanned<bool>>,
+    pub(crate) sorry_server_lb_kind: Option<Spanned<String>>,
+    pub(crate) sorry_server_tunnel: Option<Spanned<RawTunnel>>,
+    pub(crate) tunnel: Option<Spanned<RawTunnel>>,
     pub(crate) alpha: Option<Spanned<bool>>,
     pub(crate) omega: Option<Spanned<bool>>,
     pub(crate) inhibit_on_failure: Option<Spanned<bool>>,
@@ -231,6 +244,10 @@ pub(crate) struct RawRealServer {
     pub(crate) address: Option<Spanned<String>>,
     pub(crate) port: Option<Spanned<u16>>,
     pub(crate) weight: Option<Spanned<u32>>,
+    pub(crate) lb_kind: Option<Spanned<String>>,
+    pub(crate) tunnel: Option<Spanned<RawTunnel>>,
+    pub(crate) uthreshold: Option<Spanned<u32>>,
+    pub(crate) lthreshold: Option<Spanned<u32>>,
     pub(crate) inhibit_on_failure: Option<Spanned<bool>>,
     pub(crate) notify_up: Option<Spanned<Argv>>,
     pub(crate) notify_down: Option<Spanned<Argv>>,
@@ -238,6 +255,17 @@ pub(crate) struct RawRealServer {
     pub(crate) http_get: Option<Spanned<RawRsCheck>>,
     pub(crate) ssl_get: Option<Spanned<RawRsCheck>>,
     pub(crate) misc_check: Option<Spanned<RawRsCheck>>,
+}
+
+/// `tunnel = { type, port, checksum }` beside `lb_kind = "TUN"`
+/// (keepalived's `lvs_method TUN type gue port 6080 csum`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTunnel {
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<Spanned<String>>,
+    pub(crate) port: Option<Spanned<u16>>,
+    pub(crate) checksum: Option<Spanned<String>>,
 }
 
 /// A checker table (`tcp_check`, `http_get`, `ssl_get`, `misc_check`).

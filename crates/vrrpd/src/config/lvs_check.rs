@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use ipvs_netlink::{Family, ForwardMethod, Protocol, ServiceKey, Tunnel};
+use ipvs_netlink::{Family, ForwardMethod, Protocol, ServiceKey};
 use toml::Spanned;
 
 use super::lvs::{
@@ -89,18 +89,18 @@ impl Cx {
                 .map_or_else(String::new, |k| format!("; did you mean {k:?}?"));
             self.at(s, format!("unknown lb_algo {scheduler:?}{hint}"));
         }
-        let forward = match r.lb_kind.as_ref() {
-            None => ForwardMethod::Masq,
-            Some(k) => match k.get_ref().to_ascii_uppercase().as_str() {
-                "NAT" => ForwardMethod::Masq,
-                "DR" => ForwardMethod::Route,
-                "TUN" => ForwardMethod::Tunnel(Tunnel::IPIP),
-                other => {
-                    self.at(k, format!("lb_kind must be NAT, DR or TUN, not {other:?}"));
-                    ForwardMethod::Masq
-                }
-            },
-        };
+        let forward = self.forwarding(
+            r.lb_kind.as_ref(),
+            r.tunnel.as_ref(),
+            ForwardMethod::Masq,
+            "lb_kind",
+        );
+        let sorry_forward = self.forwarding(
+            r.sorry_server_lb_kind.as_ref(),
+            r.sorry_server_tunnel.as_ref(),
+            forward,
+            "sorry_server_lb_kind",
+        );
         let max_prefix = key.family().max_prefix();
         let granularity = r.persistence_granularity.as_ref().and_then(|g| {
             let p = prefix_of(g.get_ref(), max_prefix);
@@ -122,8 +122,11 @@ impl Cx {
         }
         let sorry_server = r.sorry_server.as_ref().and_then(|s| {
             let a = socket_or_ip(s.get_ref(), port_of(&key));
-            if a.is_none() {
-                self.at(s, "sorry_server must be ADDRESS or ADDRESS:PORT");
+            match a {
+                None => self.at(s, "sorry_server must be ADDRESS or ADDRESS:PORT"),
+                Some(a) => {
+                    self.forwarded_port(s, a.port(), sorry_forward, &key, "the sorry server")
+                }
             }
             a
         });
@@ -166,6 +169,7 @@ impl Cx {
             quorum_down: self.hook(r.quorum_down.as_ref()),
             sorry_server,
             sorry_server_inhibit: flag(r.sorry_server_inhibit.as_ref()),
+            sorry_forward,
             alpha: flag(r.alpha.as_ref()),
             omega: flag(r.omega.as_ref()),
             ha_suspend: flag(r.ha_suspend.as_ref()),
@@ -269,12 +273,16 @@ impl Cx {
             self.at(a, format!("{:?} is not an IP address", a.get_ref()));
             return None;
         };
+        let forward = self.forwarding(r.lb_kind.as_ref(), r.tunnel.as_ref(), forward, "lb_kind");
         let tunnel = matches!(forward, ForwardMethod::Tunnel(_));
         if !tunnel && Family::of(&ip) != vs.family() {
             self.at(
                 a,
                 "a real server's address family must be the virtual server's (except with lb_kind TUN)",
             );
+        }
+        if let Some(p) = &r.port {
+            self.forwarded_port(p, *p.get_ref(), forward, vs, "a real server");
         }
         let port = r
             .port
@@ -297,6 +305,8 @@ impl Cx {
             addr,
             weight: r.weight.as_ref().map_or(1, |w| *w.get_ref()),
             forward,
+            upper_threshold: r.uthreshold.as_ref().map_or(0, |t| *t.get_ref()),
+            lower_threshold: r.lthreshold.as_ref().map_or(0, |t| *t.get_ref()),
             inhibit_on_failure: r
                 .inhibit_on_failure
                 .as_ref()
@@ -305,6 +315,32 @@ impl Cx {
             notify_down: self.hook(r.notify_down.as_ref()),
             checks,
         })
+    }
+
+    /// DR and tunnels deliver the packet as the client sent it: the real
+    /// server receives the virtual port, and a firewall-mark service has
+    /// none. keepalived resets such a port with a warning (check_data.c);
+    /// here it is an error, so that the file says what the kernel does.
+    fn forwarded_port<T>(
+        &mut self,
+        at: &Spanned<T>,
+        port: u16,
+        forward: ForwardMethod,
+        vs: &ServiceKey,
+        who: &str,
+    ) {
+        if matches!(forward, ForwardMethod::Masq) || port == port_of(vs) {
+            return;
+        }
+        let message = match vs {
+            ServiceKey::Addr { port: v, .. } => format!(
+                "with lb_kind DR or TUN {who} receives the virtual port {v}: give port {v} or none"
+            ),
+            ServiceKey::Fwmark { .. } => {
+                format!("with lb_kind DR or TUN {who} of a firewall-mark service has no port")
+            }
+        };
+        self.at(at, message);
     }
 
     fn rs_check(

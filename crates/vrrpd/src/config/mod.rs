@@ -25,6 +25,7 @@ mod instance;
 mod lenient;
 pub mod lvs;
 mod lvs_check;
+mod lvs_forward;
 mod mail;
 mod model;
 mod raw;

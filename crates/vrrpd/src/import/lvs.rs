@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use super::Impact;
 use super::Node;
@@ -22,12 +23,103 @@ impl Lines {
         }
     }
 
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str())
+    }
+
     fn render(&self, header: &str, out: &mut String) {
         let _ = writeln!(out, "{header}");
         for (k, v) in &self.0 {
             let _ = writeln!(out, "{k} = {v}");
         }
     }
+}
+
+/// The most addresses one range may expand to.
+const RANGE_MAX: u32 = 256;
+
+/// keepalived's address range: `A.B.C.D-E` (D to E in the last octet) or
+/// `X:..:Y-Z` (Y to Z in the last group, hexadecimal).
+fn expand_range(range: &str) -> Result<Vec<IpAddr>, String> {
+    let (first, last) = range
+        .rsplit_once('-')
+        .ok_or_else(|| "not a range".to_owned())?;
+    let first: IpAddr = first
+        .parse()
+        .map_err(|_| format!("{first:?} is not an IP address"))?;
+    let (start, end) = match first {
+        IpAddr::V4(a) => (u32::from(a.octets()[3]), last.parse::<u8>().map(u32::from)),
+        IpAddr::V6(a) => (
+            u32::from(a.segments()[7]),
+            u16::from_str_radix(last, 16).map(u32::from),
+        ),
+    };
+    let end = end.map_err(|_| format!("{last:?} does not end the range"))?;
+    if end < start || end - start >= RANGE_MAX {
+        return Err(format!(
+            "the end must follow the start, at most {RANGE_MAX} addresses"
+        ));
+    }
+    Ok((start..=end)
+        .filter_map(|i| match first {
+            IpAddr::V4(a) => {
+                let [x, y, z, _] = a.octets();
+                u8::try_from(i).ok().map(|w| IpAddr::from([x, y, z, w]))
+            }
+            IpAddr::V6(a) => {
+                let mut g = a.segments();
+                g[7] = u16::try_from(i).ok()?;
+                Some(IpAddr::from(g))
+            }
+        })
+        .collect())
+}
+
+/// `lb_kind` / `lvs_method KIND [type T] [port P] [nocsum|csum|remcsum]`
+/// as `{prefix}lb_kind` and `{prefix}tunnel = { .. }`. The words are
+/// carried as written: `vrrpd check` reports what keepalived would refuse.
+fn forwarding(c: &Node, prefix: &str, t: &mut Lines) {
+    let Some(kind) = c.args.first() else {
+        return;
+    };
+    t.set(
+        &format!("{prefix}lb_kind"),
+        quote(&kind.to_ascii_uppercase()),
+    );
+    let mut fields = Vec::new();
+    let mut words = c.args.iter().skip(1);
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "type" => {
+                if let Some(v) = words.next() {
+                    fields.push(format!("type = {}", quote(v)));
+                }
+            }
+            "port" => {
+                if let Some(v) = words.next() {
+                    let v = v
+                        .parse::<u16>()
+                        .map_or_else(|_| quote(v), |p| p.to_string());
+                    fields.push(format!("port = {v}"));
+                }
+            }
+            other => fields.push(format!("checksum = {}", quote(other))),
+        }
+    }
+    if !fields.is_empty() {
+        t.set(
+            &format!("{prefix}tunnel"),
+            format!("{{ {} }}", fields.join(", ")),
+        );
+    }
+}
+
+/// What a real server's port depends on: the virtual server's port (none
+/// for a firewall mark) and whether its method is NAT.
+#[derive(Debug, Clone, Copy)]
+struct VsPort {
+    port: Option<u16>,
+    nat: bool,
 }
 
 /// keepalived's optional boolean: no word or `true`/`on`/`yes` is true.
@@ -169,13 +261,8 @@ impl Convert {
                         continue;
                     }
                 },
-                Some(addr) if addr.contains('-') => {
-                    self.note(
-                        n.line,
-                        Impact::Changes,
-                        Some("virtual_server_group"),
-                        format!("address range {addr} is not carried over; list each address"),
-                    );
+                Some(range) if range.contains('-') => {
+                    self.vs_range(n, range, k.get(1), out);
                     continue;
                 }
                 Some(addr) => {
@@ -190,8 +277,56 @@ impl Convert {
         }
     }
 
+    /// A group's address range (keepalived: `192.0.2.30-40` ends at .40;
+    /// in IPv6 the last group, in hex): one virtual server per address,
+    /// as keepalived makes one IPVS service per address.
+    fn vs_range(&mut self, n: &Node, range: &str, port: Option<&String>, out: &mut String) {
+        let addrs = match expand_range(range) {
+            Ok(a) => a,
+            Err(why) => {
+                self.note(
+                    n.line,
+                    Impact::Changes,
+                    Some("virtual_server_group"),
+                    format!("address range {range}: {why}; skipped"),
+                );
+                return;
+            }
+        };
+        self.note(
+            n.line,
+            Impact::Converted,
+            Some("virtual_server_group"),
+            format!(
+                "address range {range}: {} virtual servers, one per address",
+                addrs.len()
+            ),
+        );
+        for a in addrs {
+            let mut head = Lines::default();
+            head.set("address", quote(&a.to_string()));
+            if let Some(p) = port.and_then(|p| p.parse::<u16>().ok()) {
+                head.set("port", p.to_string());
+            }
+            self.vs_body(n, head, out);
+        }
+    }
+
     fn vs_body(&mut self, n: &Node, mut t: Lines, out: &mut String) {
         let mut rss = String::new();
+        let vs = VsPort {
+            port: t.get("port").and_then(|p| p.parse().ok()),
+            nat: !n
+                .block
+                .iter()
+                .flatten()
+                .filter(|c| c.key == "lb_kind" || c.key == "lvs_method")
+                .any(|c| {
+                    c.args
+                        .first()
+                        .is_some_and(|k| !k.eq_ignore_ascii_case("NAT"))
+                }),
+        };
         for c in n.block.iter().flatten() {
             let key = c.key.as_str();
             match key {
@@ -200,19 +335,8 @@ impl Convert {
                         t.set("lb_algo", quote(v));
                     }
                 }
-                "lb_kind" | "lvs_method" => {
-                    if let Some(v) = c.args.first() {
-                        t.set("lb_kind", quote(&v.to_ascii_uppercase()));
-                        if c.args.len() > 1 {
-                            self.note(
-                                c.line,
-                                Impact::Changes,
-                                Some(key),
-                                "tunnel options are not carried over (IPIP is used)",
-                            );
-                        }
-                    }
-                }
+                "lb_kind" | "lvs_method" => forwarding(c, "", &mut t),
+                "sorry_server_lvs_method" => forwarding(c, "sorry_server_", &mut t),
                 "protocol" => {
                     if let Some(v) = self.value(c) {
                         t.set("protocol", quote(&v.to_ascii_uppercase()));
@@ -242,15 +366,7 @@ impl Convert {
                     let cmd = self.command(c);
                     t.set(key, quote(&cmd));
                 }
-                "sorry_server" => {
-                    let a = c.args.join(":");
-                    let a = if c.args.first().is_some_and(|x| x.contains(':')) && c.args.len() > 1 {
-                        format!("[{}]:{}", c.args[0], c.args[1])
-                    } else {
-                        a
-                    };
-                    t.set(key, quote(&a));
-                }
+                "sorry_server" => self.sorry_server(n, c, vs, &mut t),
                 "alpha"
                 | "omega"
                 | "inhibit_on_failure"
@@ -265,7 +381,7 @@ impl Convert {
                         t.set(key, d);
                     }
                 }
-                "real_server" => self.real_server(c, &mut rss),
+                "real_server" => self.real_server(c, vs, &mut rss),
                 _ => self.lvs_unsupported("virtual_server", c),
             }
         }
@@ -286,7 +402,43 @@ impl Convert {
         out.push('\n');
     }
 
-    fn real_server(&mut self, n: &Node, out: &mut String) {
+    /// `sorry_server IP [PORT]`; with DR or TUN, keepalived's port rule
+    /// (see [`Convert::real_server`]).
+    fn sorry_server(&mut self, vsn: &Node, c: &Node, vs: VsPort, t: &mut Lines) {
+        let Some(ip) = c.args.first() else {
+            return;
+        };
+        let own = vsn
+            .block
+            .iter()
+            .flatten()
+            .find(|x| x.key == "sorry_server_lvs_method");
+        let nat = own.map_or(vs.nat, |x| {
+            x.args
+                .first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("NAT"))
+        });
+        let port = c
+            .args
+            .get(1)
+            .filter(|p| nat || vs.port.map(|v| v.to_string()).as_ref() == Some(*p));
+        if let (Some(p), None) = (c.args.get(1), port) {
+            self.note(
+                c.line,
+                Impact::Converted,
+                Some("sorry_server"),
+                format!("sorry server port {p}: with DR or TUN keepalived uses the virtual server's; left out"),
+            );
+        }
+        let a = match port {
+            Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
+            Some(p) => format!("{ip}:{p}"),
+            None => ip.clone(),
+        };
+        t.set("sorry_server", quote(&a));
+    }
+
+    fn real_server(&mut self, n: &Node, vs: VsPort, out: &mut String) {
         let mut t = Lines::default();
         let Some(addr) = n.args.first() else {
             self.note(
@@ -298,8 +450,34 @@ impl Convert {
             return;
         };
         t.set("address", quote(addr));
+        let own = n.block.iter().flatten().find(|c| c.key == "lvs_method");
+        let nat = own.map_or(vs.nat, |c| {
+            c.args
+                .first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("NAT"))
+        });
         if let Some(p) = n.args.get(1).and_then(|p| p.parse::<u16>().ok()) {
-            t.set("port", p.to_string());
+            match vs.port.filter(|&v| !nat && v != p) {
+                // keepalived (check_data.c): DR and tunnels deliver the
+                // virtual port; a different one is reset, with a warning.
+                Some(v) => self.note(
+                    n.line,
+                    Impact::Converted,
+                    Some("real_server"),
+                    format!(
+                        "real server {addr} port {p}: with DR or TUN keepalived uses the virtual port {v}; written as {v}"
+                    ),
+                ),
+                None if !nat && vs.port.is_none() => self.note(
+                    n.line,
+                    Impact::Converted,
+                    Some("real_server"),
+                    format!(
+                        "real server {addr} port {p}: with DR or TUN a firewall-mark service has no port (keepalived clears it); left out"
+                    ),
+                ),
+                None => t.set("port", p.to_string()),
+            }
         }
         let mut checks = String::new();
         let mut seen = Vec::new();
@@ -314,6 +492,12 @@ impl Convert {
                 "inhibit_on_failure" => {
                     if let Some(b) = boolean(c) {
                         t.set(key, b.to_string());
+                    }
+                }
+                "lvs_method" => forwarding(c, "", &mut t),
+                "uthreshold" | "lthreshold" => {
+                    if let Some(v) = self.int(c) {
+                        t.set(key, v.to_string());
                     }
                 }
                 "notify_up" | "notify_down" => {
@@ -416,5 +600,38 @@ impl Convert {
                 c.key
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(r: &str) -> Result<Vec<String>, String> {
+        expand_range(r).map(|v| v.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn ranges_expand_in_the_last_octet_or_group() {
+        assert_eq!(
+            addrs("192.0.2.30-32"),
+            Ok(vec![
+                "192.0.2.30".into(),
+                "192.0.2.31".into(),
+                "192.0.2.32".into()
+            ])
+        );
+        assert_eq!(
+            addrs("2001:db8::fe-100"),
+            Ok(vec![
+                "2001:db8::fe".into(),
+                "2001:db8::ff".into(),
+                "2001:db8::100".into()
+            ])
+        );
+        assert!(addrs("192.0.2.30-20").is_err());
+        assert!(addrs("192.0.2.30-256").is_err());
+        assert!(addrs("192.0.2.x-3").is_err());
+        assert!(addrs("2001:db8::1-ffff").is_err(), "over {RANGE_MAX}");
     }
 }

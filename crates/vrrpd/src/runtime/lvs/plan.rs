@@ -93,7 +93,9 @@ pub(crate) fn wanted(vs: &VirtualServer, live: &[RsLive], quorum_up: bool) -> Ta
         } else {
             continue;
         };
-        let d = Destination::new(rs.addr.ip(), rs.addr.port(), rs.forward).weight(weight);
+        let mut d = Destination::new(rs.addr.ip(), rs.addr.port(), rs.forward).weight(weight);
+        d.upper_threshold = rs.upper_threshold;
+        d.lower_threshold = rs.lower_threshold;
         dests.insert(rs.addr, d);
     }
     if let Some(sorry) = vs.sorry_server {
@@ -105,7 +107,7 @@ pub(crate) fn wanted(vs: &VirtualServer, live: &[RsLive], quorum_up: bool) -> Ta
             None
         };
         if let Some(w) = weight {
-            let d = Destination::new(sorry.ip(), sorry.port(), vs.forward).weight(w);
+            let d = Destination::new(sorry.ip(), sorry.port(), vs.sorry_forward).weight(w);
             dests.insert(sorry, d);
         }
     }
@@ -125,10 +127,11 @@ fn same_service(a: &Service, b: &Service) -> bool {
 }
 
 /// Whether two destinations' settings agree. The kernel reports the
-/// service's port for direct routing and tunnels, so only the method's
-/// kind, the weight and the thresholds count.
+/// service's port for direct routing and tunnels, so only the method
+/// (with a tunnel's type, port and checksum), the weight and the
+/// thresholds count.
 fn same_dest(a: &Destination, b: &Destination) -> bool {
-    a.forward.to_raw() == b.forward.to_raw()
+    a.forward == b.forward
         && a.weight == b.weight
         && a.upper_threshold == b.upper_threshold
         && a.lower_threshold == b.lower_threshold
