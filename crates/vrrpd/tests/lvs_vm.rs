@@ -704,12 +704,33 @@ fn keepalived_and_the_imported_config_make_the_same_table() {
     });
     b2.set_listening(true);
     tables_agree(&lab, "after it returned", both);
-    // A reload with a new weight: both change it in place.
+    // A reload with a new weight while that real server is down: both
+    // keep it down (not back in the table until a check passes), then
+    // put it back with the new weight.
+    b2.set_listening(false);
+    let gone = |t: &str| weight_of(t, 80, "10.99.0.12:80").is_none();
+    tables_agree(&lab, "after it failed again", gone);
     std::fs::write(&ka, oracle_conf(5)).unwrap();
     let imported = vrrpd::import::import_file(&ka).unwrap();
     lab.write_vrrpd_toml(1, "", &imported.toml);
     lab.signal("keepalived", libc::SIGHUP);
     lab.signal("vrrpd1", libc::SIGHUP);
+    // Longer than the checks take to fail it again (delay_loop 1 +
+    // connect_timeout 1 × 2 + delay_before_retry 1): a reload that forgot
+    // the state would show it meanwhile.
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        for (who, ns) in [("keepalived", &d0), ("vrrpd", &d1)] {
+            let t = ipvsadm(&lab, ns);
+            assert!(
+                gone(&t),
+                "{who} put the failed real server back at reload:\n{t}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tables_agree(&lab, "after a reload, the real server still down", gone);
+    b2.set_listening(true);
     tables_agree(&lab, "after a reload", |t| {
         weight_of(t, 80, "10.99.0.12:80") == Some(5)
     });

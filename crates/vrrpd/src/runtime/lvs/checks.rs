@@ -41,11 +41,14 @@ pub(super) fn dynamic_weight(code: i32, configured: u32) -> Option<u32> {
 }
 
 /// The specs of check `c` (number `i` of `rs`): one per URL for HTTP.
+/// They start failed when the real server is down (`alpha`, or down
+/// before a reload or a suspension), so that one success brings it back.
 pub(super) fn specs(
     vs: &VirtualServer,
     rs: &RealServer,
     c: &RsCheck,
     i: usize,
+    start_failed: bool,
     now: Instant,
 ) -> Vec<(CheckSpec, Instant)> {
     let kinds: Vec<(String, CheckKind, Duration)> = match &c.kind {
@@ -114,7 +117,7 @@ pub(super) fn specs(
                 .rise(1)
                 .fall(c.retry.saturating_add(1))
                 .weight(0)
-                .init_fail(vs.alpha)
+                .init_fail(start_failed)
                 .retry_interval(c.delay_before_retry);
             (spec, due)
         })

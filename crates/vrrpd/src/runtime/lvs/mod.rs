@@ -15,7 +15,8 @@ pub(crate) mod status;
 mod suspend;
 mod sync;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -148,7 +149,7 @@ impl Lvs {
         lvs.ipvs = Some(Ipvs::new().map_err(|e| anyhow!("LVS: {e}"))?);
         lvs.cfg = cfg.clone();
         for vs in &cfg.virtual_servers {
-            lvs.add_vs(vs.clone(), checker, now)?;
+            lvs.add_vs(vs.clone(), &HashMap::new(), checker, now)?;
         }
         let have = lvs.read_kernel(&owned)?;
         lvs.applied = have.clone();
@@ -167,9 +168,15 @@ impl Lvs {
     }
 
     /// Adds a virtual server's run state and its checks.
+    /// Adds virtual server `vs` and its checks. A real server in `was`
+    /// (its address → up, from before a reload that changed the virtual
+    /// server) keeps that state, as keepalived's reload keeps its real
+    /// servers' (a failed one does not come back until a check passes);
+    /// the others start up, or down with `alpha`.
     fn add_vs(
         &mut self,
         vs: VirtualServer,
+        was: &HashMap<SocketAddr, bool>,
         checker: &mut Checker,
         now: Instant,
     ) -> anyhow::Result<()> {
@@ -181,7 +188,7 @@ impl Lvs {
                 checks: Vec::new(),
                 dynamic: Vec::new(),
                 live: RsLive {
-                    up: rs.checks.is_empty() || !vs.alpha,
+                    up: rs.checks.is_empty() || was.get(&rs.addr).copied().unwrap_or(!vs.alpha),
                     weight: rs.weight,
                 },
             })
@@ -422,10 +429,14 @@ impl Lvs {
         let old = std::mem::take(&mut self.vss);
         self.by_check.clear();
         let mut kept: BTreeMap<KeyOrd, VsRun> = BTreeMap::new();
+        let mut was: BTreeMap<KeyOrd, HashMap<SocketAddr, bool>> = BTreeMap::new();
         for v in old {
             if cfg.virtual_servers.contains(&v.cfg) {
                 kept.insert(KeyOrd::from(&v.cfg.key), v);
             } else {
+                let states = v.cfg.real_servers.iter().zip(&v.rs);
+                let states = states.map(|(c, r)| (c.addr, r.live.up)).collect();
+                was.insert(KeyOrd::from(&v.cfg.key), states);
                 for r in &v.rs {
                     for id in &r.checks {
                         checker.remove(*id);
@@ -444,7 +455,10 @@ impl Lvs {
                     }
                     self.vss.push(run);
                 }
-                None => self.add_vs(vs.clone(), checker, now)?,
+                None => {
+                    let before = was.remove(&KeyOrd::from(&vs.key)).unwrap_or_default();
+                    self.add_vs(vs.clone(), &before, checker, now)?;
+                }
             }
         }
         let owned: BTreeSet<KeyOrd> = self.applied.keys().cloned().collect();

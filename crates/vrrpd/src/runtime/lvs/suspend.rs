@@ -27,7 +27,8 @@ impl Lvs {
         for (ri, (rs, run)) in v.cfg.real_servers.iter().zip(&mut v.rs).enumerate() {
             for (ci, c) in rs.checks.iter().enumerate() {
                 let is_dyn = matches!(c.kind, RsCheckKind::Misc { dynamic: true, .. });
-                for (spec, due) in checks::specs(&v.cfg, rs, c, ci, now) {
+                let start_failed = !run.live.up;
+                for (spec, due) in checks::specs(&v.cfg, rs, c, ci, start_failed, now) {
                     let name = spec.name.clone();
                     let id = checker
                         .add(spec, due)
