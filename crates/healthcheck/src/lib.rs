@@ -1,7 +1,8 @@
 //! Health checks that drive VRRP priority: exec scripts, TCP connect, HTTP
-//! GET, ICMP echo, interface state and tracked files, each with interval,
-//! timeout, rise, fall, weight, `reverse` and `init_fail` in keepalived's
-//! sense, all run from one non-blocking mio loop.
+//! GET (status, substring, MD5 of the body), ICMP echo,
+//! interface state and tracked files, each with interval, timeout, rise,
+//! fall, weight, `reverse` and `init_fail` in keepalived's sense, all run
+//! from one non-blocking mio loop.
 //!
 //! # What it does
 //!
@@ -64,7 +65,7 @@ pub mod state;
 
 pub use checker::{CheckEvent, CheckId, Checker, Stats, TrackedCheck};
 pub use error::{ConfigError, Error};
-pub use probe::{Detail, OsFailure, ProbeResult};
+pub use probe::{BodyDigest, Detail, OsFailure, ProbeResult};
 pub use run::Runner;
 pub use spec::{
     CheckKind, CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec,

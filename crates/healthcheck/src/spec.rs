@@ -304,13 +304,15 @@ pub struct TcpSpec {
     pub addr: SocketAddr,
 }
 
-/// HTTP/1.1 GET check.
+/// HTTP/1.1 GET check (keepalived's `HTTP_GET`).
 ///
-/// Sends `GET path HTTP/1.1` with `Host` and `Connection: close`, reads the
-/// status line and, if `body_contains` is set, the body (up to `max_response`
-/// bytes in all; chunked bodies are decoded). Success: the status is in
-/// `expect_status` (or 200..=299 when empty) and the body contains the
-/// substring, if one is given.
+/// Sends `GET path HTTP/1.1` with `Host` and `Connection: close` and reads
+/// the status line. Success, checked in keepalived's order: the status is
+/// in `expect_status` (or 200..=299 when empty), then the body contains
+/// `body_contains` and its MD5 is `body_md5`, for those that are given. The
+/// body is read only for those two, until its Content-Length, its last
+/// chunk (chunked bodies are decoded) or the close; a wrong status fails
+/// without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSpec {
     /// Server address and port.
@@ -323,7 +325,12 @@ pub struct HttpSpec {
     pub expect_status: Vec<u16>,
     /// A byte string the body must contain.
     pub body_contains: Option<Vec<u8>>,
-    /// Cap on bytes read.
+    /// The MD5 the body must have (keepalived's `digest`, as its `genhash`
+    /// or `md5sum` of the body prints it). The body is digested as it
+    /// streams, whatever its length.
+    pub body_md5: Option<[u8; 16]>,
+    /// Cap on the bytes kept: the header section, and the part of the body
+    /// searched for `body_contains`.
     pub max_response: usize,
 }
 
@@ -336,6 +343,7 @@ impl HttpSpec {
             path: path.into(),
             expect_status: Vec::new(),
             body_contains: None,
+            body_md5: None,
             max_response: DEFAULT_HTTP_MAX_RESPONSE,
         }
     }
