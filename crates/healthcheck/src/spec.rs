@@ -154,7 +154,7 @@ pub enum CheckKind {
     Exec(ExecSpec),
     /// TCP connect.
     Tcp(TcpSpec),
-    /// HTTP/1.1 GET.
+    /// HTTP/1.1 GET, over TCP or TLS.
     Http(HttpSpec),
     /// ICMP / ICMPv6 echo.
     Icmp(IcmpSpec),
@@ -304,7 +304,8 @@ pub struct TcpSpec {
     pub addr: SocketAddr,
 }
 
-/// HTTP/1.1 GET check (keepalived's `HTTP_GET`).
+/// HTTP/1.1 GET check, over TCP or, with [`HttpSpec::tls`], TLS
+/// (keepalived's `HTTP_GET` and `SSL_GET`).
 ///
 /// Sends `GET path HTTP/1.1` with `Host` and `Connection: close` and reads
 /// the status line. Success, checked in keepalived's order: the status is
@@ -332,6 +333,27 @@ pub struct HttpSpec {
     /// Cap on the bytes kept: the header section, and the part of the body
     /// searched for `body_contains`.
     pub max_response: usize,
+    /// Speak TLS (HTTPS); `None`: plain HTTP.
+    pub tls: Option<TlsSpec>,
+}
+
+/// TLS settings of an HTTPS check, with keepalived's `SSL_GET` semantics:
+/// TLS 1.2 or 1.3, **no verification of the server's certificate** (the
+/// check is about the service answering; keepalived never verifies it
+/// either), a full handshake each time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSpec {
+    /// The server name sent in the client hello (SNI, keepalived's
+    /// `enable_sni` / `sni_name`); `None` sends none. Must be a DNS name.
+    pub sni: Option<String>,
+}
+
+impl TlsSpec {
+    /// Whether `name` can be sent as SNI: a DNS name, not an IP address
+    /// (RFC 6066 §3) and without a port.
+    pub fn is_valid_sni(name: &str) -> bool {
+        crate::probe::tls::is_dns_name(name)
+    }
 }
 
 impl HttpSpec {
@@ -345,6 +367,7 @@ impl HttpSpec {
             body_contains: None,
             body_md5: None,
             max_response: DEFAULT_HTTP_MAX_RESPONSE,
+            tls: None,
         }
     }
 
@@ -363,6 +386,11 @@ impl HttpSpec {
             .find(|s| !(100..=599).contains(*s))
         {
             return Err(ConfigError::BadHttpStatus(*s));
+        }
+        if let Some(name) = self.tls.as_ref().and_then(|t| t.sni.as_ref()) {
+            if !TlsSpec::is_valid_sni(name) {
+                return Err(ConfigError::BadSni(name.clone()));
+            }
         }
         Ok(())
     }

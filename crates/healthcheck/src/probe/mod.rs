@@ -20,6 +20,7 @@ pub(crate) mod icmp;
 pub(crate) mod iface;
 pub(crate) mod procs;
 pub(crate) mod tcp;
+pub(crate) mod tls;
 
 /// An OS error, kept small and comparable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,13 @@ pub enum Detail {
     },
     /// The HTTP response could not be parsed.
     HttpMalformed(&'static str),
+    /// The TLS session of an HTTPS check failed.
+    Tls {
+        /// During the handshake, before any HTTP was exchanged.
+        handshake: bool,
+        /// What went wrong (rustls's description of the error or alert).
+        reason: String,
+    },
     /// An echo reply arrived after this long.
     EchoReply {
         /// Round-trip time.
@@ -123,6 +131,14 @@ impl fmt::Display for Detail {
                 }
             }
             Detail::HttpMalformed(why) => write!(f, "malformed HTTP response: {why}"),
+            Detail::Tls {
+                handshake: true,
+                reason,
+            } => write!(f, "TLS handshake failed: {reason}"),
+            Detail::Tls {
+                handshake: false,
+                reason,
+            } => write!(f, "TLS error: {reason}"),
             Detail::EchoReply { rtt } => write!(f, "echo reply in {rtt:?}"),
             Detail::Operstate { operstate, carrier } => {
                 write!(f, "operstate {operstate}")?;
