@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use healthcheck::TlsSpec;
 use ipvs_netlink::{Family, ForwardMethod, Protocol, ServiceKey, Tunnel};
 use toml::Spanned;
 
@@ -324,6 +325,9 @@ impl Cx {
         };
         wrong(!http && !c.url.is_empty(), "url", self);
         wrong(!http && c.virtualhost.is_some(), "virtualhost", self);
+        let ssl = kind == "ssl_get";
+        wrong(!ssl && c.enable_sni.is_some(), "enable_sni", self);
+        wrong(!ssl && c.sni_name.is_some(), "sni_name", self);
         wrong(!misc && c.misc_path.is_some(), "misc_path", self);
         wrong(!misc && c.misc_timeout.is_some(), "misc_timeout", self);
         wrong(!misc && c.misc_dynamic.is_some(), "misc_dynamic", self);
@@ -362,14 +366,20 @@ impl Cx {
                 self.at(spanned, format!("{kind} needs at least one `url`"));
             }
             let urls = c.url.iter().filter_map(|u| self.url(u)).collect();
+            let virtualhost = c
+                .virtualhost
+                .as_ref()
+                .map(|v| v.get_ref().clone())
+                .or_else(|| d.virtualhost.clone());
             RsCheckKind::Http {
-                tls: kind == "ssl_get",
+                tls: ssl,
                 urls,
-                virtualhost: c
-                    .virtualhost
-                    .as_ref()
-                    .map(|v| v.get_ref().clone())
-                    .or_else(|| d.virtualhost.clone()),
+                sni: if ssl {
+                    self.sni(c, virtualhost.as_deref())
+                } else {
+                    None
+                },
+                virtualhost,
             }
         } else {
             RsCheckKind::Tcp
@@ -397,6 +407,52 @@ impl Cx {
             warmup: dur(c.warmup.as_ref()).or(d.warmup).unwrap_or(delay_loop),
             delay_loop,
         })
+    }
+
+    /// The SNI of an `ssl_get` (keepalived: `sni_name`, else with
+    /// `enable_sni` the virtualhost of the check, else of the virtual
+    /// server). A name that cannot be sent, or no name to send, is an
+    /// error rather than a silent client hello without one.
+    fn sni(&mut self, c: &RawRsCheck, virtualhost: Option<&str>) -> Option<String> {
+        let enable = c.enable_sni.as_ref().map(|e| *e.get_ref());
+        if let Some(n) = &c.sni_name {
+            if let Some(e) = c.enable_sni.as_ref().filter(|_| enable == Some(false)) {
+                self.at(
+                    e,
+                    "`enable_sni = false` contradicts `sni_name`, which sends SNI",
+                );
+            }
+            if !TlsSpec::is_valid_sni(n.get_ref()) {
+                self.at(
+                    n,
+                    format!(
+                        "sni_name {:?} is not a DNS name (SNI names a host: no address, no port)",
+                        n.get_ref()
+                    ),
+                );
+            }
+            return Some(n.get_ref().clone());
+        }
+        let e = c.enable_sni.as_ref().filter(|_| enable == Some(true))?;
+        match virtualhost {
+            Some(v) if TlsSpec::is_valid_sni(v) => Some(v.to_owned()),
+            Some(v) => {
+                self.at(
+                    e,
+                    format!(
+                        "enable_sni would send the virtualhost {v:?}, which is not a DNS name (an address, or a port); set `sni_name`"
+                    ),
+                );
+                None
+            }
+            None => {
+                self.at(
+                    e,
+                    "enable_sni needs a name to send: `sni_name`, or a `virtualhost` here or on the virtual server",
+                );
+                None
+            }
+        }
     }
 
     fn url(&mut self, u: &Spanned<RawUrl>) -> Option<UrlCheck> {
@@ -568,6 +624,76 @@ mod tests {
         assert_eq!(
             chk.map(|c| c.delay_before_retry),
             Ok(Duration::from_secs(1))
+        );
+    }
+
+    fn sni_of(check: &str) -> Result<Option<String>, String> {
+        let text = format!(
+            "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 443\n{}\
+             [[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n\
+             [virtual_server.real_server.ssl_get]\nurl = [{{ path = \"/\" }}]\n{check}",
+            if check.contains("VSHOST") {
+                "virtualhost = \"vs.example.test\"\n"
+            } else {
+                ""
+            }
+        )
+        .replace("# VSHOST\n", "");
+        let c = crate::config::load_str(&text, "t.toml").map_err(|e| e.to_string())?;
+        match &c.lvs.virtual_servers[0].real_servers[0].checks[0].kind {
+            RsCheckKind::Http { sni, .. } => Ok(sni.clone()),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn sni_follows_keepalived() {
+        assert_eq!(sni_of(""), Ok(None));
+        assert_eq!(
+            sni_of("sni_name = \"a.example.test\"\n"),
+            Ok(Some("a.example.test".into()))
+        );
+        // enable_sni: the check's virtualhost, else the virtual server's.
+        assert_eq!(
+            sni_of("enable_sni = true\nvirtualhost = \"rs.example.test\"\n# VSHOST\n"),
+            Ok(Some("rs.example.test".into()))
+        );
+        assert_eq!(
+            sni_of("enable_sni = true\n# VSHOST\n"),
+            Ok(Some("vs.example.test".into()))
+        );
+        // sni_name wins over the virtualhost.
+        assert_eq!(
+            sni_of("enable_sni = true\nsni_name = \"n.example.test\"\n# VSHOST\n"),
+            Ok(Some("n.example.test".into()))
+        );
+        assert_eq!(sni_of("enable_sni = false\n# VSHOST\n"), Ok(None));
+        let err = |check: &str| sni_of(check).err().unwrap_or_default();
+        assert!(
+            err("enable_sni = true\n").contains("t.toml:8:14: enable_sni needs a name to send"),
+            "{}",
+            err("enable_sni = true\n")
+        );
+        assert!(err("sni_name = \"10.0.0.1\"\n").contains("is not a DNS name"));
+        assert!(
+            err("enable_sni = true\nvirtualhost = \"www.example.test:8443\"\n")
+                .contains("set `sni_name`")
+        );
+        assert!(
+            err("enable_sni = false\nsni_name = \"a.example.test\"\n")
+                .contains("contradicts `sni_name`")
+        );
+        // Only in ssl_get.
+        let text = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n\
+                    [[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n\
+                    [virtual_server.real_server.http_get]\nurl = [{ path = \"/\" }]\nenable_sni = true\n";
+        let e = crate::config::load_str(text, "t.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("`enable_sni` does not belong in http_get"),
+            "{e}"
         );
     }
 
