@@ -147,6 +147,11 @@ impl Response {
                 sink(data);
                 false
             }
+            // INTEROP: keepalived digests the bytes after the header
+            // section as they come; it asks in HTTP/1.0 by default, so they
+            // are never chunked. This client asks in HTTP/1.1 and digests
+            // the decoded chunks: the same body, so the same MD5 as
+            // keepalived's `genhash` gives.
             Body::Chunked(decoder, pending) => {
                 pending.extend_from_slice(data);
                 match decoder.decode(pending, &mut sink) {
