@@ -72,7 +72,14 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 # and packaging").
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 # The static (musl) vrrpd build: what docs/operations.md recommends for
-# deployment, and what benches/scale measures. Pure Rust, no C toolchain.
+# deployment, and what benches/scale measures. `ring` (the TLS provider of
+# HTTPS checks) compiles C and assembly, which needs musl-gcc for it.
+if ! command -v musl-gcc >/dev/null 2>&1; then
+    echo "setup: installing musl-tools (ring's C for the static build)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends musl-tools >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends musl-tools >/dev/null; }
+fi
 if command -v rustup >/dev/null 2>&1; then
     rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
         rustup target add x86_64-unknown-linux-musl

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p vrrp-healthcheck --example hc -- [--base PRIO] [--interval-ms N] [--secs N]
-//!     [--tcp ADDR:PORT] [--http ADDR:PORT/PATH] [--icmp IP] [--iface NAME]
+//!     [--tcp ADDR:PORT] [--http ADDR:PORT/PATH] [--https ADDR:PORT/PATH] [--icmp IP] [--iface NAME]
 //!     [--file PATH] [--exec 'shell command'] [--weight W] ...
 //! ```
 //! Each check takes the `--weight` given before it (default 0).
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use healthcheck::{
     CheckKind, CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec, Runner,
-    TcpSpec, TrackedCheck,
+    TcpSpec, TlsSpec, TrackedCheck,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,6 +47,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--http" => {
                 let (addr, path) = v.split_once('/').unwrap_or((&v, ""));
                 CheckKind::Http(HttpSpec::new(addr.parse()?, format!("/{path}")))
+            }
+            "--https" => {
+                let (addr, path) = v.split_once('/').unwrap_or((&v, ""));
+                let mut spec = HttpSpec::new(addr.parse()?, format!("/{path}"));
+                spec.tls = Some(TlsSpec::default());
+                CheckKind::Http(spec)
             }
             "--icmp" => CheckKind::Icmp(IcmpSpec {
                 addr: v.parse()?,

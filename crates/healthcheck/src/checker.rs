@@ -446,7 +446,9 @@ impl Checker {
                 ExecProbe::start(e, slot.ident.as_ref(), &self.registry, token).map(InFlight::Exec)
             }
             CheckKind::Tcp(t) => TcpProbe::start(t.addr, &self.registry, token).map(InFlight::Tcp),
-            CheckKind::Http(h) => HttpProbe::start(h, &self.registry, token).map(InFlight::Http),
+            CheckKind::Http(h) => {
+                HttpProbe::start(h, &self.registry, token).map(|p| InFlight::Http(Box::new(p)))
+            }
             CheckKind::Icmp(i) => {
                 slot.icmp_seq = slot.icmp_seq.wrapping_add(1);
                 IcmpProbe::start(i, slot.icmp_seq, &self.registry, token).map(InFlight::Icmp)

@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// HTTP host with characters not allowed in a Host header.
     #[error("HTTP host {0:?} is not a valid Host header value")]
     BadHttpHost(String),
+    /// A TLS server name (SNI) that is not a DNS name.
+    #[error("TLS server name {0:?} is not a DNS name")]
+    BadSni(String),
     /// HTTP expected status not in 100..=599.
     #[error("HTTP status {0} is not in 100..=599")]
     BadHttpStatus(u16),

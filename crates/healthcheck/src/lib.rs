@@ -1,7 +1,8 @@
 //! Health checks that drive VRRP priority: exec scripts, TCP connect, HTTP
-//! GET, ICMP echo, interface state and tracked files, each with interval,
-//! timeout, rise, fall, weight, `reverse` and `init_fail` in keepalived's
-//! sense, all run from one non-blocking mio loop.
+//! and HTTPS GET (status, substring, MD5 of the body), ICMP echo,
+//! interface state and tracked files, each with interval, timeout, rise,
+//! fall, weight, `reverse` and `init_fail` in keepalived's sense, all run
+//! from one non-blocking mio loop.
 //!
 //! # What it does
 //!
@@ -50,8 +51,9 @@
 //!   threads and installs no signal handlers.
 //! * Exec checks need Linux 5.3+ (pidfd). A program that leaves its process
 //!   group (`setsid`, `setpgid`) escapes the timeout kill.
-//! * The HTTP client is for health checks only: HTTP/1.1 over plain TCP, no
-//!   TLS, no redirects, no keep-alive.
+//! * The HTTP client is for health checks only: HTTP/1.1 over TCP or TLS
+//!   (rustls), no redirects, no keep-alive. Like keepalived's `SSL_GET`,
+//!   HTTPS checks do not verify the server's certificate.
 //! * File checks poll the file at their interval (keepalived uses inotify).
 
 pub mod checker;
@@ -64,11 +66,11 @@ pub mod state;
 
 pub use checker::{CheckEvent, CheckId, Checker, Stats, TrackedCheck};
 pub use error::{ConfigError, Error};
-pub use probe::{Detail, OsFailure, ProbeResult};
+pub use probe::{BodyDigest, Detail, OsFailure, ProbeResult};
 pub use run::Runner;
 pub use spec::{
     CheckKind, CheckSpec, ExecSpec, FileSpec, HttpSpec, IcmpMode, IcmpSpec, InterfaceSpec,
-    ParamMatch, ProcessSpec, RunAs, TcpSpec,
+    ParamMatch, ProcessSpec, RunAs, TcpSpec, TlsSpec,
 };
 pub use state::{
     CheckState, Contribution, InitialState, Outcome, Policy, PriorityBreakdown, Status, Transition,

@@ -154,7 +154,7 @@ pub enum CheckKind {
     Exec(ExecSpec),
     /// TCP connect.
     Tcp(TcpSpec),
-    /// HTTP/1.1 GET.
+    /// HTTP/1.1 GET, over TCP or TLS.
     Http(HttpSpec),
     /// ICMP / ICMPv6 echo.
     Icmp(IcmpSpec),
@@ -304,13 +304,16 @@ pub struct TcpSpec {
     pub addr: SocketAddr,
 }
 
-/// HTTP/1.1 GET check.
+/// HTTP/1.1 GET check, over TCP or, with [`HttpSpec::tls`], TLS
+/// (keepalived's `HTTP_GET` and `SSL_GET`).
 ///
-/// Sends `GET path HTTP/1.1` with `Host` and `Connection: close`, reads the
-/// status line and, if `body_contains` is set, the body (up to `max_response`
-/// bytes in all; chunked bodies are decoded). Success: the status is in
-/// `expect_status` (or 200..=299 when empty) and the body contains the
-/// substring, if one is given.
+/// Sends `GET path HTTP/1.1` with `Host` and `Connection: close` and reads
+/// the status line. Success, checked in keepalived's order: the status is
+/// in `expect_status` (or 200..=299 when empty), then the body contains
+/// `body_contains` and its MD5 is `body_md5`, for those that are given. The
+/// body is read only for those two, until its Content-Length, its last
+/// chunk (chunked bodies are decoded) or the close; a wrong status fails
+/// without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSpec {
     /// Server address and port.
@@ -323,8 +326,34 @@ pub struct HttpSpec {
     pub expect_status: Vec<u16>,
     /// A byte string the body must contain.
     pub body_contains: Option<Vec<u8>>,
-    /// Cap on bytes read.
+    /// The MD5 the body must have (keepalived's `digest`, as its `genhash`
+    /// or `md5sum` of the body prints it). The body is digested as it
+    /// streams, whatever its length.
+    pub body_md5: Option<[u8; 16]>,
+    /// Cap on the bytes kept: the header section, and the part of the body
+    /// searched for `body_contains`.
     pub max_response: usize,
+    /// Speak TLS (HTTPS); `None`: plain HTTP.
+    pub tls: Option<TlsSpec>,
+}
+
+/// TLS settings of an HTTPS check, with keepalived's `SSL_GET` semantics:
+/// TLS 1.2 or 1.3, **no verification of the server's certificate** (the
+/// check is about the service answering; keepalived never verifies it
+/// either), a full handshake each time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSpec {
+    /// The server name sent in the client hello (SNI, keepalived's
+    /// `enable_sni` / `sni_name`); `None` sends none. Must be a DNS name.
+    pub sni: Option<String>,
+}
+
+impl TlsSpec {
+    /// Whether `name` can be sent as SNI: a DNS name, not an IP address
+    /// (RFC 6066 §3) and without a port.
+    pub fn is_valid_sni(name: &str) -> bool {
+        crate::probe::tls::is_dns_name(name)
+    }
 }
 
 impl HttpSpec {
@@ -336,7 +365,9 @@ impl HttpSpec {
             path: path.into(),
             expect_status: Vec::new(),
             body_contains: None,
+            body_md5: None,
             max_response: DEFAULT_HTTP_MAX_RESPONSE,
+            tls: None,
         }
     }
 
@@ -355,6 +386,11 @@ impl HttpSpec {
             .find(|s| !(100..=599).contains(*s))
         {
             return Err(ConfigError::BadHttpStatus(*s));
+        }
+        if let Some(name) = self.tls.as_ref().and_then(|t| t.sni.as_ref()) {
+            if !TlsSpec::is_valid_sni(name) {
+                return Err(ConfigError::BadSni(name.clone()));
+            }
         }
         Ok(())
     }

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{drive, run_for};
-use healthcheck::{CheckKind, CheckSpec, Detail, HttpSpec, Outcome, Runner, Status, TcpSpec};
+use healthcheck::{
+    BodyDigest, CheckKind, CheckSpec, Detail, HttpSpec, Outcome, ProbeResult, Runner, Status,
+    TcpSpec,
+};
 
 #[test]
 fn tcp_listener_comes_and_goes() {
@@ -145,7 +148,8 @@ fn http_200_then_500_then_body_mismatch() {
         last.detail,
         Detail::HttpStatus {
             status: 200,
-            body_matched: Some(true)
+            body_matched: Some(true),
+            digest: None,
         }
     );
     {
@@ -193,9 +197,155 @@ fn http_200_then_500_then_body_mismatch() {
         ev[0].result.detail,
         Detail::HttpStatus {
             status: 200,
-            body_matched: Some(false)
+            body_matched: Some(false),
+            digest: None,
         }
     );
+}
+
+/// `printf 'all healthy' | md5sum`, computed outside this code.
+const HEALTHY_MD5: [u8; 16] = hex("eb3c6b56b9c3aa46942c6898323ae16a");
+/// `printf 'degraded' | md5sum`.
+const DEGRADED_MD5: [u8; 16] = hex("8377f5fd94f84ea08829f36e1ded3b74");
+
+const fn hex(s: &str) -> [u8; 16] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("not a hex digit"),
+        }
+    }
+    let b = s.as_bytes();
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    while i < 16 {
+        out[i] = nibble(b[2 * i]) << 4 | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+/// Runs `spec` once and returns its result.
+fn probe_once(spec: HttpSpec) -> ProbeResult {
+    let mut r = Runner::new().unwrap();
+    let id = r
+        .checker()
+        .add(
+            CheckSpec::new("once", CheckKind::Http(spec))
+                .interval(Duration::from_secs(10))
+                .timeout(Duration::from_secs(2)),
+            Instant::now(),
+        )
+        .unwrap();
+    let (_, ok) = drive(&mut r, Duration::from_secs(5), |c, _| {
+        c.state(id).unwrap().results() >= 1
+    });
+    assert!(ok, "no result");
+    r.checker().last_result(id).unwrap().clone()
+}
+
+#[test]
+fn http_digest_of_the_body() {
+    let (addr, reply, _) = http_server();
+    let mut spec = HttpSpec::new(addr, "/");
+    spec.body_md5 = Some(HEALTHY_MD5);
+    let expected = |matched, md5| Detail::HttpStatus {
+        status: 200,
+        body_matched: None,
+        digest: Some(BodyDigest { md5, matched }),
+    };
+
+    // The right body, with each framing: success.
+    for (chunked, content_length) in [(false, true), (true, false), (false, false)] {
+        *reply.lock().unwrap() = Reply {
+            status: 200,
+            body: "all healthy",
+            chunked,
+            content_length,
+        };
+        let res = probe_once(spec.clone());
+        assert_eq!(res.outcome, Outcome::Success, "{}", res.detail);
+        assert_eq!(res.detail, expected(true, HEALTHY_MD5));
+    }
+
+    // Another body: failure, and the detail says which MD5 came.
+    reply.lock().unwrap().body = "degraded";
+    let res = probe_once(spec.clone());
+    assert_eq!(res.outcome, Outcome::Failure);
+    assert_eq!(res.detail, expected(false, DEGRADED_MD5));
+    assert_eq!(
+        res.detail.to_string(),
+        "HTTP 200, body MD5 8377f5fd94f84ea08829f36e1ded3b74 (not the expected one)"
+    );
+
+    // The right body with a status outside status_code: failure, the
+    // status decides first (keepalived 2.x).
+    *reply.lock().unwrap() = Reply {
+        status: 500,
+        body: "all healthy",
+        chunked: false,
+        content_length: true,
+    };
+    let res = probe_once(spec.clone());
+    assert_eq!(res.outcome, Outcome::Failure);
+    assert_eq!(
+        res.detail,
+        Detail::HttpStatus {
+            status: 500,
+            body_matched: None,
+            digest: None
+        }
+    );
+    // With 500 accepted, the digest decides.
+    spec.expect_status = vec![500];
+    assert_eq!(probe_once(spec.clone()).outcome, Outcome::Success);
+    reply.lock().unwrap().body = "degraded";
+    assert_eq!(probe_once(spec).outcome, Outcome::Failure);
+}
+
+#[test]
+fn http_digest_of_a_body_longer_than_max_response() {
+    // 200 kB, three times max_response: the MD5 covers all of it.
+    let body: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let served = body.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                served.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&served);
+        }
+    });
+    let md5 = std::process::Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(&body)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let hexs = String::from_utf8(md5.stdout).unwrap();
+    let mut want = [0u8; 16];
+    for (i, w) in want.iter_mut().enumerate() {
+        *w = u8::from_str_radix(&hexs[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let mut spec = HttpSpec::new(addr, "/");
+    spec.body_md5 = Some(want);
+    assert!(spec.max_response < body.len());
+    let res = probe_once(spec.clone());
+    assert_eq!(res.outcome, Outcome::Success, "{}", res.detail);
+    want[0] ^= 1;
+    spec.body_md5 = Some(want);
+    assert_eq!(probe_once(spec).outcome, Outcome::Failure);
 }
 
 #[test]
@@ -293,7 +443,8 @@ fn ipv6_tcp_and_http() {
         r.checker().last_result(h).unwrap().detail,
         Detail::HttpStatus {
             status: 204,
-            body_matched: None
+            body_matched: None,
+            digest: None,
         }
     );
 }

@@ -188,3 +188,75 @@ fn lvs_blocks_convert_and_the_rest_is_named() {
     assert!(named("written as 443"), "{notes:?}");
     assert!(!named("LVS pending"), "{notes:?}");
 }
+
+/// keepalived's `SSL_GET` with `enable_sni` / `sni_name`.
+const SSL_CONF: &str = r#"
+virtual_server 192.0.2.40 443 {
+    protocol TCP
+    virtualhost vs.example.test
+    real_server 10.0.0.41 443 {
+        SSL_GET {
+            url {
+                path /health
+                digest 9b3a0c85a887a256d6939da88aabd8cd
+            }
+            enable_sni
+        }
+    }
+    real_server 10.0.0.42 443 {
+        SSL_GET {
+            url {
+                path /
+            }
+            sni_name rs.example.test
+        }
+    }
+    real_server 10.0.0.43 443 {
+        SSL_GET {
+            url {
+                path /
+            }
+            sni_name rs.example.test
+            enable_sni off
+        }
+    }
+    real_server 10.0.0.44 443 {
+        HTTP_GET {
+            url {
+                path /
+            }
+            enable_sni
+        }
+    }
+}
+"#;
+
+#[test]
+fn ssl_get_sni_converts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keepalived.conf");
+    std::fs::write(&path, SSL_CONF).unwrap();
+    let imported = import_file(&path).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let rss = &cfg.lvs.virtual_servers[0].real_servers;
+    let kind = |i: usize| match &rss[i].checks[0].kind {
+        RsCheckKind::Http { tls, sni, urls, .. } => (*tls, sni.clone(), urls[0].digest.is_some()),
+        k => panic!("{k:?}"),
+    };
+    // enable_sni: the virtual server's virtualhost, as keepalived sends it.
+    assert_eq!(kind(0), (true, Some("vs.example.test".into()), true));
+    assert_eq!(kind(1), (true, Some("rs.example.test".into()), false));
+    // The last word counts: `enable_sni off` after `sni_name`.
+    assert_eq!(kind(2), (true, None, false));
+    assert_eq!(kind(3), (false, None, false));
+    let notes: Vec<String> = imported.notes.iter().map(|n| n.message.clone()).collect();
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.contains("sni"))
+            .collect::<Vec<_>>(),
+        ["`enable_sni` in HTTP_GET has no effect (no TLS)"],
+        "{notes:?}"
+    );
+}

@@ -20,6 +20,7 @@ pub(crate) mod icmp;
 pub(crate) mod iface;
 pub(crate) mod procs;
 pub(crate) mod tcp;
+pub(crate) mod tls;
 
 /// An OS error, kept small and comparable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,15 +66,26 @@ pub enum Detail {
     Os(OsFailure),
     /// TCP handshake completed.
     Connected,
-    /// HTTP response status, and whether the body contained the expected substring.
+    /// HTTP response status, and what was found in the body.
     HttpStatus {
         /// Status code.
         status: u16,
-        /// `None` when no substring was configured.
+        /// Whether the body contained the expected substring; `None` when
+        /// no substring was configured or the status already failed.
         body_matched: Option<bool>,
+        /// The body's MD5 and whether it is the expected one; `None` when
+        /// no digest was configured or the status already failed.
+        digest: Option<BodyDigest>,
     },
     /// The HTTP response could not be parsed.
     HttpMalformed(&'static str),
+    /// The TLS session of an HTTPS check failed.
+    Tls {
+        /// During the handshake, before any HTTP was exchanged.
+        handshake: bool,
+        /// What went wrong (rustls's description of the error or alert).
+        reason: String,
+    },
     /// An echo reply arrived after this long.
     EchoReply {
         /// Round-trip time.
@@ -105,15 +117,28 @@ impl fmt::Display for Detail {
             Detail::HttpStatus {
                 status,
                 body_matched,
+                digest,
             } => {
                 write!(f, "HTTP {status}")?;
                 match body_matched {
-                    Some(true) => f.write_str(", body matched"),
-                    Some(false) => f.write_str(", body did not match"),
+                    Some(true) => f.write_str(", body matched")?,
+                    Some(false) => f.write_str(", body did not match")?,
+                    None => {}
+                }
+                match digest {
+                    Some(d) => write!(f, ", {d}"),
                     None => Ok(()),
                 }
             }
             Detail::HttpMalformed(why) => write!(f, "malformed HTTP response: {why}"),
+            Detail::Tls {
+                handshake: true,
+                reason,
+            } => write!(f, "TLS handshake failed: {reason}"),
+            Detail::Tls {
+                handshake: false,
+                reason,
+            } => write!(f, "TLS error: {reason}"),
             Detail::EchoReply { rtt } => write!(f, "echo reply in {rtt:?}"),
             Detail::Operstate { operstate, carrier } => {
                 write!(f, "operstate {operstate}")?;
@@ -126,6 +151,33 @@ impl fmt::Display for Detail {
             Detail::FileNotInteger => f.write_str("file does not hold an integer"),
             Detail::Processes(n) => write!(f, "{n} matching processes"),
         }
+    }
+}
+
+/// The MD5 of an HTTP body, compared with the expected one (keepalived's
+/// `digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDigest {
+    /// The MD5 of the body as read (decoded from chunks, up to its
+    /// Content-Length or to the close).
+    pub md5: [u8; 16],
+    /// Whether it is the expected one.
+    pub matched: bool,
+}
+
+impl fmt::Display for BodyDigest {
+    /// `body MD5 9b3a…cd (expected)`, in the hex form keepalived's
+    /// `genhash` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("body MD5 ")?;
+        for b in self.md5 {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(if self.matched {
+            " (expected)"
+        } else {
+            " (not the expected one)"
+        })
     }
 }
 
@@ -152,7 +204,8 @@ pub(crate) enum Step {
 pub(crate) enum InFlight {
     Exec(exec::ExecProbe),
     Tcp(tcp::TcpProbe),
-    Http(http::HttpProbe),
+    /// Boxed: the response state (an MD5 context, buffers) is large.
+    Http(Box<http::HttpProbe>),
     Icmp(icmp::IcmpProbe),
 }
 

@@ -156,6 +156,9 @@ pub enum RsCheckKind {
         urls: Vec<UrlCheck>,
         /// Host header.
         virtualhost: Option<String>,
+        /// The server name sent in the TLS client hello (`ssl_get` with
+        /// `sni_name`, or `enable_sni` and the virtualhost); `None`: none.
+        sni: Option<String>,
     },
     /// `misc_check`: a program; exit 0 is up.
     Misc {
@@ -280,6 +283,8 @@ pub(crate) struct RawRsCheck {
     pub(crate) warmup: Option<Spanned<Dur>>,
     pub(crate) delay_loop: Option<Spanned<Dur>>,
     pub(crate) virtualhost: Option<Spanned<String>>,
+    pub(crate) enable_sni: Option<Spanned<bool>>,
+    pub(crate) sni_name: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) url: Vec<Spanned<RawUrl>>,
     pub(crate) misc_path: Option<Spanned<Argv>>,

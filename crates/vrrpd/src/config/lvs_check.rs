@@ -9,9 +9,8 @@ use ipvs_netlink::{Family, ForwardMethod, Protocol, ServiceKey};
 use toml::Spanned;
 
 use super::lvs::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP, LvsConfig, RawLvs, RawRealServer, RawRsCheck,
-    RawUrl, RawVirtualServer, RealServer, RsCheck, RsCheckKind, StatusCodes, SyncDaemonConfig,
-    UrlCheck, VirtualServer,
+    DEFAULT_DELAY_LOOP, LvsConfig, RawLvs, RawRealServer, RawVirtualServer, RealServer,
+    SyncDaemonConfig, VirtualServer,
 };
 use super::raw::Argv;
 use super::validate::Cx;
@@ -22,13 +21,13 @@ const SCHEDULERS: [&str; 14] = [
 ];
 
 /// Defaults a virtual server passes to its checkers.
-struct CheckDefaults {
-    delay_loop: Duration,
-    connect_timeout: Option<Duration>,
-    retry: Option<u32>,
-    delay_before_retry: Option<Duration>,
-    warmup: Option<Duration>,
-    virtualhost: Option<String>,
+pub(super) struct CheckDefaults {
+    pub(super) delay_loop: Duration,
+    pub(super) connect_timeout: Option<Duration>,
+    pub(super) retry: Option<u32>,
+    pub(super) delay_before_retry: Option<Duration>,
+    pub(super) warmup: Option<Duration>,
+    pub(super) virtualhost: Option<String>,
 }
 
 impl Cx {
@@ -343,133 +342,6 @@ impl Cx {
         self.at(at, message);
     }
 
-    fn rs_check(
-        &mut self,
-        kind: &str,
-        spanned: &Spanned<RawRsCheck>,
-        rs: SocketAddr,
-        d: &CheckDefaults,
-    ) -> Option<RsCheck> {
-        let c = spanned.get_ref();
-        let http = kind == "http_get" || kind == "ssl_get";
-        let misc = kind == "misc_check";
-        let wrong = |present: bool, key: &str, cx: &mut Cx| {
-            if present {
-                cx.at(spanned, format!("`{key}` does not belong in {kind}"));
-            }
-        };
-        wrong(!http && !c.url.is_empty(), "url", self);
-        wrong(!http && c.virtualhost.is_some(), "virtualhost", self);
-        wrong(!misc && c.misc_path.is_some(), "misc_path", self);
-        wrong(!misc && c.misc_timeout.is_some(), "misc_timeout", self);
-        wrong(!misc && c.misc_dynamic.is_some(), "misc_dynamic", self);
-        let ip = match &c.connect_ip {
-            None => rs.ip(),
-            Some(s) => match s.get_ref().parse::<IpAddr>() {
-                Ok(ip) => ip,
-                Err(_) => {
-                    self.at(
-                        s,
-                        format!("connect_ip {:?} is not an IP address", s.get_ref()),
-                    );
-                    rs.ip()
-                }
-            },
-        };
-        let port = c.connect_port.as_ref().map_or(rs.port(), |p| *p.get_ref());
-        if port == 0 && !misc {
-            self.at(
-                spanned,
-                format!("{kind} needs a port: the real server's `port` or `connect_port`"),
-            );
-        }
-        let kind_out = if misc {
-            let Some(argv) = c.misc_path.as_ref() else {
-                self.at(spanned, "misc_check needs `misc_path`");
-                return None;
-            };
-            RsCheckKind::Misc {
-                argv: argv.get_ref().0.clone(),
-                timeout: dur(c.misc_timeout.as_ref()).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-                dynamic: flag(c.misc_dynamic.as_ref()),
-            }
-        } else if http {
-            if c.url.is_empty() {
-                self.at(spanned, format!("{kind} needs at least one `url`"));
-            }
-            let urls = c.url.iter().filter_map(|u| self.url(u)).collect();
-            RsCheckKind::Http {
-                tls: kind == "ssl_get",
-                urls,
-                virtualhost: c
-                    .virtualhost
-                    .as_ref()
-                    .map(|v| v.get_ref().clone())
-                    .or_else(|| d.virtualhost.clone()),
-            }
-        } else {
-            RsCheckKind::Tcp
-        };
-        // keepalived's defaults: retry 1 (0 for MISC_CHECK),
-        // delay_before_retry 3 s for HTTP / SSL and 1 s otherwise.
-        let retry_default = if misc { 0 } else { 1 };
-        let dbr_default = Duration::from_secs(if http { 3 } else { 1 });
-        let delay_loop = dur(c.delay_loop.as_ref()).unwrap_or(d.delay_loop);
-        Some(RsCheck {
-            kind: kind_out,
-            connect: SocketAddr::new(ip, port),
-            connect_timeout: dur(c.connect_timeout.as_ref())
-                .or(d.connect_timeout)
-                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            retry: c
-                .retry
-                .as_ref()
-                .map(|r| *r.get_ref())
-                .or(d.retry)
-                .unwrap_or(retry_default),
-            delay_before_retry: dur(c.delay_before_retry.as_ref())
-                .or(d.delay_before_retry)
-                .unwrap_or(dbr_default),
-            warmup: dur(c.warmup.as_ref()).or(d.warmup).unwrap_or(delay_loop),
-            delay_loop,
-        })
-    }
-
-    fn url(&mut self, u: &Spanned<RawUrl>) -> Option<UrlCheck> {
-        let r = u.get_ref();
-        if !r.path.get_ref().starts_with('/') {
-            self.at(&r.path, "a url path starts with '/'");
-        }
-        let status = match &r.status_code {
-            None => vec![(200, 299)],
-            Some(s) => match status_ranges(s.get_ref()) {
-                Some(v) => v,
-                None => {
-                    self.at(
-                        s,
-                        "status_code is a code (200) or a list of codes and ranges (\"200-299 503\") between 100 and 599",
-                    );
-                    return None;
-                }
-            },
-        };
-        let digest = match &r.digest {
-            None => None,
-            Some(d) => match md5_hex(d.get_ref()) {
-                Some(x) => Some(x),
-                None => {
-                    self.at(d, "digest is an MD5 sum: 32 hexadecimal digits");
-                    return None;
-                }
-            },
-        };
-        Some(UrlCheck {
-            path: r.path.get_ref().clone(),
-            status,
-            digest,
-        })
-    }
-
     fn hook(&mut self, a: Option<&Spanned<Argv>>) -> Option<Vec<String>> {
         let a = a?;
         if a.get_ref().0.is_empty() {
@@ -480,11 +352,11 @@ impl Cx {
     }
 }
 
-fn dur(d: Option<&Spanned<super::raw::Dur>>) -> Option<Duration> {
+pub(super) fn dur(d: Option<&Spanned<super::raw::Dur>>) -> Option<Duration> {
     d.map(|d| d.get_ref().0)
 }
 
-fn flag(b: Option<&Spanned<bool>>) -> bool {
+pub(super) fn flag(b: Option<&Spanned<bool>>) -> bool {
     b.is_some_and(|b| *b.get_ref())
 }
 
@@ -520,45 +392,10 @@ pub(crate) fn prefix_of(s: &str, max: u8) -> Option<u8> {
         .filter(|p| *p <= max)
 }
 
-fn status_ranges(s: &StatusCodes) -> Option<Vec<(u16, u16)>> {
-    let ok = |c: u16| (100..=599).contains(&c);
-    match s {
-        StatusCodes::One(c) => ok(*c).then(|| vec![(*c, *c)]),
-        StatusCodes::Text(t) => {
-            let mut out = Vec::new();
-            for w in t.split_whitespace() {
-                let (a, b) = match w.split_once('-') {
-                    Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-                    None => {
-                        let c = w.parse().ok()?;
-                        (c, c)
-                    }
-                };
-                if !ok(a) || !ok(b) || a > b {
-                    return None;
-                }
-                out.push((a, b));
-            }
-            (!out.is_empty()).then_some(out)
-        }
-    }
-}
-
-fn md5_hex(s: &str) -> Option<[u8; 16]> {
-    let s = s.trim();
-    if s.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::lvs::DEFAULT_CONNECT_TIMEOUT;
 
     #[test]
     fn netmasks_and_prefixes() {
@@ -566,14 +403,6 @@ mod tests {
         assert_eq!(prefix_of("24", 32), Some(24));
         assert_eq!(prefix_of("255.0.255.0", 32), None);
         assert_eq!(prefix_of("33", 32), None);
-    }
-
-    #[test]
-    fn status_codes() {
-        let t = StatusCodes::Text("200-299 503".into());
-        assert_eq!(status_ranges(&t), Some(vec![(200, 299), (503, 503)]));
-        assert_eq!(status_ranges(&StatusCodes::Text("299-200".into())), None);
-        assert_eq!(status_ranges(&StatusCodes::One(42)), None);
     }
 
     #[test]
@@ -605,12 +434,5 @@ mod tests {
             chk.map(|c| c.delay_before_retry),
             Ok(Duration::from_secs(1))
         );
-    }
-
-    #[test]
-    fn digests() {
-        let d = md5_hex("9b3a0c85a887a256d6939da88aabd8cd");
-        assert_eq!(d.map(|d| d[0]), Some(0x9b));
-        assert_eq!(md5_hex("xyz"), None);
     }
 }

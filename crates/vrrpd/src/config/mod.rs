@@ -26,6 +26,7 @@ mod lenient;
 pub mod lvs;
 mod lvs_check;
 mod lvs_forward;
+mod lvs_rs_check;
 mod mail;
 mod model;
 mod raw;

@@ -553,6 +553,28 @@ impl Convert {
                         t.set(key, b.to_string());
                     }
                 }
+                "enable_sni" | "sni_name" if table != "ssl_get" => self.note(
+                    c.line,
+                    Impact::NoEffect,
+                    Some(key),
+                    format!("`{key}` in {} has no effect (no TLS)", n.key),
+                ),
+                // keepalived: the last of `enable_sni` and `sni_name` (which
+                // enables it) counts.
+                "enable_sni" => {
+                    if let Some(b) = boolean(c) {
+                        if !b {
+                            t.0.retain(|(k, _)| k != "sni_name");
+                        }
+                        t.set(key, b.to_string());
+                    }
+                }
+                "sni_name" => {
+                    if let Some(v) = c.args.first() {
+                        t.set(key, quote(v));
+                    }
+                    t.set("enable_sni", "true".to_owned());
+                }
                 k if DURATIONS.contains(&k) => {
                     if let Some(d) = self.duration(c) {
                         t.set(key, d);

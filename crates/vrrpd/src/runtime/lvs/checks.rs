@@ -7,8 +7,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use healthcheck::{CheckKind, CheckSpec, ExecSpec, HttpSpec, TcpSpec};
-use tracing::warn;
+use healthcheck::{CheckKind, CheckSpec, ExecSpec, HttpSpec, TcpSpec, TlsSpec};
 
 use crate::config::lvs::{RealServer, RsCheck, RsCheckKind, VirtualServer};
 
@@ -61,41 +60,26 @@ pub(super) fn specs(
             tls,
             urls,
             virtualhost,
+            sni,
         } => {
-            if *tls {
-                warn!(
-                    "LVS {} {}: ssl_get runs as a TCP connect check (TLS is not implemented yet)",
-                    vs.name(),
-                    rs.addr
-                );
-                vec![(
-                    name(vs, rs, "ssl_get", i),
-                    CheckKind::Tcp(TcpSpec { addr: c.connect }),
-                    c.connect_timeout,
-                )]
-            } else {
-                urls.iter()
-                    .enumerate()
-                    .map(|(u, url)| {
-                        if url.digest.is_some() {
-                            warn!(
-                                "LVS {} {}: the digest of {} is not checked yet",
-                                vs.name(),
-                                rs.addr,
-                                url.path
-                            );
-                        }
-                        let mut h = HttpSpec::new(c.connect, url.path.clone());
-                        h.host.clone_from(virtualhost);
-                        h.expect_status = url.status.iter().flat_map(|(a, b)| *a..=*b).collect();
-                        (
-                            format!("{}.{u}", name(vs, rs, "http_get", i)),
-                            CheckKind::Http(h),
-                            c.connect_timeout,
-                        )
-                    })
-                    .collect()
-            }
+            // keepalived's SSL_GET is its HTTP_GET over TLS: the same
+            // request and verdict (status_code, then digest) per URL.
+            let what = if *tls { "ssl_get" } else { "http_get" };
+            urls.iter()
+                .enumerate()
+                .map(|(u, url)| {
+                    let mut h = HttpSpec::new(c.connect, url.path.clone());
+                    h.host.clone_from(virtualhost);
+                    h.expect_status = url.status.iter().flat_map(|(a, b)| *a..=*b).collect();
+                    h.body_md5 = url.digest;
+                    h.tls = tls.then(|| TlsSpec { sni: sni.clone() });
+                    (
+                        format!("{}.{u}", name(vs, rs, what, i)),
+                        CheckKind::Http(h),
+                        c.connect_timeout,
+                    )
+                })
+                .collect()
         }
         RsCheckKind::Misc {
             argv,
@@ -126,7 +110,72 @@ pub(super) fn specs(
 
 #[cfg(test)]
 mod tests {
-    use super::dynamic_weight;
+    use std::time::Instant;
+
+    use healthcheck::{CheckKind, TlsSpec};
+
+    use super::{dynamic_weight, specs};
+
+    /// The health-check specs of the first check of the first real server.
+    fn lowered(toml: &str) -> Vec<CheckKind> {
+        let c = crate::config::load_str(toml, "t.toml").unwrap();
+        let vs = &c.lvs.virtual_servers[0];
+        let rs = &vs.real_servers[0];
+        specs(vs, rs, &rs.checks[0], 0, vs.alpha, Instant::now())
+            .into_iter()
+            .map(|(s, _)| s.kind)
+            .collect()
+    }
+
+    const VS: &str = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 443\n\
+                      virtualhost = \"www.example.test\"\n\
+                      [[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n";
+
+    #[test]
+    fn ssl_get_is_http_get_over_tls_with_digest_and_sni() {
+        let toml = format!(
+            "{VS}[virtual_server.real_server.ssl_get]\nenable_sni = true\n\
+             url = [{{ path = \"/a\", digest = \"9b3a0c85a887a256d6939da88aabd8cd\" }}, \
+                    {{ path = \"/b\", status_code = 503 }}]\n"
+        );
+        let kinds = lowered(&toml);
+        assert_eq!(kinds.len(), 2);
+        let CheckKind::Http(a) = &kinds[0] else {
+            panic!("{:?}", kinds[0])
+        };
+        assert_eq!(a.addr, "10.0.0.1:443".parse().unwrap());
+        assert_eq!(a.path, "/a");
+        assert_eq!(a.host.as_deref(), Some("www.example.test"));
+        assert_eq!(
+            a.tls,
+            Some(TlsSpec {
+                sni: Some("www.example.test".to_owned())
+            })
+        );
+        assert_eq!(a.body_md5.map(|d| d[0]), Some(0x9b));
+        assert_eq!(a.expect_status, (200..=299).collect::<Vec<u16>>());
+        let CheckKind::Http(b) = &kinds[1] else {
+            panic!("{:?}", kinds[1])
+        };
+        assert_eq!((b.body_md5, b.expect_status.as_slice()), (None, &[503][..]));
+
+        // Without enable_sni: TLS, no SNI.
+        let toml =
+            format!("{VS}[virtual_server.real_server.ssl_get]\nurl = [{{ path = \"/\" }}]\n");
+        let kinds = lowered(&toml);
+        assert!(matches!(&kinds[0], CheckKind::Http(h) if h.tls == Some(TlsSpec { sni: None })));
+
+        // http_get: no TLS, the digest compared all the same.
+        let toml = format!(
+            "{VS}[virtual_server.real_server.http_get]\n\
+             url = [{{ path = \"/\", digest = \"9b3a0c85a887a256d6939da88aabd8cd\" }}]\n"
+        );
+        let kinds = lowered(&toml);
+        assert!(
+            matches!(&kinds[0], CheckKind::Http(h) if h.tls.is_none() && h.body_md5.is_some()),
+            "{kinds:?}"
+        );
+    }
 
     #[test]
     fn misc_dynamic_weights_follow_keepalived() {
