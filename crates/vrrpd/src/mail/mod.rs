@@ -401,6 +401,8 @@ mod tests {
             helo_name: None,
             alert_default: false,
             no_email_faults: false,
+            checker_default: None,
+            no_checker_emails: false,
         }
     }
 
