@@ -260,3 +260,57 @@ fn ssl_get_sni_converts() {
         "{notes:?}"
     );
 }
+
+/// keepalived's e-mail alerts of LVS: which servers mail is the same after
+/// the import (keepalived 2.2's defaults: real servers mail, virtual
+/// servers do not, and `smtp_alert_vrrp` is not theirs).
+#[test]
+fn lvs_e_mail_alerts_convert_with_keepalived_s_defaults() {
+    let conf = |globals: &str| {
+        format!(
+            "global_defs {{\n  notification_email {{\n    ops@example.com\n  }}\n  smtp_server 192.0.2.25\n{globals}}}\n\
+             virtual_server 192.0.2.10 80 {{\n  protocol TCP\n  real_server 10.0.0.11 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n  real_server 10.0.0.12 80 {{\n    smtp_alert off\n  }}\n}}\n\
+             virtual_server 192.0.2.10 81 {{\n  protocol TCP\n  smtp_alert\n  real_server 10.0.0.13 81 {{\n    smtp_alert yes\n  }}\n}}\n"
+        )
+    };
+    // (global_defs lines) -> who mails: [vs 80, rs .11, rs .12, vs 81, rs .13]
+    let rows: [(&str, [bool; 5]); 4] = [
+        ("", [false, true, false, true, true]),
+        ("  smtp_alert_vrrp\n", [false, true, false, true, true]),
+        ("  smtp_alert_vrrp off\n", [false, true, false, true, true]),
+        (
+            "  smtp_alert_checker off\n  smtp_alert on\n",
+            [false, false, false, true, true],
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (globals, want) in rows {
+        let p = dir.path().join("k.conf");
+        std::fs::write(&p, conf(globals)).unwrap();
+        let imported = import_file(&p).unwrap();
+        let cfg = load_str(&imported.toml, "imported")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+        let m = &cfg.global.mail;
+        let vss = &cfg.lvs.virtual_servers;
+        let got = [
+            m.virtual_server_alerts(vss[0].smtp_alert),
+            m.real_server_alerts(vss[0].real_servers[0].smtp_alert),
+            m.real_server_alerts(vss[0].real_servers[1].smtp_alert),
+            m.virtual_server_alerts(vss[1].smtp_alert),
+            m.real_server_alerts(vss[1].real_servers[0].smtp_alert),
+        ];
+        assert_eq!(got, want, "{globals:?}\n{}", imported.toml);
+        assert!(
+            !imported.notes.iter().any(|n| n.message.contains("smtp")),
+            "{:#?}",
+            imported.notes
+        );
+    }
+    // no_checker_emails and smtp_alert_checker are carried over as they are.
+    let p = dir.path().join("k.conf");
+    std::fs::write(&p, conf("  no_checker_emails\n  smtp_alert_checker\n")).unwrap();
+    let imported = import_file(&p).unwrap();
+    let cfg = load_str(&imported.toml, "imported").unwrap();
+    assert!(cfg.global.mail.no_checker_emails);
+    assert_eq!(cfg.global.mail.checker_default, Some(true));
+}

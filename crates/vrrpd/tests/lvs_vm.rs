@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use lab::Lab;
 use lab::peers::Inst;
+use lab::{Lab, smtp};
 
 const VIP: &str = "10.99.0.50";
 const CLIENT: &str = "10.98.0.100";
@@ -244,11 +244,16 @@ fn virtual_server(port: u16, kind: &str, extra: &str, rs_extra: &str) -> String 
 }
 
 fn start_director(lab: &Lab, i: usize, priority: u8, lvs: &str) {
+    start_director_with(lab, i, priority, "", lvs);
+}
+
+/// A director whose `[global]` has `global` too.
+fn start_director_with(lab: &Lab, i: usize, priority: u8, global: &str, lvs: &str) {
     let inst = Inst {
         extra: "garp_master_delay = \"0s\"\n".into(),
         ..Inst::v3("VI_1", 51, priority, &format!("{VIP}/24"))
     };
-    lab.write_vrrpd_toml(i, "", &format!("{}\n{lvs}", inst.toml()));
+    lab.write_vrrpd_toml(i, global, &format!("{}\n{lvs}", inst.toml()));
     lab.spawn_vrrpd(i, &format!("vrrpd{i}"), &[("RUST_LOG", "info")]);
 }
 
@@ -450,6 +455,175 @@ fn direct_routing_alternates() {
         ipvsadm(&lab, &d0)
     );
     assert_alternates(&lab, 80);
+}
+
+/// keepalived's LVS alerts against a real SMTP server (aiosmtpd on the
+/// client): a real server whose check fails and recovers, and the quorum
+/// that goes with it, are mailed with the router id, the servers and the
+/// check; a virtual server and real servers without `smtp_alert` (the
+/// global `smtp_alert_checker = false`) mail nothing; `omega` mails the
+/// stop.
+#[test]
+fn real_server_and_quorum_alerts_reach_a_real_smtp_server() {
+    const TEST: &str = "real_server_and_quorum_alerts_reach_a_real_smtp_server";
+    if !ready(TEST) {
+        return;
+    }
+    if !smtp::aiosmtpd_available() {
+        assert!(
+            std::env::var_os("IPVS_TEST_REQUIRE").is_none(),
+            "{TEST}: no python3-aiosmtpd, and IPVS_TEST_REQUIRE is set"
+        );
+        return;
+    }
+    let lab = build("lvm", false);
+    let inbox = lab.dir.path().join("inbox.jsonl");
+    let c = lab.client.ns.clone();
+    let out = inbox.display().to_string();
+    smtp::start(&lab, &c, "smtpd", smtp::SERVER, (CLIENT, 2525), &out);
+    let b2 = Backend::start(&lab.hosts[2].ns, "rs2", 80);
+    let _b3 = Backend::start(&lab.hosts[3].ns, "rs3", 80);
+    let global = format!(
+        "router_id = \"lab-d0\"\nnotification_email = [\"ops@example.com\", \"noc@example.com\"]\n\
+         notification_email_from = \"vrrpd@d0.example.com\"\nsmtp_server = \"{CLIENT}:2525\"\n\
+         smtp_connect_timeout = \"10s\"\nsmtp_alert_checker = false\n"
+    );
+    // Port 80 mails (its own smtp_alert and its real servers'); port 81,
+    // with the same real servers, follows smtp_alert_checker = false.
+    let lvs = virtual_server(
+        80,
+        "NAT",
+        "quorum = 2\nomega = true\nsmtp_alert = true",
+        "smtp_alert = true",
+    ) + &virtual_server(81, "NAT", "quorum = 2", "");
+    start_director_with(&lab, 0, 200, &global, &lvs);
+    wait_master(&lab, 0);
+    let d0 = lab.hosts[0].ns.clone();
+    assert!(
+        lab.wait_until(Duration::from_secs(10), || {
+            let t = ipvsadm(&lab, &d0);
+            weight_of(&t, 80, "10.99.0.12:80").is_some()
+                && weight_of(&t, 81, "10.99.0.12:80").is_some()
+        }),
+        "table: {}\n{}",
+        ipvsadm(&lab, &d0),
+        lab.log("vrrpd0")
+    );
+    let want = |s: &str| {
+        let (s, inbox) = (s.to_owned(), inbox.clone());
+        move || smtp::subjects(&inbox).contains(&s)
+    };
+    let rs_down = "[lab-d0] LVS TCP 10.99.0.50:80 - real server 10.99.0.12:80 DOWN";
+    let rs_up = "[lab-d0] LVS TCP 10.99.0.50:80 - real server 10.99.0.12:80 UP";
+    let q_down = "[lab-d0] LVS TCP 10.99.0.50:80 - quorum DOWN";
+    let q_up = "[lab-d0] LVS TCP 10.99.0.50:80 - quorum UP";
+
+    b2.set_listening(false);
+    for s in [rs_down, q_down] {
+        assert!(
+            lab.wait_until(Duration::from_secs(15), want(s)),
+            "no mail {s:?}: {:?}\n{}",
+            smtp::subjects(&inbox),
+            lab.log("vrrpd0")
+        );
+    }
+    let m = smtp::find(&inbox, rs_down).unwrap();
+    let data = m["data"].as_str().unwrap();
+    assert!(
+        data.contains("=> tcp_check of 10.99.0.12:80 failed: "),
+        "{data}"
+    );
+    assert_eq!(
+        smtp::header(&m, "From"),
+        Some("vrrpd@d0.example.com"),
+        "{m}"
+    );
+    assert_eq!(
+        smtp::header(&m, "To"),
+        Some("ops@example.com, noc@example.com"),
+        "{m}"
+    );
+    assert_eq!(smtp::header(&m, "X-Mailer"), Some("vrrpd"), "{m}");
+    assert!(
+        smtp::header(&m, "Date").is_some_and(|d| d.ends_with("+0000")),
+        "{m}"
+    );
+    assert_eq!(m["from"], "vrrpd@d0.example.com");
+    assert_eq!(
+        m["to"],
+        serde_json::json!(["ops@example.com", "noc@example.com"])
+    );
+    let q = smtp::find(&inbox, q_down).unwrap();
+    assert!(
+        q["data"]
+            .as_str()
+            .unwrap()
+            .contains("=> quorum lost: live weight 1 is below 2 (quorum 2 - hysteresis 0) <="),
+        "{q}"
+    );
+
+    b2.set_listening(true);
+    for s in [rs_up, q_up] {
+        assert!(
+            lab.wait_until(Duration::from_secs(15), want(s)),
+            "no mail {s:?}: {:?}\n{}",
+            smtp::subjects(&inbox),
+            lab.log("vrrpd0")
+        );
+    }
+    let m = smtp::find(&inbox, rs_up).unwrap();
+    assert!(
+        m["data"]
+            .as_str()
+            .unwrap()
+            .contains("=> tcp_check of 10.99.0.12:80 succeeded <="),
+        "{m}"
+    );
+    // Nothing at start (the servers were as assumed), nothing of port 81
+    // or of the VRRP instance (no smtp_alert), nothing twice.
+    let got = smtp::subjects(&inbox);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|s| s.starts_with("[lab-d0] LVS TCP 10.99.0.50:80 - ")),
+        "{got:?}"
+    );
+    // Counted as sent once the server's reply is read (after the inbox).
+    let sent = || {
+        lab.status_json(0)
+            .is_some_and(|st| st["data"]["mail"]["sent"] == 4)
+    };
+    assert!(
+        lab.wait_until(Duration::from_secs(5), sent),
+        "{:?}",
+        lab.status_json(0)
+    );
+    let st = lab.status_json(0).unwrap();
+    assert_eq!(st["data"]["mail"]["failed"], 0, "{st}");
+
+    // omega: the stop mails both real servers of port 80 and its quorum.
+    lab.signal("vrrpd0", nix::sys::signal::Signal::SIGTERM as i32);
+    assert!(lab.wait_exit("vrrpd0", Duration::from_secs(20)).is_some());
+    for s in [
+        rs_down.replace(".12:80 DOWN", ".13:80 DOWN"),
+        q_down.to_owned(),
+    ] {
+        let stopping = |m: &serde_json::Value| {
+            smtp::header(m, "Subject") == Some(s.as_str())
+                && m["data"]
+                    .as_str()
+                    .unwrap()
+                    .contains("=> vrrpd is stopping <=")
+        };
+        assert!(
+            lab.wait_until(Duration::from_secs(10), || smtp::mails(&inbox)
+                .iter()
+                .any(stopping)),
+            "no stop mail {s:?}: {:?}\n{}",
+            smtp::subjects(&inbox),
+            lab.log("vrrpd0")
+        );
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -10,33 +10,13 @@
 
 mod lab;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lab::Lab;
 use lab::peers::Inst;
+use lab::smtp::{self, SERVER, aiosmtpd_available, header, mails, subjects};
 
 const VIP: &str = "10.99.0.200/24";
-const PYTHON: &str = "/usr/bin/python3";
-
-/// An SMTP server that writes each message it accepts as one JSON line.
-const SERVER: &str = r#"
-import json, sys, time
-from aiosmtpd.controller import Controller
-host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        with open(out, "a") as f:
-            f.write(json.dumps({"helo": session.host_name, "from": envelope.mail_from,
-                "to": envelope.rcpt_tos,
-                "data": envelope.content.decode("utf8", "replace")}) + "\n")
-        return "250 OK"
-c = Controller(Handler(), hostname=host, port=port)
-c.start()
-print("ready", flush=True)
-while True:
-    time.sleep(3600)
-"#;
 
 /// A TCP server that accepts and never says a word.
 const SILENT: &str = r#"
@@ -52,30 +32,10 @@ while True:
     held.append(c)
 "#;
 
-fn aiosmtpd_available() -> bool {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIP: python3-aiosmtpd is not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
 /// Starts `script` on the client host at 10.99.0.100:`port`.
 fn start_server(lab: &Lab, name: &str, script: &str, port: u16, out: &str) {
-    let path = lab.dir.path().join(format!("{name}.py"));
-    std::fs::write(&path, script).unwrap();
-    let p = path.display().to_string();
-    let port = port.to_string();
     let ns = lab.client.ns.clone();
-    lab.spawn(&ns, name, &[PYTHON, &p, "10.99.0.100", &port, out]);
-    assert!(
-        lab.wait_until(Duration::from_secs(10), || lab.log(name).contains("ready")),
-        "{name} did not start:\n{}",
-        lab.log(name)
-    );
+    smtp::start(lab, &ns, name, script, ("10.99.0.100", port), out);
 }
 
 /// Host `i`'s configuration: alerts to `server`, instance VI_1 at
@@ -100,30 +60,6 @@ fn config(lab: &Lab, i: usize, priority: u8, server: &str, timeout: &str, group:
         );
     }
     lab.write_vrrpd_toml(i, &global, &body);
-}
-
-fn mails(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn header<'a>(mail: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-    mail["data"]
-        .as_str()?
-        .split("\r\n\r\n")
-        .next()?
-        .split("\n")
-        .find_map(|l| l.trim_end().strip_prefix(&format!("{name}: ")))
-}
-
-fn subjects(path: &std::path::Path) -> Vec<String> {
-    mails(path)
-        .iter()
-        .filter_map(|m| header(m, "Subject").map(str::to_owned))
-        .collect()
 }
 
 #[test]

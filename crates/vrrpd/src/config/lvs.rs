@@ -75,6 +75,9 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `omega`: run the down / quorum hooks at stop.
     pub omega: bool,
+    /// `smtp_alert`: mail quorum changes; `None` follows `[global]`
+    /// ([`crate::config::Mail::virtual_server_alerts`]).
+    pub smtp_alert: Option<bool>,
     /// `ha_suspend`: checks run only while the virtual address is local.
     pub ha_suspend: bool,
     /// `virtualhost`: the default Host header of HTTP / SSL checks.
@@ -119,6 +122,9 @@ pub struct RealServer {
     pub notify_up: Option<Vec<String>>,
     /// `notify_down` hook.
     pub notify_down: Option<Vec<String>>,
+    /// `smtp_alert`: mail its checks' changes; `None` follows `[global]`
+    /// ([`crate::config::Mail::real_server_alerts`]).
+    pub smtp_alert: Option<bool>,
     /// Its checks; all must pass for it to be up. None: always up.
     pub checks: Vec<RsCheck>,
 }
@@ -229,6 +235,7 @@ pub(crate) struct RawVirtualServer {
     pub(crate) tunnel: Option<Spanned<RawTunnel>>,
     pub(crate) alpha: Option<Spanned<bool>>,
     pub(crate) omega: Option<Spanned<bool>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
     pub(crate) inhibit_on_failure: Option<Spanned<bool>>,
     pub(crate) ha_suspend: Option<Spanned<bool>>,
     pub(crate) virtualhost: Option<Spanned<String>>,
@@ -254,6 +261,7 @@ pub(crate) struct RawRealServer {
     pub(crate) inhibit_on_failure: Option<Spanned<bool>>,
     pub(crate) notify_up: Option<Spanned<Argv>>,
     pub(crate) notify_down: Option<Spanned<Argv>>,
+    pub(crate) smtp_alert: Option<Spanned<bool>>,
     pub(crate) tcp_check: Option<Spanned<RawRsCheck>>,
     pub(crate) http_get: Option<Spanned<RawRsCheck>>,
     pub(crate) ssl_get: Option<Spanned<RawRsCheck>>,

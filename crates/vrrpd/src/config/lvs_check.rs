@@ -171,6 +171,7 @@ impl Cx {
             sorry_forward,
             alpha: flag(r.alpha.as_ref()),
             omega: flag(r.omega.as_ref()),
+            smtp_alert: r.smtp_alert.as_ref().map(|b| *b.get_ref()),
             ha_suspend: flag(r.ha_suspend.as_ref()),
             virtualhost: defaults.virtualhost.clone(),
             real_servers,
@@ -312,6 +313,7 @@ impl Cx {
                 .map_or(inhibit, |b| *b.get_ref()),
             notify_up: self.hook(r.notify_up.as_ref()),
             notify_down: self.hook(r.notify_down.as_ref()),
+            smtp_alert: r.smtp_alert.as_ref().map(|b| *b.get_ref()),
             checks,
         })
     }

@@ -1,9 +1,17 @@
 //! E-mail alerts: keepalived's `[global]` keys (`router_id`,
 //! `notification_email`, `notification_email_from`, `smtp_server`,
 //! `smtp_connect_timeout`, `smtp_helo_name`, `smtp_alert`,
-//! `no_email_faults`) and their
+//! `no_email_faults`, `smtp_alert_checker`, `no_checker_emails`) and their
 //! validation. Per-instance and per-group `smtp_alert` live with the hooks
-//! ([`super::Hooks::smtp_alert`]).
+//! ([`super::Hooks::smtp_alert`]), per virtual and real server with LVS
+//! ([`super::lvs::VirtualServer::smtp_alert`]).
+//!
+//! Which LVS alerts are sent follows keepalived 2.2 (`check_data.c`): a
+//! virtual or real server's own `smtp_alert` wins; without one,
+//! `smtp_alert_checker`; without that, the global `smtp_alert` if it is
+//! set; and without any, virtual servers send none and real servers do
+//! (keepalived keeps that last default for compatibility). A virtual
+//! server's setting does not pass to its real servers.
 
 use std::time::Duration;
 
@@ -38,6 +46,14 @@ pub struct Mail {
     pub alert_default: bool,
     /// `no_email_faults`: entering Fault sends no alert.
     pub no_email_faults: bool,
+    /// The default of virtual and real servers that set no `smtp_alert`:
+    /// `smtp_alert_checker`, else `smtp_alert` if given. `None`: neither
+    /// is set (see [`Mail::virtual_server_alerts`],
+    /// [`Mail::real_server_alerts`]).
+    pub checker_default: Option<bool>,
+    /// `no_checker_emails`: a real server's check that changes while the
+    /// real server stays up or down sends no alert.
+    pub no_checker_emails: bool,
 }
 
 impl Default for Mail {
@@ -51,6 +67,8 @@ impl Default for Mail {
             helo_name: None,
             alert_default: false,
             no_email_faults: false,
+            checker_default: None,
+            no_checker_emails: false,
         }
     }
 }
@@ -64,6 +82,18 @@ impl Mail {
     /// Whether an instance or group with `smtp_alert = own` sends alerts.
     pub fn alerts(&self, own: Option<bool>) -> bool {
         self.enabled() && own.unwrap_or(self.alert_default)
+    }
+
+    /// Whether a virtual server with `smtp_alert = own` mails its quorum
+    /// changes (off unless a key says on).
+    pub fn virtual_server_alerts(&self, own: Option<bool>) -> bool {
+        self.enabled() && own.or(self.checker_default).unwrap_or(false)
+    }
+
+    /// Whether a real server with `smtp_alert = own` mails its checks'
+    /// changes (on unless a key says off: keepalived's default).
+    pub fn real_server_alerts(&self, own: Option<bool>) -> bool {
+        self.enabled() && own.or(self.checker_default).unwrap_or(true)
     }
 }
 
@@ -198,6 +228,9 @@ impl Cx {
         if let Some(a) = &g.no_email_faults {
             out.no_email_faults = *a.get_ref();
         }
+        let flag = |f: &Option<Spanned<bool>>| f.as_ref().map(|b| *b.get_ref());
+        out.checker_default = flag(&g.smtp_alert_checker).or(flag(&g.smtp_alert));
+        out.no_checker_emails = flag(&g.no_checker_emails).unwrap_or(false);
         out
     }
 }
@@ -242,5 +275,58 @@ mod tests {
         m.alert_default = true;
         assert!(m.alerts(None) && !m.alerts(Some(false)));
         assert!(address_ok("a@b") && !address_ok("a b@c") && !address_ok("<a@b>"));
+    }
+
+    /// `[global]` from TOML text, through the validation.
+    fn global(toml_text: &str) -> Mail {
+        let g: RawGlobal = toml::from_str(toml_text).unwrap();
+        let mut cx = Cx::new(crate::config::Options::OFFLINE);
+        let m = cx.mail(&g);
+        assert!(cx.diags.is_empty(), "{:?}", cx.diags);
+        m
+    }
+
+    const SERVER: &str =
+        "smtp_server = \"192.0.2.25\"\nnotification_email = [\"ops@example.com\"]\n";
+
+    #[test]
+    fn lvs_alerts_follow_keepalived_s_overrides() {
+        // (global keys, own setting) -> (virtual server, real server),
+        // as keepalived 2.2's check_data.c resolves them.
+        let rows: [(&str, Option<bool>, bool, bool); 10] = [
+            ("", None, false, true),
+            ("", Some(true), true, true),
+            ("", Some(false), false, false),
+            ("smtp_alert = true", None, true, true),
+            ("smtp_alert = false", None, false, false),
+            ("smtp_alert_checker = true", None, true, true),
+            (
+                "smtp_alert_checker = false\nsmtp_alert = true",
+                None,
+                false,
+                false,
+            ),
+            (
+                "smtp_alert_checker = true\nsmtp_alert = false",
+                None,
+                true,
+                true,
+            ),
+            ("smtp_alert_checker = false", Some(true), true, true),
+            ("smtp_alert_checker = true", Some(false), false, false),
+        ];
+        for (keys, own, vs, rs) in rows {
+            let m = global(&format!("{SERVER}{keys}"));
+            assert_eq!(m.virtual_server_alerts(own), vs, "{keys:?} {own:?}");
+            assert_eq!(m.real_server_alerts(own), rs, "{keys:?} {own:?}");
+        }
+        // smtp_alert_checker leaves the instances' default alone.
+        let m = global(&format!("{SERVER}smtp_alert_checker = true"));
+        assert!(!m.alerts(None));
+        // No server or no recipient: nothing, whatever the keys say.
+        let m = global("smtp_alert_checker = true\nnotification_email = [\"a@b\"]");
+        assert!(!m.real_server_alerts(Some(true)) && !m.virtual_server_alerts(Some(true)));
+        assert!(global(&format!("{SERVER}no_checker_emails = true")).no_checker_emails);
+        assert!(!global(SERVER).no_checker_emails);
     }
 }

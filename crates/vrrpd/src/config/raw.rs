@@ -67,6 +67,8 @@ pub(crate) struct RawGlobal {
     pub(crate) smtp_helo_name: Option<Spanned<String>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
     pub(crate) no_email_faults: Option<Spanned<bool>>,
+    pub(crate) smtp_alert_checker: Option<Spanned<bool>>,
+    pub(crate) no_checker_emails: Option<Spanned<bool>>,
     // Defaults of every instance's announcement keys (keepalived's
     // global `vrrp_garp_*`).
     pub(crate) garp_master_delay: Option<Spanned<Dur>>,

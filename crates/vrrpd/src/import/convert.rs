@@ -78,8 +78,9 @@ pub(super) struct FileWide {
     pub(super) script_weights: HashMap<String, i64>,
     /// Track file name → its weight (keepalived's default is 1).
     pub(super) file_weights: HashMap<String, i64>,
-    /// `smtp_alert_vrrp` was given (it wins over `smtp_alert`).
-    pub(super) alert_vrrp: bool,
+    /// `smtp_alert`, `smtp_alert_vrrp` and `smtp_alert_checker` as given
+    /// (`smtp_alert_vrrp` wins over `smtp_alert` for instances).
+    pub(super) alerts: super::mail::AlertSwitches,
     /// `vrrp_track_process` name → its weight (keepalived's default is 0).
     pub(super) process_weights: HashMap<String, i64>,
     /// Rules given a preference so far (keepalived counts down from 16384).

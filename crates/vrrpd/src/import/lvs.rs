@@ -371,7 +371,8 @@ impl Convert {
                 | "omega"
                 | "inhibit_on_failure"
                 | "ha_suspend"
-                | "sorry_server_inhibit" => {
+                | "sorry_server_inhibit"
+                | "smtp_alert" => {
                     if let Some(b) = boolean(c) {
                         t.set(key, b.to_string());
                     }
@@ -397,6 +398,7 @@ impl Convert {
                 "no `protocol`: keepalived uses UDP; written as protocol = \"UDP\"",
             );
         }
+        self.alert_default(&mut t, false);
         t.render("[[virtual_server]]", out);
         out.push_str(&rss);
         out.push('\n');
@@ -489,7 +491,7 @@ impl Convert {
                         t.set(key, v.to_string());
                     }
                 }
-                "inhibit_on_failure" => {
+                "inhibit_on_failure" | "smtp_alert" => {
                     if let Some(b) = boolean(c) {
                         t.set(key, b.to_string());
                     }
@@ -521,8 +523,21 @@ impl Convert {
                 _ => self.lvs_unsupported("real_server", c),
             }
         }
+        self.alert_default(&mut t, true);
         t.render("[[virtual_server.real_server]]", out);
         out.push_str(&checks);
+    }
+
+    /// A virtual (`real` false) or real server without `smtp_alert` gets
+    /// keepalived's default written out where the imported `[global]`
+    /// would give another ([`super::mail::AlertSwitches::lvs_default`]).
+    fn alert_default(&self, t: &mut Lines, real: bool) {
+        if t.0.iter().any(|(k, _)| k == "smtp_alert") {
+            return;
+        }
+        if let Some(b) = self.wide.alerts.lvs_default(real) {
+            t.set("smtp_alert", b.to_string());
+        }
     }
 
     fn checker(&mut self, n: &Node, table: &str, out: &mut String) {

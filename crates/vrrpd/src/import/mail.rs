@@ -1,8 +1,10 @@
 //! keepalived's e-mail keywords: `global_defs`'s `router_id`,
 //! `notification_email { ... }`, `notification_email_from`, `smtp_server
 //! HOST [PORT]`, `smtp_connect_timeout`, `smtp_helo_name`, `smtp_alert`,
-//! `smtp_alert_vrrp` and `no_email_faults` become `[global]` keys; an
-//! instance's or sync group's `smtp_alert [BOOL]` its `smtp_alert`.
+//! `smtp_alert_vrrp`, `no_email_faults`, `smtp_alert_checker` and
+//! `no_checker_emails` become `[global]` keys; an instance's, sync
+//! group's, virtual or real server's `smtp_alert [BOOL]` its `smtp_alert`
+//! ([`AlertSwitches::lvs_default`] for the servers that set none).
 
 use super::Node;
 use super::convert::{Convert, Table, quote, quote_list};
@@ -55,15 +57,27 @@ impl Convert {
             // `smtp_alert` wherever it stands.
             "smtp_alert" => {
                 if let Some(on) = self.smtp_flag(c) {
-                    if !self.wide.alert_vrrp {
+                    if self.wide.alerts.vrrp.is_none() {
                         g.set("smtp_alert", on.to_string());
                     }
+                    self.wide.alerts.global = Some(on);
                 }
             }
             "smtp_alert_vrrp" => {
                 if let Some(on) = self.smtp_flag(c) {
                     g.set("smtp_alert", on.to_string());
-                    self.wide.alert_vrrp = true;
+                    self.wide.alerts.vrrp = Some(on);
+                }
+            }
+            "smtp_alert_checker" => {
+                if let Some(on) = self.smtp_flag(c) {
+                    g.set("smtp_alert_checker", on.to_string());
+                    self.wide.alerts.checker = Some(on);
+                }
+            }
+            "no_checker_emails" => {
+                if let Some(on) = self.smtp_flag(c) {
+                    g.set("no_checker_emails", on.to_string());
                 }
             }
             "no_email_faults" => {
@@ -99,6 +113,32 @@ impl Convert {
     }
 }
 
+/// keepalived's global alert switches, as the file gives them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AlertSwitches {
+    /// `smtp_alert`.
+    pub(super) global: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub(super) vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub(super) checker: Option<bool>,
+}
+
+impl AlertSwitches {
+    /// The `smtp_alert` to write on a virtual server (`real` false) or
+    /// real server (`real` true) that sets none, when the imported
+    /// `[global]` would give it another default than keepalived does:
+    /// `smtp_alert_vrrp` becomes the imported `smtp_alert`, which
+    /// keepalived's checkers do not read.
+    pub(super) fn lvs_default(self, real: bool) -> Option<bool> {
+        // keepalived 2.2, check_data.c: checker, else global, else
+        // virtual servers off and real servers on.
+        let keepalived = self.checker.or(self.global).unwrap_or(real);
+        let imported = self.checker.or(self.vrrp.or(self.global)).unwrap_or(real);
+        (keepalived != imported).then_some(keepalived)
+    }
+}
+
 /// The `[global]` table of the imported file, if it has a key.
 pub(super) fn render_global(g: &Table, out: &mut String) {
     let mut any = false;
@@ -111,5 +151,50 @@ pub(super) fn render_global(g: &Table, out: &mut String) {
     }
     if any {
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AlertSwitches;
+
+    #[test]
+    fn servers_get_their_own_smtp_alert_only_where_smtp_alert_vrrp_would_mislead() {
+        let s = |global, vrrp, checker| AlertSwitches {
+            global,
+            vrrp,
+            checker,
+        };
+        // Nothing, or keys that mean the same in both files.
+        for a in [
+            s(None, None, None),
+            s(Some(true), None, None),
+            s(Some(false), Some(false), None),
+            s(None, Some(true), Some(false)),
+            s(Some(true), Some(false), Some(true)),
+        ] {
+            assert_eq!(
+                (a.lvs_default(false), a.lvs_default(true)),
+                (None, None),
+                "{a:?}"
+            );
+        }
+        // smtp_alert_vrrp alone: keepalived's servers keep their defaults.
+        let a = s(None, Some(true), None);
+        assert_eq!(
+            (a.lvs_default(false), a.lvs_default(true)),
+            (Some(false), None)
+        );
+        let a = s(None, Some(false), None);
+        assert_eq!(
+            (a.lvs_default(false), a.lvs_default(true)),
+            (None, Some(true))
+        );
+        // smtp_alert_vrrp over smtp_alert: the servers follow smtp_alert.
+        let a = s(Some(false), Some(true), None);
+        assert_eq!(
+            (a.lvs_default(false), a.lvs_default(true)),
+            (Some(false), Some(false))
+        );
     }
 }

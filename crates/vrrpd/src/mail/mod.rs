@@ -11,10 +11,12 @@
 //! `status` and the metrics. An unreachable or silent server therefore
 //! costs the loop nothing: transitions and hooks never wait for mail.
 //!
-//! Subjects and bodies are keepalived's (`[router_id] VRRP Instance NAME -
-//! Entering MASTER state`, ...), so mail filters written for keepalived keep
-//! working; the mailer header says `vrrpd`.
+//! Subjects and bodies of VRRP alerts are keepalived's (`[router_id] VRRP
+//! Instance NAME - Entering MASTER state`, ...), so mail filters written for
+//! keepalived keep working; the mailer header says `vrrpd`. LVS alerts
+//! (real servers up or down, quorum) are in `lvs.rs`.
 
+mod lvs;
 mod smtp;
 
 use std::collections::HashMap;
@@ -29,6 +31,8 @@ use tracing::{info, warn};
 use vrrp_fsm::State;
 
 use crate::config::{Mail, SmtpServer};
+
+pub use lvs::{LvsAlert, LvsSource, QuorumFigures, quorum_text, real_server_text, stop_text};
 
 /// Alerts waiting at most; more are dropped (and counted).
 pub const QUEUE_CAPACITY: usize = 64;
@@ -80,15 +84,23 @@ struct Counters {
     dropped: AtomicU64,
 }
 
-/// What the loop queues: the facts of a state change. The worker turns
-/// it into an [`Alert`], so the host name and the user database (which NSS
-/// may look up over the network) are read off the loop.
+/// What an alert says, before the router id (which may be the host name)
+/// is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// The subject after `[ROUTER_ID] `.
+    pub subject: String,
+    /// The body.
+    pub body: String,
+}
+
+/// What the loop queues: the text of an event. The worker turns it into
+/// an [`Alert`], so the host name and the user database (which NSS may
+/// look up over the network) are read off the loop.
 #[derive(Debug)]
 struct Job {
     mail: Mail,
-    what: &'static str,
-    name: String,
-    to: State,
+    text: Text,
     unix_s: u64,
 }
 
@@ -167,11 +179,7 @@ impl Mailer {
             }
             Err(TrySendError::Full(j)) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                warn!(
-                    "mail queue full: the alert of {} {} dropped",
-                    j.name,
-                    state_name(j.to)
-                );
+                warn!("mail queue full: the alert {:?} dropped", j.text.subject);
                 false
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -193,11 +201,8 @@ impl Mailer {
         name: &str,
         to: State,
     ) {
-        if !mail.enabled() && own.unwrap_or(mail.alert_default) && !self.warned {
-            self.warned = true;
-            warn!(
-                "{name}: smtp_alert is on but [global] sets no smtp_server or no notification_email: no e-mail is sent"
-            );
+        if own.unwrap_or(mail.alert_default) {
+            self.warn_unsendable(mail, name);
         }
         if !mail.alerts(own) || (to == State::Fault && mail.no_email_faults) {
             return;
@@ -207,12 +212,24 @@ impl Mailer {
             return;
         }
         self.last.insert(key, to);
-        let what = if what == "GROUP" { "GROUP" } else { "INSTANCE" };
+        self.queue_text(mail, state_text(what, name, to));
+    }
+
+    /// Logs once that alerts are on for `name` but cannot be sent.
+    fn warn_unsendable(&mut self, mail: &Mail, name: &str) {
+        if !mail.enabled() && !self.warned {
+            self.warned = true;
+            warn!(
+                "{name}: smtp_alert is on but [global] sets no smtp_server or no notification_email: no e-mail is sent"
+            );
+        }
+    }
+
+    /// Queues `text`, stamped now, addressed as `mail` says.
+    fn queue_text(&mut self, mail: &Mail, text: Text) {
         self.queue(Job {
             mail: mail.clone(),
-            what,
-            name: name.to_owned(),
-            to,
+            text,
             unix_s: unix_now(),
         });
     }
@@ -232,18 +249,9 @@ impl Mailer {
     }
 }
 
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
-    }
-}
-
 fn worker(rx: &Receiver<Job>, c: &Counters) {
     while let Ok(job) = rx.recv() {
-        let Some(alert) = state_alert(&job.mail, job.what, &job.name, job.to, job.unix_s) else {
+        let Some(alert) = alert(&job.mail, job.text, job.unix_s) else {
             c.failed.fetch_add(1, Ordering::Relaxed);
             continue;
         };
@@ -299,7 +307,7 @@ fn unix_now() -> u64 {
 }
 
 /// keepalived's subject suffix and body for a state.
-fn wording(what: &str, to: State) -> Option<(&'static str, String)> {
+fn wording(what: &str, to: State) -> (&'static str, String) {
     let group = what == "GROUP";
     let word = match to {
         State::Master => "MASTER",
@@ -311,7 +319,7 @@ fn wording(what: &str, to: State) -> Option<(&'static str, String)> {
             } else {
                 "=> VRRP Instance stopping <="
             };
-            return Some(("Stopping", body.to_owned()));
+            return ("Stopping", body.to_owned());
         }
     };
     let subject = match to {
@@ -326,21 +334,35 @@ fn wording(what: &str, to: State) -> Option<(&'static str, String)> {
     } else {
         "=> VRRP Instance is no longer owning VRRP VIPs <=".to_owned()
     };
-    Some((subject, body))
+    (subject, body)
 }
 
-/// The alert of `what` (`"INSTANCE"` / `"GROUP"`) `name` entering `to` at
-/// `unix_s`, addressed as `mail` says; `None` without a server.
-pub fn state_alert(mail: &Mail, what: &str, name: &str, to: State, unix_s: u64) -> Option<Alert> {
-    let server = mail.server.clone()?;
-    let (suffix, body) = wording(what, to)?;
-    let host = hostname();
-    let router_id = mail.router_id.clone().unwrap_or_else(|| host.clone());
+/// The text of `what` (`"INSTANCE"` / `"GROUP"`) `name` entering `to`.
+fn state_text(what: &str, name: &str, to: State) -> Text {
+    let (suffix, body) = wording(what, to);
     let kind = if what == "GROUP" {
         "VRRP Group"
     } else {
         "VRRP Instance"
     };
+    Text {
+        subject: format!("{kind} {name} - {suffix}"),
+        body,
+    }
+}
+
+/// The alert of `what` (`"INSTANCE"` / `"GROUP"`) `name` entering `to` at
+/// `unix_s`, addressed as `mail` says; `None` without a server.
+pub fn state_alert(mail: &Mail, what: &str, name: &str, to: State, unix_s: u64) -> Option<Alert> {
+    alert(mail, state_text(what, name, to), unix_s)
+}
+
+/// The alert saying `text` at `unix_s`, addressed as `mail` says, its
+/// subject after the router id; `None` without a server.
+pub fn alert(mail: &Mail, text: Text, unix_s: u64) -> Option<Alert> {
+    let server = mail.server.clone()?;
+    let host = hostname();
+    let router_id = mail.router_id.clone().unwrap_or_else(|| host.clone());
     Some(Alert {
         server,
         timeout: mail.connect_timeout,
@@ -351,8 +373,8 @@ pub fn state_alert(mail: &Mail, what: &str, name: &str, to: State, unix_s: u64) 
             .unwrap_or_else(|| format!("{}@{host}", user_name())),
         to: mail.to.clone(),
         date: rfc5322_date(unix_s),
-        subject: format!("[{router_id}] {kind} {name} - {suffix}"),
-        body,
+        subject: format!("[{router_id}] {}", text.subject),
+        body: text.body,
     })
 }
 
@@ -401,6 +423,8 @@ mod tests {
             helo_name: None,
             alert_default: false,
             no_email_faults: false,
+            checker_default: None,
+            no_checker_emails: false,
         }
     }
 

@@ -239,6 +239,15 @@ impl Daemon {
         }
     }
 
+    /// Hands the LVS alerts collected since the last call to the mail
+    /// worker (formatting and a non-blocking queue push, as for the
+    /// instances).
+    pub(super) fn send_lvs_alerts(&mut self) {
+        for a in self.lvs.take_alerts() {
+            self.mail.lvs(&self.cfg.global.mail, a);
+        }
+    }
+
     /// A link changed: instances tracking it get their priority
     /// recomputed.
     fn link_changed(&mut self, name: &str, up: bool) {

@@ -161,6 +161,7 @@ impl Daemon {
         info!("stopping: releasing every instance");
         self.phase = Phase::Stopping;
         self.lvs.omega(&mut self.hooks, Instant::now());
+        self.send_lvs_alerts();
         self.exec.stop_all(Stop::HandOver);
         self.handle_exec_events();
     }

@@ -415,6 +415,7 @@ impl Daemon {
                 .with_context(|| format!("check {:?}", c.name))?;
         }
         d.add_instances(&names, placements)?;
+        d.send_lvs_alerts();
         Ok(Some(d))
     }
 
@@ -614,6 +615,7 @@ impl Daemon {
             }
             changed.push(ev.name);
         }
+        self.send_lvs_alerts();
         self.lvs.after_checks(&self.checker);
         if !changed.is_empty() {
             let ids: Vec<_> = self

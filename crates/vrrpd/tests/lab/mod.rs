@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub mod frr;
 pub mod peers;
+pub mod smtp;
 
 /// The UDP port the responders listen on.
 pub const ECHO_PORT: u16 = 7777;

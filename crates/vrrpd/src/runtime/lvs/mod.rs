@@ -9,6 +9,7 @@
 //! changed service or destination); the table is read only at start and
 //! at reload.
 
+mod alerts;
 mod checks;
 pub(crate) mod plan;
 pub(crate) mod status;
@@ -36,6 +37,8 @@ struct RsRun {
     checks: Vec<CheckId>,
     /// Those of them with `misc_dynamic`.
     dynamic: Vec<CheckId>,
+    /// Which checker (and URL) each of them is, for the alerts.
+    parts: BTreeMap<CheckId, alerts::CheckPart>,
     /// Up or down, and its weight.
     live: RsLive,
 }
@@ -62,6 +65,8 @@ pub(super) struct Lvs {
     /// The state file listing the services vrrpd owns.
     state_file: PathBuf,
     sync: sync::SyncRole,
+    /// E-mail alerts not yet taken by the daemon (`alerts.rs`).
+    alerts: Vec<crate::mail::LvsAlert>,
 }
 
 impl std::fmt::Debug for Lvs {
@@ -128,6 +133,7 @@ impl Lvs {
             applied: BTreeMap::new(),
             state_file,
             sync: sync::SyncRole::default(),
+            alerts: Vec::new(),
         }
     }
 
@@ -164,6 +170,7 @@ impl Lvs {
         lvs.apply(ops);
         lvs.save_owned();
         lvs.sync_start_backup();
+        lvs.start_alerts();
         Ok(lvs)
     }
 
@@ -187,6 +194,7 @@ impl Lvs {
             .map(|rs| RsRun {
                 checks: Vec::new(),
                 dynamic: Vec::new(),
+                parts: BTreeMap::new(),
                 live: RsLive {
                     up: rs.checks.is_empty() || was.get(&rs.addr).copied().unwrap_or(!vs.alpha),
                     weight: rs.weight,
@@ -288,8 +296,8 @@ impl Lvs {
     }
 
     /// A check changed state: its real server may go up or down, the
-    /// quorum may change, hooks run, and the service is brought in step.
-    /// False if the check is not an LVS one.
+    /// quorum may change, hooks run, alerts are collected, and the service
+    /// is brought in step. False if the check is not an LVS one.
     pub(super) fn on_check_event(
         &mut self,
         ev: &CheckEvent,
@@ -300,16 +308,20 @@ impl Lvs {
         let Some(&(vi, ri)) = self.by_check.get(&ev.id) else {
             return false;
         };
-        let Some(v) = self.vss.get_mut(vi) else {
-            return true;
-        };
-        let Some(rs) = v.rs.get_mut(ri) else {
+        let Some(rs) = self.vss.get(vi).and_then(|v| v.rs.get(ri)) else {
             return true;
         };
         let up = rs
             .checks
             .iter()
             .all(|id| checker.state(*id).is_none_or(|s| s.status() == Status::Ok));
+        self.on_check_alert((vi, ri), ev, checker, up);
+        let Some(v) = self.vss.get_mut(vi) else {
+            return true;
+        };
+        let Some(rs) = v.rs.get_mut(ri) else {
+            return true;
+        };
         if up == rs.live.up {
             return true;
         }
@@ -340,6 +352,8 @@ impl Lvs {
             v.quorum_up = q;
             let word = if q { "gained" } else { "lost" };
             warn!("LVS {vname}: quorum {word}");
+            let alert = alerts::quorum_alert(&v.cfg, q, plan::live_weight(&live), false);
+            self.alerts.push(alert);
             let hook = if q {
                 &v.cfg.quorum_up
             } else {

@@ -10,6 +10,7 @@ use healthcheck::Checker;
 use ipvs_netlink::ServiceKey;
 use tracing::info;
 
+use super::alerts::CheckPart;
 use super::{HookJob, HookRunner, Lvs, checks};
 use crate::config::lvs::RsCheckKind;
 
@@ -28,13 +29,16 @@ impl Lvs {
             for (ci, c) in rs.checks.iter().enumerate() {
                 let is_dyn = matches!(c.kind, RsCheckKind::Misc { dynamic: true, .. });
                 let start_failed = !run.live.up;
-                for (spec, due) in checks::specs(&v.cfg, rs, c, ci, start_failed, now) {
+                let specs = checks::specs(&v.cfg, rs, c, ci, start_failed, now);
+                for (url, (spec, due)) in specs.into_iter().enumerate() {
                     let name = spec.name.clone();
                     let id = checker
                         .add(spec, due)
                         .with_context(|| format!("LVS check {name}"))?;
                     self.by_check.insert(id, (vi, ri));
                     run.checks.push(id);
+                    let part = CheckPart { checker: ci, url };
+                    run.parts.insert(id, part);
                     if is_dyn {
                         run.dynamic.push(id);
                     }
@@ -55,6 +59,7 @@ impl Lvs {
                 self.by_check.remove(&id);
             }
             run.dynamic.clear();
+            run.parts.clear();
         }
     }
 
@@ -90,8 +95,9 @@ impl Lvs {
     /// keepalived's `omega`: at stop, the `notify_down` hook of every real
     /// server that is up, and the `quorum_down` hook of every virtual
     /// server that holds its quorum (queued before the stop's hand-over;
-    /// the stop waits for hooks).
-    pub(in crate::runtime) fn omega(&self, hooks: &mut HookRunner, now: Instant) {
+    /// the stop waits for hooks), and their e-mail alerts.
+    pub(in crate::runtime) fn omega(&mut self, hooks: &mut HookRunner, now: Instant) {
+        self.omega_alerts();
         for v in self.vss.iter().filter(|v| v.cfg.omega) {
             let vname = v.cfg.name();
             let owner = format!("LVS {vname}");
