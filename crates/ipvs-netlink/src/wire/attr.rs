@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{Command, DecodeError};
+use super::{Command, DecodeError, VERSION};
 use crate::types::Family;
 
 /// `NLA_F_NESTED | NLA_F_NET_BYTEORDER`: flag bits of an attribute type.
@@ -101,6 +101,23 @@ impl AttrWriter {
             slot.copy_from_slice(&len.to_ne_bytes());
         }
     }
+
+    /// A nested attribute `ty` holding the attributes `body` writes
+    /// ([`AttrWriter::begin_nested`] and [`AttrWriter::end_nested`]
+    /// around it).
+    pub(super) fn nest(&mut self, ty: u16, body: impl FnOnce(&mut AttrWriter)) {
+        let at = self.begin_nested(ty);
+        body(self);
+        self.end_nested(at);
+    }
+}
+
+/// An IPVS message for `cmd`: the generic netlink header, then the
+/// attributes `body` writes.
+pub(super) fn message(cmd: Command, body: impl FnOnce(&mut AttrWriter)) -> Vec<u8> {
+    let mut w = AttrWriter::genl(cmd as u8, VERSION);
+    body(&mut w);
+    w.finish()
 }
 
 fn inet_addr_bytes(addr: IpAddr) -> [u8; 16] {
@@ -267,13 +284,22 @@ pub(super) fn expect_cmd(payload: &[u8], cmd: Command) -> Result<&[u8], DecodeEr
     Ok(attrs)
 }
 
+/// Attribute `ty` (`name`) among `attrs`, which must be there.
+pub(super) fn require<'a>(
+    attrs: &'a [u8],
+    ty: u16,
+    name: &'static str,
+) -> Result<Attr<'a>, DecodeError> {
+    find(attrs, ty)?.ok_or(DecodeError::Missing(name))
+}
+
 /// The payload of the nested attribute `ty` (`name`), which must be there.
 pub(super) fn nested<'a>(
     attrs: &'a [u8],
     ty: u16,
     name: &'static str,
 ) -> Result<&'a [u8], DecodeError> {
-    Ok(find(attrs, ty)?.ok_or(DecodeError::Missing(name))?.payload)
+    Ok(require(attrs, ty, name)?.payload)
 }
 
 /// The payload as an address family (`AF_INET`, `AF_INET6`).

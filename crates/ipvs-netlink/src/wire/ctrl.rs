@@ -2,7 +2,7 @@
 //! its answer (`genetlink.h`).
 
 use super::DecodeError;
-use super::attr::{AttrWriter, find, split_genl};
+use super::attr::{AttrWriter, require, split_genl};
 
 /// `CTRL_CMD_NEWFAMILY`.
 const CMD_NEWFAMILY: u8 = 1;
@@ -27,9 +27,7 @@ pub fn decode_family_id(payload: &[u8]) -> Result<u16, DecodeError> {
     if cmd != CMD_NEWFAMILY {
         return Err(DecodeError::UnexpectedCommand(cmd));
     }
-    find(attrs, ATTR_FAMILY_ID)?
-        .ok_or(DecodeError::Missing("CTRL_ATTR_FAMILY_ID"))?
-        .u16("CTRL_ATTR_FAMILY_ID")
+    require(attrs, ATTR_FAMILY_ID, "CTRL_ATTR_FAMILY_ID")?.u16("CTRL_ATTR_FAMILY_ID")
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::attr::{AttrWriter, Attrs, expect_cmd, find, nested};
-use super::{Command, DecodeError, VERSION, cmd_attr};
+use super::attr::{AttrWriter, Attrs, expect_cmd, message, nested, require};
+use super::{Command, DecodeError, cmd_attr};
 use crate::types::{Info, SyncDaemon, SyncState, Timeouts};
 
 /// Sync daemon attributes (`IPVS_DAEMON_ATTR_*`).
@@ -27,8 +27,13 @@ pub(super) mod info_attr {
 
 /// `NewDaemon`: start the sync daemon `d`.
 pub fn encode_daemon(d: &SyncDaemon) -> Vec<u8> {
-    let mut w = AttrWriter::genl(Command::NewDaemon as u8, VERSION);
-    let n = w.begin_nested(cmd_attr::DAEMON);
+    message(Command::NewDaemon, |w| {
+        w.nest(cmd_attr::DAEMON, |w| put_daemon(w, d));
+    })
+}
+
+/// Every setting of sync daemon `d`.
+fn put_daemon(w: &mut AttrWriter, d: &SyncDaemon) {
     w.put_u32(daemon_attr::STATE, d.state.to_raw());
     w.put_str(daemon_attr::MCAST_IFN, &d.ifname);
     w.put_u32(daemon_attr::SYNC_ID, d.sync_id);
@@ -46,26 +51,24 @@ pub fn encode_daemon(d: &SyncDaemon) -> Vec<u8> {
     if let Some(v) = d.mcast_ttl {
         w.put_u8(daemon_attr::MCAST_TTL, v);
     }
-    w.end_nested(n);
-    w.finish()
 }
 
 /// `DelDaemon`: stop the sync daemon in role `state`.
 pub fn encode_daemon_stop(state: SyncState) -> Vec<u8> {
-    let mut w = AttrWriter::genl(Command::DelDaemon as u8, VERSION);
-    let n = w.begin_nested(cmd_attr::DAEMON);
-    w.put_u32(daemon_attr::STATE, state.to_raw());
-    w.end_nested(n);
-    w.finish()
+    message(Command::DelDaemon, |w| {
+        w.nest(cmd_attr::DAEMON, |w| {
+            w.put_u32(daemon_attr::STATE, state.to_raw());
+        });
+    })
 }
 
 /// `SetConfig`: set the timeouts (0 leaves one unchanged).
 pub fn encode_timeouts(t: &Timeouts) -> Vec<u8> {
-    let mut w = AttrWriter::genl(Command::SetConfig as u8, VERSION);
-    w.put_u32(cmd_attr::TIMEOUT_TCP, t.tcp);
-    w.put_u32(cmd_attr::TIMEOUT_TCP_FIN, t.tcp_fin);
-    w.put_u32(cmd_attr::TIMEOUT_UDP, t.udp);
-    w.finish()
+    message(Command::SetConfig, |w| {
+        w.put_u32(cmd_attr::TIMEOUT_TCP, t.tcp);
+        w.put_u32(cmd_attr::TIMEOUT_TCP_FIN, t.tcp_fin);
+        w.put_u32(cmd_attr::TIMEOUT_UDP, t.udp);
+    })
 }
 
 /// Decodes one daemon of a `GetDaemon` answer (command `NewDaemon`).
@@ -129,12 +132,14 @@ pub fn decode_timeouts(payload: &[u8]) -> Result<Timeouts, DecodeError> {
 /// Decodes a `GetInfo` answer (command `SetInfo`).
 pub fn decode_info(payload: &[u8]) -> Result<Info, DecodeError> {
     let attrs = expect_cmd(payload, Command::SetInfo)?;
-    let version = find(attrs, info_attr::VERSION)?
-        .ok_or(DecodeError::Missing("IPVS_INFO_ATTR_VERSION"))?
+    let version = require(attrs, info_attr::VERSION, "IPVS_INFO_ATTR_VERSION")?
         .u32("IPVS_INFO_ATTR_VERSION")?;
-    let conn_table_size = find(attrs, info_attr::CONN_TAB_SIZE)?
-        .ok_or(DecodeError::Missing("IPVS_INFO_ATTR_CONN_TAB_SIZE"))?
-        .u32("IPVS_INFO_ATTR_CONN_TAB_SIZE")?;
+    let conn_table_size = require(
+        attrs,
+        info_attr::CONN_TAB_SIZE,
+        "IPVS_INFO_ATTR_CONN_TAB_SIZE",
+    )?
+    .u32("IPVS_INFO_ATTR_CONN_TAB_SIZE")?;
     Ok(Info {
         version,
         conn_table_size,
@@ -157,10 +162,10 @@ pub fn encode_timeouts_answer(t: &Timeouts) -> Vec<u8> {
 
 /// Encodes `i` the way the kernel answers `GetInfo`.
 pub fn encode_info_answer(i: &Info) -> Vec<u8> {
-    let mut w = AttrWriter::genl(Command::SetInfo as u8, VERSION);
-    w.put_u32(info_attr::VERSION, i.version);
-    w.put_u32(info_attr::CONN_TAB_SIZE, i.conn_table_size);
-    w.finish()
+    message(Command::SetInfo, |w| {
+        w.put_u32(info_attr::VERSION, i.version);
+        w.put_u32(info_attr::CONN_TAB_SIZE, i.conn_table_size);
+    })
 }
 
 #[cfg(test)]

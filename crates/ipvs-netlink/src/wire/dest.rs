@@ -3,10 +3,10 @@
 
 use std::net::IpAddr;
 
-use super::attr::{AttrWriter, Attrs, expect_cmd, family_attr, nested};
+use super::attr::{AttrWriter, Attrs, expect_cmd, family_attr, message, nested};
 use super::service::put_service_key_nest;
 use super::stats::{pick_stats, put_stats};
-use super::{Command, DecodeError, VERSION, cmd_attr};
+use super::{Command, DecodeError, cmd_attr};
 use crate::types::{
     Destination, DestinationEntry, Family, ForwardMethod, ServiceKey, Tunnel, TunnelFlags,
     TunnelType,
@@ -37,35 +37,45 @@ const FWD_MASK: u32 = 0x7;
 /// `NewDest` or `SetDest`: destination `dest` of service `key`, every
 /// setting included.
 pub fn encode_dest(cmd: Command, key: &ServiceKey, dest: &Destination) -> Vec<u8> {
-    let mut w = AttrWriter::genl(cmd as u8, VERSION);
-    put_service_key_nest(&mut w, key);
-    let n = w.begin_nested(cmd_attr::DEST);
-    w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&dest.addr).to_raw());
-    w.put_inet_addr(dest_attr::ADDR, dest.addr);
-    w.put_be16(dest_attr::PORT, dest.port);
-    w.put_u32(dest_attr::FWD_METHOD, dest.forward.to_raw());
-    w.put_u32(dest_attr::WEIGHT, dest.weight);
-    if let ForwardMethod::Tunnel(t) = dest.forward {
-        w.put_u8(dest_attr::TUN_TYPE, t.kind.to_raw());
-        w.put_be16(dest_attr::TUN_PORT, t.port);
-        w.put_u16(dest_attr::TUN_FLAGS, t.flags.0);
-    }
-    w.put_u32(dest_attr::U_THRESH, dest.upper_threshold);
-    w.put_u32(dest_attr::L_THRESH, dest.lower_threshold);
-    w.end_nested(n);
-    w.finish()
+    let tunnel = match dest.forward {
+        ForwardMethod::Tunnel(t) => Some(t),
+        _ => None,
+    };
+    message(cmd, |w| {
+        put_service_key_nest(w, key);
+        w.nest(cmd_attr::DEST, |w| {
+            w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&dest.addr).to_raw());
+            put_dest(w, dest, tunnel);
+        });
+    })
 }
 
 /// `DelDest`: destination `addr:port` of service `key`.
 pub fn encode_dest_key(cmd: Command, key: &ServiceKey, addr: IpAddr, port: u16) -> Vec<u8> {
-    let mut w = AttrWriter::genl(cmd as u8, VERSION);
-    put_service_key_nest(&mut w, key);
-    let n = w.begin_nested(cmd_attr::DEST);
-    w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&addr).to_raw());
-    w.put_inet_addr(dest_attr::ADDR, addr);
-    w.put_be16(dest_attr::PORT, port);
-    w.end_nested(n);
-    w.finish()
+    message(cmd, |w| {
+        put_service_key_nest(w, key);
+        w.nest(cmd_attr::DEST, |w| {
+            w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&addr).to_raw());
+            w.put_inet_addr(dest_attr::ADDR, addr);
+            w.put_be16(dest_attr::PORT, port);
+        });
+    })
+}
+
+/// Every setting of `d`, with the tunnel attributes of `tunnel` if there
+/// is one.
+fn put_dest(w: &mut AttrWriter, d: &Destination, tunnel: Option<Tunnel>) {
+    w.put_inet_addr(dest_attr::ADDR, d.addr);
+    w.put_be16(dest_attr::PORT, d.port);
+    w.put_u32(dest_attr::FWD_METHOD, d.forward.to_raw());
+    w.put_u32(dest_attr::WEIGHT, d.weight);
+    if let Some(t) = tunnel {
+        w.put_u8(dest_attr::TUN_TYPE, t.kind.to_raw());
+        w.put_be16(dest_attr::TUN_PORT, t.port);
+        w.put_u16(dest_attr::TUN_FLAGS, t.flags.0);
+    }
+    w.put_u32(dest_attr::U_THRESH, d.upper_threshold);
+    w.put_u32(dest_attr::L_THRESH, d.lower_threshold);
 }
 
 /// Decodes the nested destination attributes; `service_family` is used
@@ -166,35 +176,29 @@ pub fn decode_dest(
 /// Encodes `entry` the way the kernel answers `GetDest`.
 pub fn encode_dest_answer(entry: &DestinationEntry) -> Vec<u8> {
     let d = &entry.destination;
-    let mut w = AttrWriter::genl(Command::NewDest as u8, VERSION);
-    let n = w.begin_nested(cmd_attr::DEST);
-    w.put_inet_addr(dest_attr::ADDR, d.addr);
-    w.put_be16(dest_attr::PORT, d.port);
-    w.put_u32(dest_attr::FWD_METHOD, d.forward.to_raw());
-    w.put_u32(dest_attr::WEIGHT, d.weight);
-    let t = match d.forward {
+    // The kernel always sends the tunnel attributes (IPIP's when the
+    // destination has no tunnel).
+    let tunnel = match d.forward {
         ForwardMethod::Tunnel(t) => t,
         _ => Tunnel::IPIP,
     };
-    w.put_u8(dest_attr::TUN_TYPE, t.kind.to_raw());
-    w.put_be16(dest_attr::TUN_PORT, t.port);
-    w.put_u16(dest_attr::TUN_FLAGS, t.flags.0);
-    w.put_u32(dest_attr::U_THRESH, d.upper_threshold);
-    w.put_u32(dest_attr::L_THRESH, d.lower_threshold);
-    w.put_u32(dest_attr::ACTIVE_CONNS, entry.active_conns);
-    w.put_u32(dest_attr::INACT_CONNS, entry.inactive_conns);
-    w.put_u32(dest_attr::PERSIST_CONNS, entry.persist_conns);
-    w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&d.addr).to_raw());
-    put_stats(&mut w, dest_attr::STATS, dest_attr::STATS64, &entry.stats);
-    w.end_nested(n);
-    w.finish()
+    message(Command::NewDest, |w| {
+        w.nest(cmd_attr::DEST, |w| {
+            put_dest(w, d, Some(tunnel));
+            w.put_u32(dest_attr::ACTIVE_CONNS, entry.active_conns);
+            w.put_u32(dest_attr::INACT_CONNS, entry.inactive_conns);
+            w.put_u32(dest_attr::PERSIST_CONNS, entry.persist_conns);
+            w.put_u16(dest_attr::ADDR_FAMILY, Family::of(&d.addr).to_raw());
+            put_stats(w, dest_attr::STATS, dest_attr::STATS64, &entry.stats);
+        });
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::split_genl;
     use crate::wire::tests::{sample_stats, v4};
+    use crate::wire::{VERSION, split_genl};
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     /// `ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.2:8080 -m -w 3 -x 10 -y 5`.

@@ -145,7 +145,7 @@ pub enum DecodeError {
 /// A request that carries no attributes (`GetInfo`, `GetConfig`, `Flush`,
 /// `Zero`, and dumps of services or daemons).
 pub fn encode_empty(cmd: Command) -> Vec<u8> {
-    AttrWriter::genl(cmd as u8, VERSION).finish()
+    attr::message(cmd, |_| {})
 }
 
 /// Decodes `data` as every kind of IPVS answer; for the fuzzer and for

@@ -1,9 +1,9 @@
 //! Virtual services: requests that add, edit, name or delete one, and
 //! the kernel's answers that list them.
 
-use super::attr::{AttrWriter, Attrs, expect_cmd, family_attr, nested};
+use super::attr::{AttrWriter, Attrs, expect_cmd, family_attr, message, nested};
 use super::stats::{pick_stats, put_stats};
-use super::{Command, DecodeError, VERSION, cmd_attr};
+use super::{Command, DecodeError, cmd_attr};
 use crate::types::{Family, Protocol, Service, ServiceEntry, ServiceFlags, ServiceKey};
 
 /// Service attributes (`IPVS_SVC_ATTR_*`).
@@ -54,26 +54,19 @@ fn put_service_key(w: &mut AttrWriter, key: &ServiceKey) {
 
 /// The nested `IPVS_CMD_ATTR_SERVICE` with only the key.
 pub(super) fn put_service_key_nest(w: &mut AttrWriter, key: &ServiceKey) {
-    let n = w.begin_nested(cmd_attr::SERVICE);
-    put_service_key(w, key);
-    w.end_nested(n);
+    w.nest(cmd_attr::SERVICE, |w| put_service_key(w, key));
 }
 
-/// `NewService` or `SetService` with every setting of `svc`.
-///
-/// The flags are sent with a full mask, so the service ends with exactly
-/// these flags (the kernel adds `HASHED`).
-pub fn encode_service(cmd: Command, svc: &Service) -> Vec<u8> {
-    let mut w = AttrWriter::genl(cmd as u8, VERSION);
-    let n = w.begin_nested(cmd_attr::SERVICE);
-    put_service_key(&mut w, &svc.key);
+/// Every setting of `svc`, with `flags` for its flags (sent with a full
+/// mask).
+fn put_service(w: &mut AttrWriter, svc: &Service, flags: ServiceFlags) {
+    put_service_key(w, &svc.key);
     w.put_str(svc_attr::SCHED_NAME, &svc.scheduler);
     if let Some(pe) = &svc.pe_name {
         w.put_str(svc_attr::PE_NAME, pe);
     }
-    let flags = svc.flags.without(ServiceFlags::HASHED).0;
     let mut fl = [0u8; 8];
-    fl[..4].copy_from_slice(&flags.to_ne_bytes());
+    fl[..4].copy_from_slice(&flags.0.to_ne_bytes());
     fl[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
     w.put(svc_attr::FLAGS, &fl);
     w.put_u32(svc_attr::TIMEOUT, svc.timeout);
@@ -81,16 +74,23 @@ pub fn encode_service(cmd: Command, svc: &Service) -> Vec<u8> {
         svc_attr::NETMASK,
         &netmask_bytes(svc.key.family(), svc.netmask),
     );
-    w.end_nested(n);
-    w.finish()
+}
+
+/// `NewService` or `SetService` with every setting of `svc`.
+///
+/// The flags are sent with a full mask, so the service ends with exactly
+/// these flags (the kernel adds `HASHED`).
+pub fn encode_service(cmd: Command, svc: &Service) -> Vec<u8> {
+    let flags = svc.flags.without(ServiceFlags::HASHED);
+    message(cmd, |w| {
+        w.nest(cmd_attr::SERVICE, |w| put_service(w, svc, flags));
+    })
 }
 
 /// A request naming one service: `DelService`, `GetService` (one), or the
 /// `GetDest` dump of its destinations.
 pub fn encode_service_key(cmd: Command, key: &ServiceKey) -> Vec<u8> {
-    let mut w = AttrWriter::genl(cmd as u8, VERSION);
-    put_service_key_nest(&mut w, key);
-    w.finish()
+    message(cmd, |w| put_service_key_nest(w, key))
 }
 
 /// Decodes the nested service attributes (the contents of
@@ -205,25 +205,12 @@ pub fn decode_service(payload: &[u8]) -> Result<ServiceEntry, DecodeError> {
 /// tested without a kernel.
 pub fn encode_service_answer(entry: &ServiceEntry) -> Vec<u8> {
     let svc = &entry.service;
-    let mut w = AttrWriter::genl(Command::NewService as u8, VERSION);
-    let n = w.begin_nested(cmd_attr::SERVICE);
-    put_service_key(&mut w, &svc.key);
-    w.put_str(svc_attr::SCHED_NAME, &svc.scheduler);
-    if let Some(pe) = &svc.pe_name {
-        w.put_str(svc_attr::PE_NAME, pe);
-    }
-    let mut fl = [0u8; 8];
-    fl[..4].copy_from_slice(&svc.flags.0.to_ne_bytes());
-    fl[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
-    w.put(svc_attr::FLAGS, &fl);
-    w.put_u32(svc_attr::TIMEOUT, svc.timeout);
-    w.put(
-        svc_attr::NETMASK,
-        &netmask_bytes(svc.key.family(), svc.netmask),
-    );
-    put_stats(&mut w, svc_attr::STATS, svc_attr::STATS64, &entry.stats);
-    w.end_nested(n);
-    w.finish()
+    message(Command::NewService, |w| {
+        w.nest(cmd_attr::SERVICE, |w| {
+            put_service(w, svc, svc.flags);
+            put_stats(w, svc_attr::STATS, svc_attr::STATS64, &entry.stats);
+        });
+    })
 }
 
 #[cfg(test)]

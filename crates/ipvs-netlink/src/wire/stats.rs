@@ -59,20 +59,20 @@ pub(super) fn put_stats(w: &mut AttrWriter, ty32: u16, ty64: u16, s: &Stats) {
         s.in_bps,
         s.out_bps,
     ];
-    let n = w.begin_nested(ty32);
-    for (i, v) in vals.iter().enumerate() {
-        let ty = i as u16 + 1;
-        if ty == 4 || ty == 5 {
-            w.put(ty, &v.to_ne_bytes());
-        } else {
-            // The 32-bit set truncates, as the kernel does.
-            w.put_u32(ty, *v as u32);
+    w.nest(ty32, |w| {
+        for (i, v) in vals.iter().enumerate() {
+            let ty = i as u16 + 1;
+            if ty == 4 || ty == 5 {
+                w.put(ty, &v.to_ne_bytes());
+            } else {
+                // The 32-bit set truncates, as the kernel does.
+                w.put_u32(ty, *v as u32);
+            }
         }
-    }
-    w.end_nested(n);
-    let n = w.begin_nested(ty64);
-    for (i, v) in vals.iter().enumerate() {
-        w.put(i as u16 + 1, &v.to_ne_bytes());
-    }
-    w.end_nested(n);
+    });
+    w.nest(ty64, |w| {
+        for (i, v) in vals.iter().enumerate() {
+            w.put(i as u16 + 1, &v.to_ne_bytes());
+        }
+    });
 }
