@@ -93,11 +93,8 @@ impl Netlink {
             validate_label(label, &link.name)?;
         }
         let msg = addr_msg(ifindex, addr, prefix_len, label).map_err(wrap)?;
-        match self.request(Rtm::Newaddr, NlmF::CREATE | NlmF::EXCL, msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+        self.change(Rtm::Newaddr, NlmF::CREATE | NlmF::EXCL, msg, libc::EEXIST)
+            .map_err(wrap)
     }
 
     /// Removes `addr/prefix_len` from interface `ifindex`.
@@ -113,11 +110,8 @@ impl Netlink {
             source,
         };
         let msg = addr_msg(ifindex, addr, prefix_len, None).map_err(wrap)?;
-        match self.request(Rtm::Deladdr, NlmF::empty(), msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+        self.change(Rtm::Deladdr, NlmF::empty(), msg, libc::EADDRNOTAVAIL)
+            .map_err(wrap)
     }
 
     /// Lists the addresses of one interface (`Some(ifindex)`) or of all

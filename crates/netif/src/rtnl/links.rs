@@ -133,13 +133,9 @@ impl Netlink {
     /// Reads the link attributes of interface `ifindex`.
     pub fn link(&mut self, ifindex: u32) -> Result<Link> {
         let wrap = |source| Error::GetLink { ifindex, source };
-        let idx =
-            i32::try_from(ifindex).map_err(|_| wrap(io::Error::from_raw_os_error(libc::ENODEV)))?;
-        let req = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(idx)
-            .build()
-            .map_err(|e| wrap(invalid(e)))?;
+        let req = link_msg(ifindex)
+            .and_then(|b| b.build().map_err(invalid))
+            .map_err(wrap)?;
         // A non-dump GETLINK answers with the message and no ACK; ask for
         // the ACK explicitly through `request`, which adds NLM_F_ACK.
         let msgs = self
@@ -203,28 +199,17 @@ impl Netlink {
     /// [`Netlink::create_macvlan`]). Returns `Ok(false)` if it did not exist.
     pub fn del_link(&mut self, ifindex: u32) -> Result<bool> {
         let wrap = |source| Error::DelLink { ifindex, source };
-        let idx =
-            i32::try_from(ifindex).map_err(|_| wrap(io::Error::from_raw_os_error(libc::ENODEV)))?;
-        let req = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(idx)
-            .build()
-            .map_err(|e| wrap(invalid(e)))?;
-        match self.request(Rtm::Dellink, NlmF::empty(), req) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+        let req = link_msg(ifindex)
+            .and_then(|b| b.build().map_err(invalid))
+            .map_err(wrap)?;
+        self.change(Rtm::Dellink, NlmF::empty(), req, libc::ENODEV)
+            .map_err(wrap)
     }
 
     /// Sets interface `ifindex` administratively up or down.
     pub fn set_link_up(&mut self, ifindex: u32, up: bool) -> Result<()> {
         let wrap = |source| Error::GetLink { ifindex, source };
-        let idx =
-            i32::try_from(ifindex).map_err(|_| wrap(io::Error::from_raw_os_error(libc::ENODEV)))?;
-        let b = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .ifi_index(idx);
+        let b = link_msg(ifindex).map_err(wrap)?;
         let req = if up { b.up() } else { b.down() }
             .build()
             .map_err(|e| wrap(invalid(e)))?;
@@ -232,6 +217,15 @@ impl Netlink {
             .map_err(wrap)?;
         Ok(())
     }
+}
+
+/// The start of a message about interface `ifindex` (`ENODEV` for an
+/// index no interface can have).
+fn link_msg(ifindex: u32) -> io::Result<IfinfomsgBuilder> {
+    let idx = i32::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?;
+    Ok(IfinfomsgBuilder::default()
+        .ifi_family(RtAddrFamily::Unspecified)
+        .ifi_index(idx))
 }
 
 /// The `RTM_NEWLINK` payload that creates macvlan `name` on `parent`.

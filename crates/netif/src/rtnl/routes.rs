@@ -11,72 +11,59 @@ use super::addrs::check_prefix;
 use super::attr::{attr, invalid, ip_bytes};
 use super::{Netlink, Route};
 use crate::error::{Error, Result};
+use crate::rule::{Rule, rule_msg};
 
 impl Netlink {
     /// Adds `route` (to the main table unless it names one). Returns
     /// `Ok(false)` if it was already there (`EEXIST` is not an error).
     pub fn add_route(&mut self, route: &Route) -> Result<bool> {
-        let wrap = |source| Error::Route {
-            op: "adding",
-            route: route.clone(),
-            source,
-        };
         check_prefix(route.dst, route.prefix_len)?;
-        let msg = route_msg(route).map_err(wrap)?;
-        match self.request(Rtm::Newroute, NlmF::CREATE | NlmF::EXCL, msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+        route_msg(route)
+            .and_then(|msg| {
+                self.change(Rtm::Newroute, NlmF::CREATE | NlmF::EXCL, msg, libc::EEXIST)
+            })
+            .map_err(|source| Error::Route {
+                op: "adding",
+                route: route.clone(),
+                source,
+            })
     }
 
     /// Removes `route`. Returns `Ok(false)` if it was not there (`ESRCH`
     /// is not an error).
     pub fn del_route(&mut self, route: &Route) -> Result<bool> {
-        let wrap = |source| Error::Route {
-            op: "removing",
-            route: route.clone(),
-            source,
-        };
         check_prefix(route.dst, route.prefix_len)?;
-        let msg = route_msg(route).map_err(wrap)?;
-        match self.request(Rtm::Delroute, NlmF::empty(), msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+        route_msg(route)
+            .and_then(|msg| self.change(Rtm::Delroute, NlmF::empty(), msg, libc::ESRCH))
+            .map_err(|source| Error::Route {
+                op: "removing",
+                route: route.clone(),
+                source,
+            })
     }
 
     /// Adds routing policy `rule`. Returns `Ok(false)` if it was already
     /// there (`EEXIST` is not an error).
-    pub fn add_rule(&mut self, rule: &crate::rule::Rule) -> Result<bool> {
-        let wrap = |source| Error::Rule {
-            op: "adding",
-            rule: Box::new(rule.clone()),
-            source,
-        };
-        let msg = crate::rule::rule_msg(rule).map_err(wrap)?;
-        match self.request(Rtm::Newrule, NlmF::CREATE | NlmF::EXCL, msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+    pub fn add_rule(&mut self, rule: &Rule) -> Result<bool> {
+        rule_msg(rule)
+            .and_then(|msg| self.change(Rtm::Newrule, NlmF::CREATE | NlmF::EXCL, msg, libc::EEXIST))
+            .map_err(|source| Error::Rule {
+                op: "adding",
+                rule: Box::new(rule.clone()),
+                source,
+            })
     }
 
     /// Removes routing policy `rule`. Returns `Ok(false)` if it was not
     /// there (`ENOENT` is not an error).
-    pub fn del_rule(&mut self, rule: &crate::rule::Rule) -> Result<bool> {
-        let wrap = |source| Error::Rule {
-            op: "removing",
-            rule: Box::new(rule.clone()),
-            source,
-        };
-        let msg = crate::rule::rule_msg(rule).map_err(wrap)?;
-        match self.request(Rtm::Delrule, NlmF::empty(), msg) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-            Err(e) => Err(wrap(e)),
-        }
+    pub fn del_rule(&mut self, rule: &Rule) -> Result<bool> {
+        rule_msg(rule)
+            .and_then(|msg| self.change(Rtm::Delrule, NlmF::empty(), msg, libc::ENOENT))
+            .map_err(|source| Error::Rule {
+                op: "removing",
+                rule: Box::new(rule.clone()),
+                source,
+            })
     }
 }
 

@@ -56,6 +56,26 @@ impl Netlink {
         Ok(Netlink { sock, seq: 0 })
     }
 
+    /// Sends a change and reads errno `unchanged` as "nothing to do":
+    /// `Ok(true)` if the kernel made the change, `Ok(false)` if it answered
+    /// `unchanged` (`EEXIST` for an add, a delete's "not there").
+    pub(super) fn change<P>(
+        &mut self,
+        ty: Rtm,
+        flags: NlmF,
+        payload: P,
+        unchanged: i32,
+    ) -> io::Result<bool>
+    where
+        P: Size + ToBytes + FromBytesWithInput<Input = usize> + std::fmt::Debug,
+    {
+        match self.request(ty, flags, payload) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(unchanged) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends one request and collects the answer: every payload of a dump,
     /// or nothing for an acknowledged change. Kernel errors come back as
     /// `io::Error::from_raw_os_error(errno)`.
