@@ -20,8 +20,8 @@ use std::thread;
 use std::time::Duration;
 
 use ipvs_netlink::{
-    Destination, Error, ForwardMethod, Ipvs, Service, ServiceFlags, ServiceKey, SyncDaemon,
-    SyncState, Timeouts, Tunnel, TunnelFlags, TunnelType,
+    Destination, Error, ForwardMethod, Ipvs, Service, ServiceEntry, ServiceFlags, ServiceKey,
+    SyncDaemon, SyncState, Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
 
 fn have_ipvs() -> bool {
@@ -768,6 +768,95 @@ fn client_requests(vip: SocketAddr, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The hosts of a traffic test: a client and two real servers, which say
+/// on `listening` once they listen.
+struct Lab {
+    client: Host,
+    rs1: Host,
+    rs2: Host,
+    listening: mpsc::Receiver<()>,
+}
+
+impl Lab {
+    /// Joins each host to the director (this thread) by a veth pair,
+    /// `dcl`–`cl`, `drs1`–`rs1` and `drs2`–`rs2`, and sets the director's
+    /// end with `ip link set <end> <link_set>`.
+    fn link(&self, link_set: &[&str]) {
+        for (here, there, host) in [
+            ("dcl", "cl", &self.client),
+            ("drs1", "rs1", &self.rs1),
+            ("drs2", "rs2", &self.rs2),
+        ] {
+            let tid = host.tid.to_string();
+            sh(&[
+                "ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", &tid,
+            ]);
+            let mut argv = vec!["ip", "link", "set", here];
+            argv.extend_from_slice(link_set);
+            sh(&argv);
+        }
+    }
+
+    /// Sends the client's `requests` and checks that the answers alternate
+    /// between the real servers (round robin) and that the real servers
+    /// saw the client as `client_ip`; returns the answers.
+    fn run(self, requests: usize, client_ip: &str) -> Vec<String> {
+        // Real servers first: the client starts once both listen.
+        self.rs1.go.send(()).expect("go");
+        self.rs2.go.send(()).expect("go");
+        for _ in 0..2 {
+            self.listening
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a real server listens");
+        }
+        self.client.go.send(()).expect("go");
+
+        let answers = self.client.done.join().expect("client");
+        let seen1 = self.rs1.done.join().expect("rs1");
+        let seen2 = self.rs2.done.join().expect("rs2");
+        assert_eq!(answers.len(), requests);
+        for pair in answers.windows(2) {
+            assert_ne!(pair[0], pair[1], "rr must alternate: {answers:?}");
+        }
+        for peer in seen1.iter().chain(&seen2) {
+            assert_eq!(peer, client_ip);
+        }
+        answers
+    }
+}
+
+/// Adds the round-robin service `key` with the real servers `rs` on port
+/// 80, reached by `forward`.
+fn add_rr_service(ipvs: &mut Ipvs, key: ServiceKey, rs: [IpAddr; 2], forward: ForwardMethod) {
+    ipvs.add_service(&Service::new(key, "rr"))
+        .expect("add service");
+    for rs in rs {
+        ipvs.add_destination(&key, &Destination::new(rs, 80, forward))
+            .expect("add destination");
+    }
+}
+
+/// Service `key` once its statistics count `requests` connections, each
+/// with at least 3 packets in. The kernel folds its per-CPU counters into
+/// what it reports every 2 s (the rate estimator), so this waits for them.
+fn served(ipvs: &mut Ipvs, key: &ServiceKey, requests: usize) -> ServiceEntry {
+    let mut svc = ipvs.get_service(key).expect("get");
+    for _ in 0..50 {
+        if svc.stats.conns >= requests as u64 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(200));
+        svc = ipvs.get_service(key).expect("get");
+    }
+    assert_eq!(svc.stats.conns, requests as u64, "{:?}", svc.stats);
+    assert!(
+        svc.stats.in_packets >= 3 * requests as u64,
+        "{:?}",
+        svc.stats
+    );
+    svc
+}
+
 #[test]
 fn dr_traffic_alternates_between_real_servers_with_rr() {
     let Some(mut ipvs) = setup("dr_traffic_alternates_between_real_servers_with_rr") else {
@@ -792,69 +881,31 @@ fn dr_traffic_alternates_between_real_servers_with_rr() {
             move || real_server(name, REQUESTS / 2, listening),
         )
     };
-    let rs1 = real("10.20.0.11", "rs1");
-    let rs2 = real("10.20.0.12", "rs2");
-    let client = spawn_host(
-        cmds(&["ip addr add 10.20.0.2/24 dev cl", "ip link set cl up"]),
-        || client_requests(SocketAddr::new(v4(10, 20, 0, 100), 80), REQUESTS),
-    );
+    let lab = Lab {
+        rs1: real("10.20.0.11", "rs1"),
+        rs2: real("10.20.0.12", "rs2"),
+        client: spawn_host(
+            cmds(&["ip addr add 10.20.0.2/24 dev cl", "ip link set cl up"]),
+            || client_requests(SocketAddr::new(v4(10, 20, 0, 100), 80), REQUESTS),
+        ),
+        listening: listen_rx,
+    };
     sh(&["ip", "link", "add", "br0", "type", "bridge"]);
     sh(&["ip", "link", "set", "br0", "up"]);
     sh(&["ip", "addr", "add", "10.20.0.1/24", "dev", "br0"]);
     sh(&["ip", "addr", "add", "10.20.0.100/32", "dev", "br0"]);
-    for (here, there, host) in [
-        ("dcl", "cl", &client),
-        ("drs1", "rs1", &rs1),
-        ("drs2", "rs2", &rs2),
-    ] {
-        let tid = host.tid.to_string();
-        sh(&[
-            "ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", &tid,
-        ]);
-        sh(&["ip", "link", "set", here, "master", "br0", "up"]);
-    }
+    lab.link(&["master", "br0", "up"]);
     let key = ServiceKey::tcp(Ipv4Addr::new(10, 20, 0, 100), 80);
-    ipvs.add_service(&Service::new(key, "rr"))
-        .expect("add service");
-    for rs in [v4(10, 20, 0, 11), v4(10, 20, 0, 12)] {
-        ipvs.add_destination(&key, &Destination::new(rs, 80, ForwardMethod::Route))
-            .expect("add destination");
-    }
-    rs1.go.send(()).expect("go");
-    rs2.go.send(()).expect("go");
-    for _ in 0..2 {
-        listen_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a real server listens");
-    }
-    client.go.send(()).expect("go");
-
-    let answers = client.done.join().expect("client");
-    let seen1 = rs1.done.join().expect("rs1");
-    let seen2 = rs2.done.join().expect("rs2");
-    assert_eq!(answers.len(), REQUESTS);
-    for pair in answers.windows(2) {
-        assert_ne!(pair[0], pair[1], "rr must alternate: {answers:?}");
-    }
-    for peer in seen1.iter().chain(&seen2) {
-        assert_eq!(peer, "10.20.0.2");
-    }
+    add_rr_service(
+        &mut ipvs,
+        key,
+        [v4(10, 20, 0, 11), v4(10, 20, 0, 12)],
+        ForwardMethod::Route,
+    );
+    lab.run(REQUESTS, "10.20.0.2");
     // Only the client's half goes through the director with DR: packets
     // in, none out.
-    let mut svc = ipvs.get_service(&key).expect("get");
-    for _ in 0..50 {
-        if svc.stats.conns >= REQUESTS as u64 {
-            break;
-        }
-        thread::sleep(Duration::from_millis(200));
-        svc = ipvs.get_service(&key).expect("get");
-    }
-    assert_eq!(svc.stats.conns, REQUESTS as u64, "{:?}", svc.stats);
-    assert!(
-        svc.stats.in_packets >= 3 * REQUESTS as u64,
-        "{:?}",
-        svc.stats
-    );
+    let svc = served(&mut ipvs, &key, REQUESTS);
     assert_eq!(svc.stats.out_packets, 0, "{:?}", svc.stats);
 }
 
@@ -864,98 +915,55 @@ fn nat_traffic_alternates_between_real_servers_with_rr() {
         return;
     };
     const REQUESTS: usize = 6;
-    let (listen1, listen_rx) = mpsc::channel();
-    let listen2 = listen1.clone();
-    let rs1 = spawn_host(
-        cmds(&[
-            "ip addr add 10.10.1.2/24 dev rs1",
-            "ip link set rs1 up",
-            "ip route add default via 10.10.1.1",
-        ]),
-        move || real_server("rs1", REQUESTS / 2, listen1),
-    );
-    let rs2 = spawn_host(
-        cmds(&[
-            "ip addr add 10.10.2.2/24 dev rs2",
-            "ip link set rs2 up",
-            "ip route add default via 10.10.2.1",
-        ]),
-        move || real_server("rs2", REQUESTS / 2, listen2),
-    );
-    let client = spawn_host(
-        cmds(&[
-            "ip addr add 10.10.0.2/24 dev cl",
-            "ip link set cl up",
-            "ip route add default via 10.10.0.1",
-        ]),
-        || client_requests(SocketAddr::new(v4(10, 10, 0, 1), 80), REQUESTS),
-    );
+    // One subnet per host, 10.10.<n>.0/24, with the director at .1 and
+    // the host at .2 (0: the client, 1 and 2: the real servers).
+    let (listening, listen_rx) = mpsc::channel();
+    let real = |n: u8, name: &'static str| {
+        let listening = listening.clone();
+        spawn_host(
+            cmds(&[
+                &format!("ip addr add 10.10.{n}.2/24 dev {name}"),
+                &format!("ip link set {name} up"),
+                &format!("ip route add default via 10.10.{n}.1"),
+            ]),
+            move || real_server(name, REQUESTS / 2, listening),
+        )
+    };
+    let lab = Lab {
+        rs1: real(1, "rs1"),
+        rs2: real(2, "rs2"),
+        client: spawn_host(
+            cmds(&[
+                "ip addr add 10.10.0.2/24 dev cl",
+                "ip link set cl up",
+                "ip route add default via 10.10.0.1",
+            ]),
+            || client_requests(SocketAddr::new(v4(10, 10, 0, 1), 80), REQUESTS),
+        ),
+        listening: listen_rx,
+    };
     // The director: this thread's namespace.
-    for (here, there, host) in [
-        ("dcl", "cl", &client),
-        ("drs1", "rs1", &rs1),
-        ("drs2", "rs2", &rs2),
-    ] {
-        let tid = host.tid.to_string();
-        sh(&[
-            "ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", &tid,
-        ]);
-        sh(&["ip", "link", "set", here, "up"]);
-    }
+    lab.link(&["up"]);
     sh(&["ip", "addr", "add", "10.10.0.1/24", "dev", "dcl"]);
     sh(&["ip", "addr", "add", "10.10.1.1/24", "dev", "drs1"]);
     sh(&["ip", "addr", "add", "10.10.2.1/24", "dev", "drs2"]);
     std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").expect("ip_forward");
 
     let key = ServiceKey::tcp(Ipv4Addr::new(10, 10, 0, 1), 80);
-    ipvs.add_service(&Service::new(key, "rr"))
-        .expect("add service");
-    for rs in [v4(10, 10, 1, 2), v4(10, 10, 2, 2)] {
-        ipvs.add_destination(&key, &Destination::new(rs, 80, ForwardMethod::Masq))
-            .expect("add destination");
-    }
-    // Real servers first: the client starts once both listen.
-    rs1.go.send(()).expect("go");
-    rs2.go.send(()).expect("go");
-    for _ in 0..2 {
-        listen_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a real server listens");
-    }
-    client.go.send(()).expect("go");
-
-    let answers = client.done.join().expect("client");
-    let seen1 = rs1.done.join().expect("rs1");
-    let seen2 = rs2.done.join().expect("rs2");
-    assert_eq!(answers.len(), REQUESTS);
-    for pair in answers.windows(2) {
-        assert_ne!(pair[0], pair[1], "rr must alternate: {answers:?}");
-    }
+    add_rr_service(
+        &mut ipvs,
+        key,
+        [v4(10, 10, 1, 2), v4(10, 10, 2, 2)],
+        ForwardMethod::Masq,
+    );
+    // NAT keeps the client's address: the real servers saw 10.10.0.2.
+    let answers = lab.run(REQUESTS, "10.10.0.2");
     assert!(
         answers.iter().all(|a| a == "rs1" || a == "rs2"),
         "{answers:?}"
     );
-    // NAT keeps the client's address: the real servers saw 10.10.0.2.
-    for peer in seen1.iter().chain(&seen2) {
-        assert_eq!(peer, "10.10.0.2");
-    }
-    // The statistics count what went through. The kernel folds its
-    // per-CPU counters into what it reports every 2 s (the rate
-    // estimator), so wait for them.
-    let mut svc = ipvs.get_service(&key).expect("get");
-    for _ in 0..50 {
-        if svc.stats.conns >= REQUESTS as u64 {
-            break;
-        }
-        thread::sleep(Duration::from_millis(200));
-        svc = ipvs.get_service(&key).expect("get");
-    }
-    assert_eq!(svc.stats.conns, REQUESTS as u64, "{:?}", svc.stats);
-    assert!(
-        svc.stats.in_packets >= 3 * REQUESTS as u64,
-        "{:?}",
-        svc.stats
-    );
+    // The statistics count what went through.
+    let svc = served(&mut ipvs, &key, REQUESTS);
     assert!(svc.stats.out_bytes > 0);
     for d in ipvs.list_destinations(&key).expect("list") {
         assert_eq!(d.stats.conns, (REQUESTS / 2) as u64, "{d:?}");
