@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: format, lints, publishable crates, a bounded fuzz
-# smoke, doc tests, the whole test suite (unit, simulated LAN, network-namespace
+# smoke, doc tests, the API docs (no broken links), the whole test suite (unit, simulated LAN, network-namespace
 # end-to-end), the IPVS test group in a VM (IPVS_VM=0 leaves it out) and the
 # Debian package (built, installed, removed).
 # Needs root for the namespace tests; run scripts/setup.sh once before.
@@ -23,6 +23,8 @@ if [ -x "$(command -v cargo-fuzz)" ] && [ -f fuzz/smoke.sh ]; then
 fi
 echo "== doc tests"
 cargo test --workspace --doc
+echo "== API docs build without broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast
 # The IPVS group: this host's kernel has no IPVS, so these tests skipped

@@ -32,7 +32,7 @@ pub enum Event {
         /// State now.
         to: State,
     },
-    /// A router stopped; it can be removed ([`Executor::remove`]).
+    /// A router stopped; it can be removed ([`Executor::remove`](super::Executor::remove)).
     Stopped {
         /// Which router.
         router: RouterId,
@@ -86,7 +86,7 @@ pub enum Event {
         /// The address.
         addr: IpAddr,
     },
-    /// A route of [`RouterSpec::routes`] was installed or withdrawn.
+    /// A route of [`RouterSpec::routes`](super::RouterSpec::routes) was installed or withdrawn.
     Route {
         /// Which router.
         router: RouterId,
@@ -95,7 +95,7 @@ pub enum Event {
         /// Installed (true) or withdrawn.
         added: bool,
     },
-    /// A rule of [`RouterSpec::rules`] was installed or withdrawn.
+    /// A rule of [`RouterSpec::rules`](super::RouterSpec::rules) was installed or withdrawn.
     Rule {
         /// Which router.
         router: RouterId,
@@ -197,7 +197,7 @@ pub struct SocketCounters {
     pub parse_errors: BTreeMap<String, u64>,
 }
 
-/// One socket as [`Executor::sockets`] reports it.
+/// One socket as [`Executor::sockets`](super::Executor::sockets) reports it.
 #[derive(Debug, Clone)]
 pub struct SocketInfo {
     /// The link id of the node's routers on it.

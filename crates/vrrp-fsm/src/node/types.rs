@@ -4,6 +4,8 @@
 use super::slab::Key;
 use crate::actions::{Action, State};
 use crate::router::{OperatorError, ReconfigureError};
+#[cfg(doc)]
+use crate::{Node, SyncGroup};
 
 /// Identifies a virtual router in a [`Node`]. Ids of removed routers are
 /// never reused for another router.

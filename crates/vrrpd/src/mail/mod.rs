@@ -2,7 +2,7 @@
 //! the VRRP path.
 //!
 //! The daemon's loop only formats an [`Alert`] and offers it to a bounded
-//! queue ([`Mailer::send`], which never blocks: a full queue drops the
+//! queue ([`Mailer::state_change`], which never blocks: a full queue drops the
 //! alert and counts it). One worker thread, started at the first alert,
 //! delivers them in order: connecting and every reply are bounded by
 //! `smtp_connect_timeout`, the whole exchange by four times that; a failed

@@ -109,7 +109,7 @@ impl MetricsServer {
 
     /// Reads the next ready connection's request and answers it once its
     /// head is complete; `body` renders the metrics (at most once per
-    /// [`RENDER_REUSE`]). False if no connection was ready.
+    /// `RENDER_REUSE`). False if no connection was ready.
     pub fn next_answer(
         &mut self,
         registry: &Registry,
@@ -154,7 +154,7 @@ impl MetricsServer {
             .min()
     }
 
-    /// Closes connections silent for [`IDLE_TIMEOUT`].
+    /// Closes connections silent for `IDLE_TIMEOUT`.
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
         let stale: Vec<Token> = self
             .conns
