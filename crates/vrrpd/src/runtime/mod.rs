@@ -520,14 +520,15 @@ impl Daemon {
     }
 
     /// The LVS sync daemons follow their instance once the executor has
-    /// nothing due: a takeover's addresses and first advert go out before
-    /// the kernel's sync threads are started or stopped.
+    /// nothing due (or after a bound): a takeover's addresses and first
+    /// advert go out before the kernel's sync threads are started or
+    /// stopped.
     fn settle_lvs_sync(&mut self) {
-        if !self.lvs.sync_pending() {
+        let Some(overdue) = self.lvs.sync_pending(Instant::now()) else {
             return;
-        }
+        };
         self.run_executor();
-        if self.exec.poll_timeout().is_none_or(|t| t > Instant::now()) {
+        if overdue || self.exec.poll_timeout().is_none_or(|t| t > Instant::now()) {
             self.lvs.settle_sync();
         }
     }

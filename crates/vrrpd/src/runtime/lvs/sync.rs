@@ -3,6 +3,8 @@
 //! master, backup otherwise, so that the backup director knows the
 //! connections when it takes over.
 
+use std::time::{Duration, Instant};
+
 use ipvs_netlink::{SyncDaemon, SyncState};
 use tracing::{info, warn};
 use vrrp_fsm::State;
@@ -14,9 +16,14 @@ use super::Lvs;
 pub(super) struct SyncRole {
     master: bool,
     backup: bool,
-    /// The instance's state not yet followed (see [`Lvs::settle_sync`]).
-    wanted: Option<State>,
+    /// The instance's state not yet followed (see [`Lvs::settle_sync`]),
+    /// and since when.
+    wanted: Option<(State, Instant)>,
 }
+
+/// How long a state change waits at most for the executor to be idle
+/// before the sync daemons follow it anyway.
+const SETTLE_MAX: Duration = Duration::from_secs(1);
 
 impl Lvs {
     fn sync_set(&mut self, state: SyncState, on: bool) {
@@ -78,19 +85,23 @@ impl Lvs {
             .as_ref()
             .is_some_and(|s| s.instance == name)
         {
-            self.sync.wanted = Some(to);
+            let since = self.sync.wanted.map_or_else(Instant::now, |(_, t)| t);
+            self.sync.wanted = Some((to, since));
         }
     }
 
-    /// Whether a state change waits for [`Lvs::settle_sync`].
-    pub(in crate::runtime) fn sync_pending(&self) -> bool {
-        self.sync.wanted.is_some()
+    /// Whether a state change waits for [`Lvs::settle_sync`]: `Some(true)`
+    /// once it has waited [`SETTLE_MAX`] (settle now, busy or not).
+    pub(in crate::runtime) fn sync_pending(&self, now: Instant) -> Option<bool> {
+        self.sync
+            .wanted
+            .map(|(_, since)| now.saturating_duration_since(since) >= SETTLE_MAX)
     }
 
     /// The sync daemons follow the instance's last state: master while it
     /// is master, backup otherwise, none while it is initializing.
     pub(in crate::runtime) fn settle_sync(&mut self) {
-        let Some(to) = self.sync.wanted.take() else {
+        let Some((to, _)) = self.sync.wanted.take() else {
             return;
         };
         match to {
@@ -104,5 +115,34 @@ impl Lvs {
             }
             State::Initialize => self.sync_stop_all(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::lvs::SyncDaemonConfig;
+
+    #[test]
+    fn a_state_change_waits_for_the_loop_at_most_a_bound() {
+        let mut lvs = Lvs::empty(PathBuf::from("/nonexistent/vrrpd.sock.lvs"));
+        lvs.cfg.sync_daemon = Some(SyncDaemonConfig {
+            interface: "eth0".into(),
+            instance: "VI_1".into(),
+            id: 7,
+        });
+        let now = Instant::now();
+        lvs.instance_state("VI_2", State::Master);
+        assert_eq!(lvs.sync_pending(now), None, "another instance");
+        lvs.instance_state("VI_1", State::Master);
+        lvs.instance_state("VI_1", State::Backup);
+        assert_eq!(lvs.sync_pending(now), Some(false));
+        let later = Instant::now() + SETTLE_MAX;
+        assert_eq!(lvs.sync_pending(later), Some(true));
+        assert_eq!(lvs.sync.wanted.map(|(s, _)| s), Some(State::Backup));
+        lvs.settle_sync();
+        assert_eq!(lvs.sync_pending(now), None);
     }
 }
