@@ -617,7 +617,7 @@ impl Daemon {
             changed.push(ev.name);
         }
         self.send_lvs_alerts();
-        self.lvs.after_checks(&self.checker);
+        self.lvs.after_checks(&self.checker, &mut self.hooks, now);
         if !changed.is_empty() {
             let ids: Vec<_> = self
                 .insts

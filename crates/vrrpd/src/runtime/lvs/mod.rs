@@ -43,6 +43,14 @@ struct RsRun {
     live: RsLive,
 }
 
+/// What a virtual server changed by a reload had: its real servers'
+/// states (by address) and its quorum.
+#[derive(Debug, Default)]
+struct Before {
+    up: HashMap<SocketAddr, bool>,
+    quorum_up: bool,
+}
+
 /// The running state of one virtual server.
 #[derive(Debug, Clone)]
 struct VsRun {
@@ -155,7 +163,7 @@ impl Lvs {
         lvs.ipvs = Some(Ipvs::new().map_err(|e| anyhow!("LVS: {e}"))?);
         lvs.cfg = cfg.clone();
         for vs in &cfg.virtual_servers {
-            lvs.add_vs(vs.clone(), &HashMap::new(), checker, now)?;
+            lvs.add_vs(vs.clone(), &Before::default(), checker, now)?;
         }
         let have = lvs.read_kernel(&owned)?;
         lvs.applied = have.clone();
@@ -176,14 +184,14 @@ impl Lvs {
 
     /// Adds a virtual server's run state and its checks.
     /// Adds virtual server `vs` and its checks. A real server in `was`
-    /// (its address → up, from before a reload that changed the virtual
-    /// server) keeps that state, as keepalived's reload keeps its real
-    /// servers' (a failed one does not come back until a check passes);
+    /// (from before a reload that changed the virtual server) keeps its
+    /// state, as keepalived's reload keeps its real servers' (a failed one
+    /// does not come back until a check passes), and so does the quorum;
     /// the others start up, or down with `alpha`.
     fn add_vs(
         &mut self,
         vs: VirtualServer,
-        was: &HashMap<SocketAddr, bool>,
+        was: &Before,
         checker: &mut Checker,
         now: Instant,
     ) -> anyhow::Result<()> {
@@ -196,13 +204,15 @@ impl Lvs {
                 dynamic: Vec::new(),
                 parts: BTreeMap::new(),
                 live: RsLive {
-                    up: rs.checks.is_empty() || was.get(&rs.addr).copied().unwrap_or(!vs.alpha),
+                    up: rs.checks.is_empty() || was.up.get(&rs.addr).copied().unwrap_or(!vs.alpha),
                     weight: rs.weight,
                 },
             })
             .collect();
         let live: Vec<RsLive> = rs_runs.iter().map(|r| r.live).collect();
-        let quorum_up = plan::live_weight(&live) >= u64::from(vs.quorum);
+        // keepalived starts a virtual server with its quorum up only at
+        // `quorum + hysteresis`.
+        let quorum_up = plan::quorum_after(&vs, was.quorum_up, plan::live_weight(&live));
         // ha_suspend: no checks until the virtual address is on this host.
         let suspended = vs.ha_suspend;
         self.vss.push(VsRun {
@@ -346,27 +356,49 @@ impl Lvs {
             };
             hooks.enqueue(&format!("LVS {vname}"), job, now);
         }
+        self.update_quorum(vi, hooks, now);
+        self.sync_vs(vi);
+        true
+    }
+
+    /// Virtual server `vi`'s quorum after a change of its live weight:
+    /// gained or lost (keepalived's hysteresis), logged, mailed and its
+    /// hook run.
+    fn update_quorum(&mut self, vi: usize, hooks: &mut HookRunner, now: Instant) {
+        let Some(v) = self.vss.get_mut(vi) else {
+            return;
+        };
         let live: Vec<RsLive> = v.rs.iter().map(|r| r.live).collect();
         let q = plan::quorum_after(&v.cfg, v.quorum_up, plan::live_weight(&live));
-        if q != v.quorum_up {
-            v.quorum_up = q;
-            let word = if q { "gained" } else { "lost" };
-            warn!("LVS {vname}: quorum {word}");
-            let alert = alerts::quorum_alert(&v.cfg, q, plan::live_weight(&live), false);
-            self.alerts.push(alert);
-            let hook = if q {
-                &v.cfg.quorum_up
-            } else {
-                &v.cfg.quorum_down
-            };
-            if let Some(argv) = hook {
-                let job = HookJob {
-                    argv: argv.clone(),
-                    what: format!("LVS {vname} quorum_{}", if q { "up" } else { "down" }),
-                };
-                hooks.enqueue(&format!("LVS {vname}"), job, now);
-            }
+        if q == v.quorum_up {
+            return;
         }
+        v.quorum_up = q;
+        let vname = v.cfg.name();
+        let word = if q { "gained" } else { "lost" };
+        warn!("LVS {vname}: quorum {word}");
+        let alert = alerts::quorum_alert(&v.cfg, q, plan::live_weight(&live), false);
+        self.alerts.push(alert);
+        let hook = if q {
+            &v.cfg.quorum_up
+        } else {
+            &v.cfg.quorum_down
+        };
+        if let Some(argv) = hook {
+            let job = HookJob {
+                argv: argv.clone(),
+                what: format!("LVS {vname} quorum_{}", if q { "up" } else { "down" }),
+            };
+            hooks.enqueue(&format!("LVS {vname}"), job, now);
+        }
+    }
+
+    /// Brings virtual server `vi`'s kernel service in step with its
+    /// wanted table.
+    fn sync_vs(&mut self, vi: usize) {
+        let Some(v) = self.vss.get(vi) else {
+            return;
+        };
         let want = Self::wanted_one(v);
         let key = KeyOrd::from(&v.cfg.key);
         let ops = match self.applied.get(&key) {
@@ -382,13 +414,14 @@ impl Lvs {
             }
         };
         self.apply(ops);
-        true
     }
 
     /// After the checks ran: `misc_dynamic` results set their real
-    /// servers' weights (keepalived: exit status - 2), and the services
-    /// whose weights changed are brought in step.
-    pub(super) fn after_checks(&mut self, checker: &Checker) {
+    /// servers' weights (keepalived: exit status - 2); the quorum of the
+    /// virtual servers whose weights changed is weighed again (keepalived's
+    /// `update_quorum_state` after a weight change) and their services are
+    /// brought in step.
+    pub(super) fn after_checks(&mut self, checker: &Checker, hooks: &mut HookRunner, now: Instant) {
         let mut changed = Vec::new();
         for (vi, v) in self.vss.iter_mut().enumerate() {
             for (rs, cfg) in v.rs.iter_mut().zip(&v.cfg.real_servers) {
@@ -414,16 +447,8 @@ impl Lvs {
         }
         changed.dedup();
         for vi in changed {
-            let Some(v) = self.vss.get(vi) else {
-                continue;
-            };
-            let want = Self::wanted_one(v);
-            let ops = self
-                .applied
-                .get(&KeyOrd::from(&v.cfg.key))
-                .map(|have| plan::diff_one(&want, have))
-                .unwrap_or_default();
-            self.apply(ops);
+            self.update_quorum(vi, hooks, now);
+            self.sync_vs(vi);
         }
     }
 
@@ -443,14 +468,18 @@ impl Lvs {
         let old = std::mem::take(&mut self.vss);
         self.by_check.clear();
         let mut kept: BTreeMap<KeyOrd, VsRun> = BTreeMap::new();
-        let mut was: BTreeMap<KeyOrd, HashMap<SocketAddr, bool>> = BTreeMap::new();
+        let mut was: BTreeMap<KeyOrd, Before> = BTreeMap::new();
         for v in old {
             if cfg.virtual_servers.contains(&v.cfg) {
                 kept.insert(KeyOrd::from(&v.cfg.key), v);
             } else {
                 let states = v.cfg.real_servers.iter().zip(&v.rs);
                 let states = states.map(|(c, r)| (c.addr, r.live.up)).collect();
-                was.insert(KeyOrd::from(&v.cfg.key), states);
+                let before = Before {
+                    up: states,
+                    quorum_up: v.quorum_up,
+                };
+                was.insert(KeyOrd::from(&v.cfg.key), before);
                 for r in &v.rs {
                     for id in &r.checks {
                         checker.remove(*id);

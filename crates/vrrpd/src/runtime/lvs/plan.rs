@@ -45,13 +45,15 @@ pub(crate) struct RsLive {
 }
 
 /// The quorum of a virtual server after `live` weight is seen, with
-/// keepalived's hysteresis: gained at `quorum + hysteresis`, lost below
-/// `quorum - hysteresis`.
+/// keepalived's hysteresis: gained at `quorum + hysteresis` (also the
+/// state a virtual server starts in), lost below `quorum - hysteresis` or
+/// when no live weight is left (keepalived's `update_quorum_state` and
+/// `set_quorum_states`, check/ipwrapper.c).
 pub(crate) fn quorum_after(vs: &VirtualServer, was_up: bool, live: u64) -> bool {
     let q = u64::from(vs.quorum);
     let h = u64::from(vs.hysteresis);
     if was_up {
-        live >= q.saturating_sub(h)
+        live > 0 && live >= q.saturating_sub(h)
     } else {
         live >= q + h
     }
@@ -280,6 +282,11 @@ mod tests {
         // Regained only at quorum + hysteresis.
         assert!(!quorum_after(&v, false, 3));
         assert!(quorum_after(&v, false, 4));
+        // No live weight loses it, whatever quorum - hysteresis says.
+        let v1 = vs("quorum = 1\nhysteresis = 1", "");
+        assert!(quorum_after(&v1, true, 1));
+        assert!(!quorum_after(&v1, true, 0));
+        assert!(!quorum_after(&v1, false, 1), "gained at 2");
         let t = wanted(&v, &live(&v, [true, false]), false);
         assert_eq!(
             t.dests.keys().copied().collect::<Vec<_>>(),

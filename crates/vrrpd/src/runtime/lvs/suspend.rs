@@ -94,7 +94,7 @@ impl Lvs {
 
     /// keepalived's `omega`: at stop, the `notify_down` hook of every real
     /// server that is up, and the `quorum_down` hook of every virtual
-    /// server that holds its quorum (queued before the stop's hand-over;
+    /// server, whatever its quorum was (queued before the stop's hand-over;
     /// the stop waits for hooks), and their e-mail alerts.
     pub(in crate::runtime) fn omega(&mut self, hooks: &mut HookRunner, now: Instant) {
         self.omega_alerts();
@@ -111,7 +111,9 @@ impl Lvs {
                     hooks.enqueue(&owner, job, now);
                 }
             }
-            if let Some(argv) = v.cfg.quorum_down.as_ref().filter(|_| v.quorum_up) {
+            // keepalived (update_vs_notifies): stopping takes the quorum
+            // down whatever it was, and runs its hook.
+            if let Some(argv) = v.cfg.quorum_down.as_ref() {
                 let job = HookJob {
                     argv: argv.clone(),
                     what: format!("LVS {vname} quorum_down (omega)"),
