@@ -11,7 +11,7 @@ use vrrp_proto::{Auth, Interval, Priority, Version, Vrid};
 
 use super::extras::GarpKeys;
 use super::model::{
-    Family, Garp, Instance, TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
+    Family, Garp, Instance, Rule, TrackCheck, TrackInterface, V3Ipv4Checksum, Vip, VirtualRoute,
 };
 use super::raw::{self, Dur, NameOr, Partial, RawInstance};
 use super::validate::Cx;
@@ -52,16 +52,7 @@ impl Cx {
             Some(a) => self.auth(a, version),
         };
         let (unicast_source, unicast_peers) = self.unicast(ri, family);
-        let virtual_routes = ri
-            .virtual_routes
-            .iter()
-            .filter_map(|r| self.route(r))
-            .collect();
-        let virtual_rules = ri
-            .virtual_rules
-            .iter()
-            .filter_map(|r| self.rule(r, family == Family::V6))
-            .collect();
+        let (virtual_routes, virtual_rules) = self.routes_and_rules(ri, family);
         let track_interfaces = self.track_interfaces(ri);
         let track_checks = self.track_checks(ri, check_names);
         let v3_ipv4_checksum = self.v3_checksum(ri, version, family);
@@ -120,6 +111,25 @@ impl Cx {
             strict,
         };
         (Some(inst), facts)
+    }
+
+    /// The instance's `virtual_routes` and `virtual_rules`.
+    fn routes_and_rules(
+        &mut self,
+        ri: &RawInstance,
+        family: Family,
+    ) -> (Vec<VirtualRoute>, Vec<Rule>) {
+        let routes = ri
+            .virtual_routes
+            .iter()
+            .filter_map(|r| self.route(r))
+            .collect();
+        let rules = ri
+            .virtual_rules
+            .iter()
+            .filter_map(|r| self.rule(r, family == Family::V6))
+            .collect();
+        (routes, rules)
     }
 
     /// An instance's name, interface and VRID, with their rules.

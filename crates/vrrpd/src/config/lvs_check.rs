@@ -137,24 +137,7 @@ impl Cx {
             warmup: dur(r.warmup.as_ref()),
             virtualhost: r.virtualhost.as_ref().map(|v| v.get_ref().clone()),
         };
-        let inhibit = flag(r.inhibit_on_failure.as_ref());
-        let mut real_servers = Vec::new();
-        let mut seen: HashMap<SocketAddr, usize> = HashMap::new();
-        for rs in &r.real_server {
-            let Some(x) = self.real_server(rs, &key, forward, inhibit, &defaults) else {
-                continue;
-            };
-            if let Some(&first) = seen.get(&x.addr) {
-                self.dup(
-                    rs,
-                    format!("real server {} is already in this virtual server", x.addr),
-                    first,
-                );
-                continue;
-            }
-            seen.insert(x.addr, rs.span().start);
-            real_servers.push(x);
-        }
+        let real_servers = self.real_servers(r, &key, forward, &defaults);
         let vs = VirtualServer {
             key,
             scheduler: scheduler.to_owned(),
@@ -177,6 +160,36 @@ impl Cx {
             real_servers,
         };
         (self.diags.len() == before).then_some(vs)
+    }
+
+    /// The real servers of `r`, each once (a second of the same address
+    /// and port is an error).
+    fn real_servers(
+        &mut self,
+        r: &RawVirtualServer,
+        key: &ServiceKey,
+        forward: ForwardMethod,
+        defaults: &CheckDefaults,
+    ) -> Vec<RealServer> {
+        let inhibit = flag(r.inhibit_on_failure.as_ref());
+        let mut out = Vec::new();
+        let mut seen: HashMap<SocketAddr, usize> = HashMap::new();
+        for rs in &r.real_server {
+            let Some(x) = self.real_server(rs, key, forward, inhibit, defaults) else {
+                continue;
+            };
+            if let Some(&first) = seen.get(&x.addr) {
+                self.dup(
+                    rs,
+                    format!("real server {} is already in this virtual server", x.addr),
+                    first,
+                );
+                continue;
+            }
+            seen.insert(x.addr, rs.span().start);
+            out.push(x);
+        }
+        out
     }
 
     /// The service key: `address` + `port` + `protocol`, or `fwmark`.
