@@ -90,18 +90,18 @@ fn forwarding(c: &Node, prefix: &str, t: &mut Lines) {
     let mut words = c.args.iter().skip(1);
     while let Some(w) = words.next() {
         match w.as_str() {
+            // A word without its value is carried as "", which `vrrpd
+            // check` names (keepalived refuses it too).
             "type" => {
-                if let Some(v) = words.next() {
-                    fields.push(format!("type = {}", quote(v)));
-                }
+                let v = words.next().map_or("", String::as_str);
+                fields.push(format!("type = {}", quote(v)));
             }
             "port" => {
-                if let Some(v) = words.next() {
-                    let v = v
-                        .parse::<u16>()
-                        .map_or_else(|_| quote(v), |p| p.to_string());
-                    fields.push(format!("port = {v}"));
-                }
+                let v = words.next().map_or("", String::as_str);
+                let v = v
+                    .parse::<u16>()
+                    .map_or_else(|_| quote(v), |p| p.to_string());
+                fields.push(format!("port = {v}"));
             }
             other => fields.push(format!("checksum = {}", quote(other))),
         }
@@ -670,5 +670,29 @@ mod tests {
         assert!(addrs("192.0.2.30-256").is_err());
         assert!(addrs("192.0.2.x-3").is_err());
         assert!(addrs("2001:db8::1-ffff").is_err(), "over {RANGE_MAX}");
+    }
+
+    #[test]
+    fn a_tunnel_word_without_its_value_is_carried_for_check_to_name() {
+        let node = |args: &[&str]| Node {
+            key: "lvs_method".into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            block: None,
+            line: 1,
+        };
+        let mut t = Lines::default();
+        forwarding(
+            &node(&["TUN", "type", "gue", "port", "6080", "csum"]),
+            "",
+            &mut t,
+        );
+        assert_eq!(
+            t.get("tunnel"),
+            Some("{ type = \"gue\", port = 6080, checksum = \"csum\" }")
+        );
+        let mut t = Lines::default();
+        forwarding(&node(&["TUN", "type"]), "", &mut t);
+        assert_eq!(t.get("tunnel"), Some("{ type = \"\" }"));
+        assert_eq!(t.get("lb_kind"), Some("\"TUN\""));
     }
 }
