@@ -257,6 +257,24 @@ fn start_director_with(lab: &Lab, i: usize, priority: u8, global: &str, lvs: &st
     lab.spawn_vrrpd(i, &format!("vrrpd{i}"), &[("RUST_LOG", "info")]);
 }
 
+/// Director 0 (priority 200) until it is master, then director 1 (100)
+/// until it is backup. Started together, both can be master for a moment
+/// (under TCG adding the VIP outlasts the Skew_Time between them), and the
+/// real servers' ARP entries for the VIP can then name the backup until
+/// the winner's second set of announcements (`garp_lower_prio_delay`,
+/// 5 s), with replies routed past the NAT meanwhile: a start-up race these
+/// tests are not about.
+fn start_pair(lab: &Lab, lvs: &str) {
+    start_director(lab, 0, 200, lvs);
+    wait_master(lab, 0);
+    start_director(lab, 1, 100, lvs);
+    assert!(
+        lab.wait_state(1, "VI_1", "backup", Duration::from_secs(10)),
+        "director 1 never became backup:\n{}",
+        lab.logs()
+    );
+}
+
 fn wait_master(lab: &Lab, i: usize) {
     let ok = lab.wait_until(Duration::from_secs(20), || {
         lab.state_of(i, "VI_1").as_deref() == Some("master")
@@ -291,9 +309,7 @@ fn nat_real_server_leaves_and_returns_within_the_bound() {
     // Port 83: ha_suspend, so its checks run only where the VIP is.
     let vs =
         virtual_server(80, "NAT", "", "") + &virtual_server(83, "NAT", "ha_suspend = true", "");
-    start_director(&lab, 0, 200, &vs);
-    start_director(&lab, 1, 100, &vs);
-    wait_master(&lab, 0);
+    start_pair(&lab, &vs);
     let d0 = lab.hosts[0].ns.clone();
     assert!(
         lab.wait_until(Duration::from_secs(10), || {
@@ -658,16 +674,7 @@ fn connection_survives(tag: &str, sync: bool, how: Failover) -> bool {
         &format!("omega = true\nquorum_down = {}", hook("quorum")),
         &format!("notify_down = {}", hook("down")),
     ));
-    // Director 1 starts once director 0 is master: started together, both
-    // can become master for a moment (under TCG adding the VIP outlasts
-    // the Skew_Time between them), and the real servers' ARP entries for
-    // the VIP can then name the backup until the winner's second set of
-    // announcements (`garp_lower_prio_delay`, 5 s), with replies routed
-    // past the NAT meanwhile. This test is about the failover.
-    start_director(&lab, 0, 200, &lvs);
-    wait_master(&lab, 0);
-    start_director(&lab, 1, 100, &lvs);
-    assert!(lab.wait_state(1, "VI_1", "backup", Duration::from_secs(10)));
+    start_pair(&lab, &lvs);
     let d0 = lab.hosts[0].ns.clone();
     assert!(lab.wait_until(Duration::from_secs(10), || {
         weight_of(&ipvsadm(&lab, &d0), 80, "10.99.0.13:80").is_some()
