@@ -15,6 +15,7 @@
 //! see its documentation for the limits (request size, connections, idle
 //! time-out, requests per round).
 
+pub(crate) mod idle;
 mod server;
 
 use std::io::{self, BufRead, BufReader, Read, Write};

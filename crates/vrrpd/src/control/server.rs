@@ -27,7 +27,7 @@ use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 use serde::Serialize;
 
-use super::{Request, Response, Written, write_pending};
+use super::{Request, Response, Written, idle, write_pending};
 
 /// The longest request line accepted.
 pub const MAX_REQUEST: usize = 64 * 1024;
@@ -322,20 +322,12 @@ impl ControlServer {
 
     /// When the next connection would time out.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conns
-            .values()
-            .map(|c| c.last_active + IDLE_TIMEOUT)
-            .min()
+        idle::next_timeout(self.conns.values().map(|c| c.last_active))
     }
 
     /// Closes connections silent for [`IDLE_TIMEOUT`].
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
-        let stale: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.saturating_duration_since(c.last_active) >= IDLE_TIMEOUT)
-            .map(|(t, _)| *t)
-            .collect();
+        let stale = idle::timed_out(self.conns.iter().map(|(t, c)| (*t, c.last_active)), now);
         for t in stale {
             self.stats.timed_out += 1;
             self.close(registry, t);

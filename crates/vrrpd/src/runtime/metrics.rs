@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
-use crate::control::{Written, write_pending};
+use crate::control::{Written, idle, write_pending};
 
 pub use super::prom::{ProcessStats, render};
 
@@ -23,8 +23,6 @@ pub use super::prom::{ProcessStats, render};
 const MAX_CONNECTIONS: usize = 32;
 /// The longest request head read.
 const MAX_REQUEST: usize = 8 * 1024;
-/// A connection silent this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections accepted per readiness event; the rest wait a round.
 const ACCEPT_SLICE: usize = 16;
 /// A rendered body is reused for scrapes this close together, so a
@@ -148,20 +146,12 @@ impl MetricsServer {
 
     /// When the next connection would time out.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conns
-            .values()
-            .map(|c| c.last_active + IDLE_TIMEOUT)
-            .min()
+        idle::next_timeout(self.conns.values().map(|c| c.last_active))
     }
 
-    /// Closes connections silent for `IDLE_TIMEOUT`.
+    /// Closes connections silent for the control socket's `IDLE_TIMEOUT`.
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) {
-        let stale: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.saturating_duration_since(c.last_active) >= IDLE_TIMEOUT)
-            .map(|(t, _)| *t)
-            .collect();
+        let stale = idle::timed_out(self.conns.iter().map(|(t, c)| (*t, c.last_active)), now);
         for t in stale {
             self.close(registry, t);
         }
