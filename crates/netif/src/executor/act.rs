@@ -290,28 +290,17 @@ impl Executor {
                 } else {
                     self.nl.del_route(&route)
                 };
-                r.map(|_| route)
-            });
-            match done {
-                Ok(route) => self.out.push_back(Event::Route {
+                r.map(|_| Event::Route {
                     router: id,
                     route,
                     added: add,
-                }),
-                Err(error) => {
-                    errors += 1;
-                    self.out.push_back(Event::Error {
-                        router: Some(id),
-                        error,
-                    });
-                }
-            }
+                })
+            });
+            errors += self.report(id, done);
         }
         errors
     }
-}
 
-impl Executor {
     /// Adds or deletes `rules`; returns how many failed (each reported).
     fn apply_rules(&mut self, id: RouterId, rules: &[crate::Rule], add: bool) -> u64 {
         let mut errors = 0;
@@ -321,22 +310,31 @@ impl Executor {
             } else {
                 self.nl.del_rule(r)
             };
-            match done {
-                Ok(_) => self.out.push_back(Event::Rule {
-                    router: id,
-                    rule: r.clone(),
-                    added: add,
-                }),
-                Err(error) => {
-                    errors += 1;
-                    self.out.push_back(Event::Error {
-                        router: Some(id),
-                        error,
-                    });
-                }
-            }
+            let done = done.map(|_| Event::Rule {
+                router: id,
+                rule: r.clone(),
+                added: add,
+            });
+            errors += self.report(id, done);
         }
         errors
+    }
+
+    /// Queues `done`'s event, or its error for router `id`; 1 if it failed.
+    fn report(&mut self, id: RouterId, done: Result<Event, Error>) -> u64 {
+        match done {
+            Ok(ev) => {
+                self.out.push_back(ev);
+                0
+            }
+            Err(error) => {
+                self.out.push_back(Event::Error {
+                    router: Some(id),
+                    error,
+                });
+                1
+            }
+        }
     }
 }
 
