@@ -114,6 +114,20 @@ fn forwarding(c: &Node, prefix: &str, t: &mut Lines) {
     }
 }
 
+/// Whether the forwarding method that the last of `keys` in `n`'s block
+/// names is NAT; `default` without one.
+fn is_nat(n: &Node, keys: &[&str], default: bool) -> bool {
+    n.block
+        .iter()
+        .flatten()
+        .rfind(|c| keys.contains(&c.key.as_str()))
+        .map_or(default, |c| {
+            c.args
+                .first()
+                .is_some_and(|k| k.eq_ignore_ascii_case("NAT"))
+        })
+}
+
 /// What a real server's port depends on: the virtual server's port (none
 /// for a firewall mark) and whether its method is NAT.
 #[derive(Debug, Clone, Copy)]
@@ -316,16 +330,7 @@ impl Convert {
         let mut rss = String::new();
         let vs = VsPort {
             port: t.get("port").and_then(|p| p.parse().ok()),
-            nat: !n
-                .block
-                .iter()
-                .flatten()
-                .filter(|c| c.key == "lb_kind" || c.key == "lvs_method")
-                .any(|c| {
-                    c.args
-                        .first()
-                        .is_some_and(|k| !k.eq_ignore_ascii_case("NAT"))
-                }),
+            nat: is_nat(n, &["lb_kind", "lvs_method"], true),
         };
         for c in n.block.iter().flatten() {
             let key = c.key.as_str();
@@ -410,20 +415,11 @@ impl Convert {
         let Some(ip) = c.args.first() else {
             return;
         };
-        let own = vsn
-            .block
-            .iter()
-            .flatten()
-            .find(|x| x.key == "sorry_server_lvs_method");
-        let nat = own.map_or(vs.nat, |x| {
-            x.args
-                .first()
-                .is_some_and(|k| k.eq_ignore_ascii_case("NAT"))
-        });
+        let nat = is_nat(vsn, &["sorry_server_lvs_method"], vs.nat);
         let port = c
             .args
             .get(1)
-            .filter(|p| nat || vs.port.map(|v| v.to_string()).as_ref() == Some(*p));
+            .filter(|p| nat || p.parse::<u16>().ok() == vs.port);
         if let (Some(p), None) = (c.args.get(1), port) {
             self.note(
                 c.line,
@@ -452,12 +448,7 @@ impl Convert {
             return;
         };
         t.set("address", quote(addr));
-        let own = n.block.iter().flatten().find(|c| c.key == "lvs_method");
-        let nat = own.map_or(vs.nat, |c| {
-            c.args
-                .first()
-                .is_some_and(|k| k.eq_ignore_ascii_case("NAT"))
-        });
+        let nat = is_nat(n, &["lvs_method"], vs.nat);
         if let Some(p) = n.args.get(1).and_then(|p| p.parse::<u16>().ok()) {
             match vs.port.filter(|&v| !nat && v != p) {
                 // keepalived (check_data.c): DR and tunnels deliver the

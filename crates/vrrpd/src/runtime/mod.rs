@@ -527,7 +527,6 @@ impl Daemon {
         let Some(overdue) = self.lvs.sync_pending(Instant::now()) else {
             return;
         };
-        self.run_executor();
         if overdue || self.exec.poll_timeout().is_none_or(|t| t > Instant::now()) {
             self.lvs.settle_sync();
         }
