@@ -258,18 +258,49 @@ pub(crate) fn sendmmsg(
     // SAFETY: every header points into `names`, `iovs`, `ctrl` and the
     // payload slices, all alive until this returns; the kernel only reads
     // the payloads (the `cast_mut` above is for the C signature only).
-    let rc = unsafe {
-        libc::sendmmsg(
-            fd,
-            hdrs.as_mut_ptr(),
-            n as libc::c_uint,
-            libc::MSG_DONTWAIT as _,
-        )
-    };
+    let rc = unsafe { sendmmsg_call(fd, &mut hdrs[..n]) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
         Ok(usize::try_from(rc).unwrap_or(0))
+    }
+}
+
+/// The `sendmmsg(2)` system call itself, with `MSG_DONTWAIT`.
+///
+/// musl's 64-bit `sendmmsg` is not the system call: it loops over
+/// `sendmsg`, one system call per datagram, each copying the control
+/// message to clear its padding, which undoes the batching (measured on the
+/// static build: 10,000 `sendmsg` a second at 1000 routers × 100 ms). Its
+/// structures match the kernel's when their padding fields are zero (they
+/// sit where the kernel's wider `size_t` fields have their high bytes), as
+/// they are here: the headers and the control buffer start zeroed and only
+/// the named fields are written. glibc's `sendmmsg` is the system call.
+///
+/// # Safety
+///
+/// Every header must point to live name, iovec, payload and control memory,
+/// with its padding fields zero.
+unsafe fn sendmmsg_call(fd: RawFd, hdrs: &mut [libc::mmsghdr]) -> libc::c_int {
+    let n = libc::c_uint::try_from(hdrs.len()).unwrap_or(libc::c_uint::MAX);
+    #[cfg(target_env = "musl")]
+    {
+        // SAFETY: as the caller promises; the kernel writes only `msg_len`.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_sendmmsg,
+                fd,
+                hdrs.as_mut_ptr(),
+                n,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        libc::c_int::try_from(rc).unwrap_or(-1)
+    }
+    #[cfg(not(target_env = "musl"))]
+    {
+        // SAFETY: as the caller promises.
+        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n, libc::MSG_DONTWAIT as _) }
     }
 }
 
