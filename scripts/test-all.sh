@@ -27,6 +27,13 @@ echo "== API docs build without broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast
+# The static build's batched send is netif's own system call (musl's
+# sendmmsg loops over sendmsg; crates/netif/src/sys.rs): its socket tests
+# run once more against musl.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    echo "== netif socket tests on the static (musl) build"
+    cargo test --quiet -p vrrp-netif --target x86_64-unknown-linux-musl --test sockets
+fi
 # The IPVS group: this host's kernel has no IPVS, so these tests skipped
 # above; here they run under Debian's kernel in one VM boot (about a
 # minute; scripts/vm-test.sh, docs/decisions.md).

@@ -72,6 +72,10 @@ impl Executor {
         for id in touched {
             self.sync_routes(id);
         }
+        if self.deferred.is_empty() && self.deferred.capacity() > 0 {
+            // Only bursts defer: give their memory back.
+            self.deferred.shrink_to_fit();
+        }
     }
 
     fn carry_out(&mut self, a: NodeAction, touched: &mut Vec<RouterId>) {

@@ -471,6 +471,16 @@ impl Executor {
         r.map_err(ReconfigureFailed::Node)
     }
 
+    /// Gives back the spare capacity that adding many routers at once left
+    /// in the node's and the executor's tables (they grow by doubling):
+    /// call it after a start-up or reload that added routers. Changes no
+    /// behaviour.
+    pub fn shrink_to_fit(&mut self) {
+        self.node.shrink_to_fit();
+        self.placed.shrink_to_fit();
+        self.socks.shrink_to_fit();
+    }
+
     // ----- observers ----------------------------------------------------------
 
     /// The node (routers, groups, their states and stats).

@@ -113,4 +113,17 @@ impl<V> RouterMap<V> {
     pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.iter().map(|(_, v)| v)
     }
+
+    /// How many slots the map has room for (tests).
+    #[cfg(test)]
+    pub(crate) fn slots_capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Gives back the spare capacity that growing by doubling left: call
+    /// it after adding many routers at once (1025 routers otherwise keep
+    /// 2048 slots).
+    pub fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
+    }
 }

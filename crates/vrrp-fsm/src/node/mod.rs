@@ -154,6 +154,19 @@ impl Node {
         id
     }
 
+    /// Gives back the spare capacity that adding many routers left in the
+    /// node's tables (they grow by doubling). For a daemon that adds a
+    /// thousand routers at start-up, this is a good part of its memory
+    /// (docs/performance.md); calling it changes no behaviour.
+    pub fn shrink_to_fit(&mut self) {
+        self.routers.shrink_to_fit();
+        self.units.shrink_to_fit();
+        for ids in self.demux.values_mut() {
+            ids.shrink_to_fit();
+        }
+        self.timers.shrink_to_fit();
+    }
+
     /// Startup (RFC 9568 §6.4.1) of the router and the rest of its sync
     /// group. Inputs given before (interface down, tracked priority) are
     /// taken into account.

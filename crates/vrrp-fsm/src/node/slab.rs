@@ -118,6 +118,18 @@ impl<T> Slab<T> {
     pub(crate) fn keys(&self) -> Vec<Key> {
         self.iter().map(|(k, _)| k).collect()
     }
+
+    /// How many slots the slab has room for (tests).
+    #[cfg(test)]
+    pub(crate) fn slots_capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Gives back the spare capacity of growing by doubling.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
 }
 
 #[cfg(test)]

@@ -160,3 +160,40 @@ fn a_router_map_answers_only_the_exact_id() {
     assert_eq!(m.remove(a), None);
     assert!(m.contains_key(c) && !m.is_empty());
 }
+
+#[test]
+fn shrinking_after_a_bulk_add_gives_capacity_back_and_changes_nothing() {
+    let now = Instant::now();
+    let mut node = Node::new();
+    // 130 routers: the tables doubled to 256 slots on the way.
+    let ids: Vec<RouterId> = (1..=130u8)
+        .map(|v| node.add_router(LinkId(0), cfg(v, 100)))
+        .collect();
+    let mut m = RouterMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        m.insert(*id, i);
+    }
+    assert!(m.slots_capacity() > 130 && node.routers.slots_capacity() > 130);
+    node.shrink_to_fit();
+    m.shrink_to_fit();
+    assert_eq!(m.slots_capacity(), 130);
+    assert_eq!(node.routers.slots_capacity(), 130);
+    assert_eq!(node.units.slots_capacity(), 130);
+    // Every id still reaches its router and its value.
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(m.get(*id), Some(&i));
+        assert_eq!(
+            node.router(*id).map(|r| r.config().vrid().get()),
+            u8::try_from(i + 1).ok()
+        );
+    }
+    // And the node still runs them: all start, and all become Master.
+    for id in &ids {
+        node.start(now, *id).expect("start");
+    }
+    node.handle_timeout(now + Duration::from_secs(5));
+    assert!(
+        ids.iter()
+            .all(|id| node.router(*id).map(VirtualRouter::state) == Some(State::Master))
+    );
+}

@@ -54,6 +54,12 @@ impl Instances {
         self.by_id.insert(id, inst);
     }
 
+    /// Gives back the spare capacity of adding many instances at once.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.by_id.shrink_to_fit();
+        self.by_name.shrink_to_fit();
+    }
+
     pub(super) fn remove(&mut self, id: RouterId) -> Option<Inst> {
         let inst = self.by_id.remove(id)?;
         self.by_name.remove(&inst.cfg.name);

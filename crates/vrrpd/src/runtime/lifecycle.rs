@@ -98,6 +98,9 @@ impl Daemon {
             }
             starts.extend(ids.first().copied());
         }
+        // The tables grew by doubling while the units were added.
+        self.exec.shrink_to_fit();
+        self.insts.shrink_to_fit();
         for id in starts {
             self.exec.start(id);
         }
