@@ -237,12 +237,6 @@ impl Convert {
                 Some(key),
                 format!("`{key}` is not carried over: {why}"),
             ),
-            Some((Fate::LvsPending, _)) => self.note(
-                n.line,
-                Impact::Changes,
-                Some(key),
-                format!("`{key}`: not yet converted — LVS pending"),
-            ),
             // A converted keyword in a form the conversion cannot read.
             Some((Fate::Converted, _)) => self.note(
                 n.line,
