@@ -314,3 +314,36 @@ fn lvs_e_mail_alerts_convert_with_keepalived_s_defaults() {
     assert!(cfg.global.mail.no_checker_emails);
     assert_eq!(cfg.global.mail.checker_default, Some(true));
 }
+
+/// keepalived sends no SNI when `enable_sni` has no name to send (no
+/// `sni_name`, no virtualhost): the import drops it and says so, and its
+/// output loads (vrrpd's own configuration refuses `enable_sni` without a
+/// name).
+#[test]
+fn enable_sni_without_a_name_is_dropped_with_a_note() {
+    let conf = "virtual_server 192.0.2.10 443 {\n  protocol TCP\n  lb_kind NAT\n\
+                real_server 10.0.0.11 443 {\n    SSL_GET {\n      enable_sni\n      url {\n        path /\n      }\n    }\n  }\n\
+                real_server 10.0.0.12 443 {\n    SSL_GET {\n      enable_sni\n      virtualhost rs.example.test\n      url {\n        path /\n      }\n    }\n  }\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keepalived.conf");
+    std::fs::write(&path, conf).unwrap();
+    let imported = import_file(&path).unwrap();
+    let cfg =
+        load_str(&imported.toml, "imported").unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let rss = &cfg.lvs.virtual_servers[0].real_servers;
+    let sni = |i: usize| match &rss[i].checks[0].kind {
+        RsCheckKind::Http { tls, sni, .. } => (*tls, sni.clone()),
+        k => panic!("{k:?}"),
+    };
+    assert_eq!(sni(0), (true, None));
+    // With a name, enable_sni stays and sends it.
+    assert_eq!(sni(1), (true, Some("rs.example.test".into())));
+    let notes: Vec<&str> = imported
+        .notes
+        .iter()
+        .filter(|n| n.message.contains("enable_sni"))
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("keepalived sends no SNI"), "{notes:?}");
+}

@@ -128,12 +128,15 @@ fn is_nat(n: &Node, keys: &[&str], default: bool) -> bool {
         })
 }
 
-/// What a real server's port depends on: the virtual server's port (none
-/// for a firewall mark) and whether its method is NAT.
+/// What a real server's conversion needs from its virtual server: its
+/// port (none for a firewall mark), whether its method is NAT, and whether
+/// it names a virtualhost.
 #[derive(Debug, Clone, Copy)]
 struct VsPort {
     port: Option<u16>,
     nat: bool,
+    /// The virtual server has a `virtualhost` (an SNI name for `enable_sni`).
+    virtualhost: bool,
 }
 
 /// keepalived's optional boolean: no word or `true`/`on`/`yes` is true.
@@ -331,6 +334,7 @@ impl Convert {
         let vs = VsPort {
             port: t.get("port").and_then(|p| p.parse().ok()),
             nat: is_nat(n, &["lb_kind", "lvs_method"], true),
+            virtualhost: n.block.iter().flatten().any(|c| c.key == "virtualhost"),
         };
         for c in n.block.iter().flatten() {
             let key = c.key.as_str();
@@ -509,7 +513,7 @@ impl Convert {
                         continue;
                     }
                     seen.push(table.clone());
-                    self.checker(c, &table, &mut checks);
+                    self.checker(c, &table, vs, &mut checks);
                 }
                 _ => self.lvs_unsupported("real_server", c),
             }
@@ -531,7 +535,7 @@ impl Convert {
         }
     }
 
-    fn checker(&mut self, n: &Node, table: &str, out: &mut String) {
+    fn checker(&mut self, n: &Node, table: &str, vs: VsPort, out: &mut String) {
         let mut t = Lines::default();
         let mut urls = Vec::new();
         for c in n.block.iter().flatten() {
@@ -593,7 +597,27 @@ impl Convert {
         if !urls.is_empty() {
             t.set("url", format!("[{}]", urls.join(", ")));
         }
+        self.sni_without_name(n, vs, &mut t);
         t.render(&format!("[virtual_server.real_server.{table}]"), out);
+    }
+
+    /// keepalived (check_ssl.c) sends as SNI `sni_name`, else a
+    /// virtualhost (the url's, the check's, the virtual server's), else
+    /// nothing: `enable_sni` with no name is a no-op there, and an error in
+    /// vrrpd's configuration, so it is dropped.
+    fn sni_without_name(&mut self, n: &Node, vs: VsPort, t: &mut Lines) {
+        let named = ["sni_name", "virtualhost"]
+            .iter()
+            .any(|k| t.get(k).is_some());
+        if t.get("enable_sni") == Some("true") && !named && !vs.virtualhost {
+            t.0.retain(|(k, _)| k != "enable_sni");
+            self.note(
+                n.line,
+                Impact::NoEffect,
+                Some("enable_sni"),
+                "`enable_sni` with no `sni_name` or `virtualhost`: keepalived sends no SNI then; dropped",
+            );
+        }
     }
 
     fn url(&mut self, n: &Node) -> String {
