@@ -340,3 +340,51 @@ fn refresh_repeat_and_lower_prio_no_advert_are_imported() {
         (1, false)
     );
 }
+
+/// keepalived's FIFO options carry over where the file has a FIFO, and are
+/// dropped with a "no effect" note where it has none (keepalived writes
+/// their lines nowhere then).
+#[test]
+fn fifo_options_carry_over_with_a_fifo_and_are_dropped_without() {
+    let body = |globals: &str| {
+        format!(
+            "global_defs {{\n{globals}  vrrp_notify_priority_changes\n  fifo_write_vrrp_states_on_reload\n}}\n\
+             vrrp_instance A {{\n  interface eth0\n  virtual_router_id 1\n  notify_priority_changes off\n  virtual_ipaddress {{\n    192.0.2.1\n  }}\n}}\n\
+             vrrp_instance B {{\n  interface eth0\n  virtual_router_id 2\n  virtual_ipaddress {{\n    192.0.2.2\n  }}\n}}\n\
+             vrrp_instance C {{\n  interface eth0\n  virtual_router_id 3\n  virtual_ipaddress {{\n    192.0.2.3\n  }}\n}}\n\
+             vrrp_sync_group G {{\n  group {{\n    B\n    C\n  }}\n  notify_priority_changes true\n}}\n"
+        )
+    };
+    // The FIFO after the options, in the same block: still a FIFO file.
+    let with = import(&body("").replace(
+        "  fifo_write_vrrp_states_on_reload\n",
+        "  fifo_write_vrrp_states_on_reload\n  vrrp_notify_fifo /run/ka.fifo\n",
+    ));
+    assert!(
+        !with
+            .notes
+            .iter()
+            .any(|n| n.message.contains("priority_changes")
+                || n.message.contains("states_on_reload")),
+        "{:#?}",
+        with.notes
+    );
+    let cfg = load(&with);
+    assert!(cfg.global.notify_priority_changes && cfg.global.fifo_write_states_on_reload);
+    assert_eq!(cfg.instances[0].hooks.priority_changes, Some(false));
+    assert_eq!(cfg.instances[1].hooks.priority_changes, None);
+    assert_eq!(cfg.sync_groups[0].hooks.priority_changes, Some(true));
+
+    let without = import(&body(""));
+    let cfg = load(&without);
+    assert!(!cfg.global.notify_priority_changes && !cfg.global.fifo_write_states_on_reload);
+    assert_eq!(cfg.instances[0].hooks.priority_changes, None);
+    assert_eq!(cfg.sync_groups[0].hooks.priority_changes, None);
+    let dropped: Vec<_> = without
+        .notes
+        .iter()
+        .filter(|n| n.message.contains("no notify FIFO"))
+        .collect();
+    assert_eq!(dropped.len(), 4, "{:#?}", without.notes);
+    assert!(dropped.iter().all(|n| n.impact == Impact::NoEffect));
+}

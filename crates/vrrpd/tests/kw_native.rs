@@ -179,3 +179,83 @@ fn a_process_check_follows_the_process() {
         lab.logs()
     );
 }
+
+/// keepalived's `notify_priority_changes` and
+/// `fifo_write_vrrp_states_on_reload`: the FIFO gets `MASTER_PRIORITY`
+/// lines when a tracked check moves the effective priority, and the
+/// current state of an instance a reload left alone.
+#[test]
+fn the_fifo_gets_priority_changes_and_states_on_reload() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwf", 1);
+    let vip: IpAddr = VIP.parse().unwrap();
+    let fifo = lab.dir.path().join("notify.fifo");
+    let drain = lab.dir.path().join("drain");
+    std::fs::write(&drain, "0\n").unwrap();
+    let global = format!(
+        "notify_fifo = \"{}\"\nnotify_priority_changes = true\nfifo_write_states_on_reload = true\n",
+        fifo.display()
+    );
+    let body = format!(
+        "[[check]]\nname = \"drain\"\ntype = \"file\"\npath = \"{}\"\nweight = -1\ninterval = \"100ms\"\n\n{}track_checks = [\"drain\"]\n",
+        drain.display(),
+        instance(200, "")
+    );
+    lab.write_vrrpd_toml(0, &global, &body);
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "never master:\n{}",
+        lab.logs()
+    );
+    let mut r = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut lines = String::new();
+    let mut read_until = |want: &str| {
+        lab.wait_until(Duration::from_secs(5), || {
+            let _ = r.read_to_string(&mut lines);
+            lines.contains(want)
+        })
+    };
+    assert!(
+        read_until("INSTANCE \"VI_1\" MASTER 200\n"),
+        "{}",
+        lab.logs()
+    );
+    // The file check takes 50 off: a priority line, in the Master state.
+    std::fs::write(&drain, "50\n").unwrap();
+    assert!(
+        read_until("INSTANCE \"VI_1\" MASTER_PRIORITY 150\n"),
+        "no priority line:\n{}",
+        lab.logs()
+    );
+    std::fs::write(&drain, "0\n").unwrap();
+    assert!(
+        read_until("INSTANCE \"VI_1\" MASTER_PRIORITY 200\n"),
+        "{}",
+        lab.logs()
+    );
+    // A reload that changes nothing writes the state again.
+    let before = lines.matches("INSTANCE \"VI_1\" MASTER 200\n").count();
+    lab.signal("vrrpd0", 1);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || {
+            let _ = r.read_to_string(&mut lines);
+            lines.matches("INSTANCE \"VI_1\" MASTER 200\n").count() > before
+        }),
+        "no state line after the reload: {lines:?}\n{}",
+        lab.logs()
+    );
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("master"));
+    assert!(
+        !lines.contains("BACKUP_PRIORITY"),
+        "the instance was master throughout: {lines:?}"
+    );
+    lab.signal("vrrpd0", 15);
+    assert!(lab.wait_exit("vrrpd0", Duration::from_secs(10)).is_some());
+}

@@ -53,6 +53,7 @@ impl Cx {
     pub(crate) fn hooks<T: HookKeys>(&mut self, raw: &T) -> Hooks {
         let mut out = Hooks {
             smtp_alert: raw.smtp_alert(),
+            priority_changes: raw.priority_changes().map(|b| *b.get_ref()),
             ..Hooks::default()
         };
         for (key, value) in raw.hook_keys() {

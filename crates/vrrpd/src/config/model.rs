@@ -54,6 +54,13 @@ pub struct Global {
     /// keepalived's `notify_fifo`: a FIFO that gets one line per state
     /// change (`INSTANCE "VI_1" MASTER 100`); made if missing.
     pub notify_fifo: Option<PathBuf>,
+    /// keepalived's `vrrp_notify_priority_changes`: the default of
+    /// instances and sync groups that do not set `notify_priority_changes`.
+    pub notify_priority_changes: bool,
+    /// keepalived's `fifo_write_vrrp_states_on_reload`: after a reload,
+    /// write the state of every instance and sync group whose state the
+    /// reload did not change to the notify FIFO.
+    pub fifo_write_states_on_reload: bool,
     /// keepalived's `vrrp_startup_delay`: wait this long after start
     /// before starting the instances (for networks that come up late).
     pub startup_delay: Duration,
@@ -95,6 +102,8 @@ impl Default for Global {
             mail: Box::default(),
             garp: Garp::default(),
             notify_fifo: None,
+            notify_priority_changes: false,
+            fifo_write_states_on_reload: false,
             startup_delay: Duration::ZERO,
             strict: false,
             static_addresses: Vec::new(),
@@ -229,6 +238,10 @@ pub struct Hooks {
     /// `smtp_alert`: send an e-mail on each state change; `None` follows
     /// `[global] smtp_alert`.
     pub smtp_alert: Option<bool>,
+    /// `notify_priority_changes`: write a line to the notify FIFO when
+    /// the effective priority changes; `None` follows the sync group (for
+    /// an instance), then `[global] notify_priority_changes`.
+    pub priority_changes: Option<bool>,
 }
 
 /// One `[[instance]]`: a virtual router on one interface and family.

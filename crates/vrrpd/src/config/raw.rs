@@ -79,6 +79,8 @@ pub(crate) struct RawGlobal {
     pub(crate) garp_master_refresh_repeat: Option<Spanned<u32>>,
     pub(crate) lower_prio_no_advert: Option<Spanned<bool>>,
     pub(crate) notify_fifo: Option<Spanned<String>>,
+    pub(crate) notify_priority_changes: Option<Spanned<bool>>,
+    pub(crate) fifo_write_states_on_reload: Option<Spanned<bool>>,
     pub(crate) startup_delay: Option<Spanned<Dur>>,
     pub(crate) strict: Option<Spanned<bool>>,
     #[serde(default)]
@@ -139,6 +141,7 @@ pub(crate) struct RawInstance {
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
+    pub(crate) notify_priority_changes: Option<Spanned<bool>>,
 }
 
 /// The notify hook keys, shared by instances and sync groups (serde's
@@ -149,6 +152,8 @@ pub(crate) trait HookKeys {
     fn hook_keys(&self) -> [(&'static str, Option<&Spanned<Argv>>); 5];
     /// `smtp_alert`, if set.
     fn smtp_alert(&self) -> Option<bool>;
+    /// `notify_priority_changes`, if set.
+    fn priority_changes(&self) -> Option<&Spanned<bool>>;
 }
 
 macro_rules! impl_hook_keys {
@@ -165,6 +170,9 @@ macro_rules! impl_hook_keys {
             }
             fn smtp_alert(&self) -> Option<bool> {
                 self.smtp_alert.as_ref().map(|s| *s.get_ref())
+            }
+            fn priority_changes(&self) -> Option<&Spanned<bool>> {
+                self.notify_priority_changes.as_ref()
             }
         }
     };
@@ -304,6 +312,7 @@ pub(crate) struct RawSyncGroup {
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
+    pub(crate) notify_priority_changes: Option<Spanned<bool>>,
 }
 
 /// A duration written as `"100ms"`, `"1.5s"`, `"2m"`, or a number of seconds.

@@ -17,7 +17,7 @@ use super::diag::{Group, Pending};
 use super::extras::GarpKeys;
 use super::facts::Facts;
 use super::model::{Config, Family, Garp, Global};
-use super::raw::{RawConfig, RawGlobal};
+use super::raw::{HookKeys, RawConfig, RawGlobal};
 use super::suggest::closest;
 
 /// The checker: problems found so far, and what to look at.
@@ -67,6 +67,7 @@ impl Cx {
     pub(crate) fn validate(&mut self, raw: RawConfig) -> Config {
         let global = raw
             .global
+            .as_ref()
             .map_or_else(Global::default, |g| self.global(g.get_ref()));
         let check_names = self.unique_names(
             raw.checks.iter().map(|c| c.get_ref().name.as_ref()),
@@ -94,6 +95,7 @@ impl Cx {
             .iter()
             .filter_map(|g| self.sync_group(g, &instance_names, &mut member_of))
             .collect();
+        self.fifo_users(&raw, global.notify_fifo.is_some());
         let lvs = self.lvs(raw.lvs.as_ref(), &raw.virtual_servers, &instance_names);
         if self.opts.require_instance && raw.instances.is_empty() && raw.virtual_servers.is_empty()
         {
@@ -142,6 +144,7 @@ impl Cx {
             }
             out.notify_fifo = Some(PathBuf::from(p.get_ref()));
         }
+        self.fifo_options(g, &mut out);
         if let Some(d) = &g.startup_delay {
             // keepalived's limit is its timer range; an hour is plenty.
             if d.get_ref().0 > Duration::from_secs(3600) {
@@ -195,6 +198,51 @@ impl Cx {
     }
 
     /// `control_group` and `advert_late_warn`.
+    /// The notify FIFO's options (keepalived's
+    /// `vrrp_notify_priority_changes`, `fifo_write_vrrp_states_on_reload`):
+    /// without a FIFO to write to they would do nothing, which is an error.
+    fn fifo_options(&mut self, g: &RawGlobal, out: &mut Global) {
+        for (key, value) in [
+            ("notify_priority_changes", &g.notify_priority_changes),
+            (
+                "fifo_write_states_on_reload",
+                &g.fifo_write_states_on_reload,
+            ),
+        ] {
+            let Some(v) = value else { continue };
+            if *v.get_ref() && g.notify_fifo.is_none() {
+                self.at(
+                    v,
+                    format!("{key} writes to the notify FIFO: set `notify_fifo`"),
+                );
+            }
+            match key {
+                "notify_priority_changes" => out.notify_priority_changes = *v.get_ref(),
+                _ => out.fifo_write_states_on_reload = *v.get_ref(),
+            }
+        }
+    }
+
+    /// Instances and sync groups that ask for priority lines need the FIFO.
+    fn fifo_users(&mut self, raw: &RawConfig, fifo: bool) {
+        if fifo {
+            return;
+        }
+        let instances = raw.instances.iter().map(|i| i.get_ref().priority_changes());
+        let groups = raw
+            .sync_groups
+            .iter()
+            .map(|g| g.get_ref().priority_changes());
+        for v in instances.chain(groups).flatten() {
+            if *v.get_ref() {
+                self.at(
+                    v,
+                    "notify_priority_changes writes to the notify FIFO: set `notify_fifo` in [global]",
+                );
+            }
+        }
+    }
+
     fn global_loop_settings(&mut self, g: &RawGlobal, out: &mut Global) {
         if let Some(grp) = &g.control_group {
             let name = grp.get_ref();

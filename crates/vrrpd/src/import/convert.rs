@@ -468,6 +468,7 @@ impl Convert {
                     }
                 }
                 _ if self.mail_global(c) => {}
+                _ if self.fifo_global(c) => {}
                 _ if c.key == "lvs_sync_daemon" => {
                     let mut t = String::new();
                     self.lvs_global(c, &mut t);
@@ -476,6 +477,7 @@ impl Convert {
                 _ => self.keyword("global_defs", c),
             }
         }
+        self.fifo_global_done(n);
         // keepalived: the global lower-priority settings default to the
         // global master ones, and an instance's to the global ones (never
         // to the instance's own garp_master_*).
@@ -647,6 +649,7 @@ impl Convert {
                         t.set("smtp_alert", on.to_string());
                     }
                 }
+                "notify_priority_changes" => self.priority_changes(c, &mut t),
                 // Old syntax: members listed directly in the group block.
                 _ if c.block.is_none()
                     && c.args.is_empty()

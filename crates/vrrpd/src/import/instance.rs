@@ -129,6 +129,7 @@ impl Convert {
                 }
             }
             "nopreempt" => i.nopreempt = Some(c.line),
+            "notify_priority_changes" => self.priority_changes(c, &mut i.body),
             "smtp_alert" => {
                 if let Some(on) = self.smtp_flag(c) {
                     i.body.set("smtp_alert", on.to_string());

@@ -11,6 +11,7 @@
 //! explains each.
 
 mod convert;
+mod fifo;
 mod instance;
 pub mod keywords;
 mod lvs;

@@ -85,6 +85,7 @@ impl Daemon {
     fn begin_apply(&mut self, new: Config, again: bool) {
         let plan = reload::plan(&self.cfg, &new);
         if plan.is_noop() && new.global == self.cfg.global && new.lvs == self.cfg.lvs {
+            self.reload_state_lines(&plan);
             return self.reload_done(Ok("no change".into()), again, Instant::now());
         }
         let starting: Vec<String> = plan.add.iter().chain(&plan.restart).cloned().collect();
@@ -154,6 +155,7 @@ impl Daemon {
         while within() {
             let Some(unit) = a.units.pop_front() else {
                 self.finish_apply();
+                self.reload_state_lines(&a.plan);
                 return Ok(true);
             };
             let at = unit

@@ -683,8 +683,10 @@ impl Daemon {
             inst.applied_fault = fault;
         }
         if delta != old_d {
+            let before = self.exec.node().router(id).map(|r| r.priority());
             self.exec
                 .input(|node, now| node.set_tracked_priority(now, id, delta).ok());
+            self.note_priority(id, before);
         }
         if fault != old_f {
             self.exec
