@@ -15,6 +15,7 @@ mod addrs;
 mod attr;
 mod links;
 mod routes;
+mod rules;
 mod socket;
 
 pub use crate::route::Route;

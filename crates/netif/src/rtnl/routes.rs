@@ -9,9 +9,10 @@ use neli::types::{Buffer, RtBuffer};
 
 use super::addrs::check_prefix;
 use super::attr::{attr, invalid, ip_bytes};
+use super::rules::rule_msg;
 use super::{Netlink, Route};
 use crate::error::{Error, Result};
-use crate::rule::{Rule, rule_msg};
+use crate::rule::Rule;
 
 impl Netlink {
     /// Adds `route` (to the main table unless it names one). Returns
