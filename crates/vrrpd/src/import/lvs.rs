@@ -1,7 +1,7 @@
 //! keepalived's LVS side in the import: `virtual_server` (address + port,
-//! `fwmark` or `group`), `virtual_server_group`, `real_server` and the
-//! checkers (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`), and
-//! `lvs_sync_daemon`. What is not carried over is named in a note.
+//! `fwmark` or `group`), `virtual_server_group`, `real_server` and
+//! `lvs_sync_daemon`; the checkers are in `lvs_check.rs`. What is not
+//! carried over is named in a note.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -13,21 +13,21 @@ use super::convert::{Convert, quote};
 
 /// `key = value` lines of one TOML table, in order.
 #[derive(Debug, Default)]
-struct Lines(Vec<(String, String)>);
+pub(super) struct Lines(pub(super) Vec<(String, String)>);
 
 impl Lines {
-    fn set(&mut self, k: &str, v: String) {
+    pub(super) fn set(&mut self, k: &str, v: String) {
         match self.0.iter_mut().find(|(x, _)| x == k) {
             Some(e) => e.1 = v,
             None => self.0.push((k.to_owned(), v)),
         }
     }
 
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(super) fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str())
     }
 
-    fn render(&self, header: &str, out: &mut String) {
+    pub(super) fn render(&self, header: &str, out: &mut String) {
         let _ = writeln!(out, "{header}");
         for (k, v) in &self.0 {
             let _ = writeln!(out, "{k} = {v}");
@@ -132,15 +132,15 @@ fn is_nat(n: &Node, keys: &[&str], default: bool) -> bool {
 /// port (none for a firewall mark), whether its method is NAT, and whether
 /// it names a virtualhost.
 #[derive(Debug, Clone, Copy)]
-struct VsPort {
+pub(super) struct VsPort {
     port: Option<u16>,
     nat: bool,
     /// The virtual server has a `virtualhost` (an SNI name for `enable_sni`).
-    virtualhost: bool,
+    pub(super) virtualhost: bool,
 }
 
 /// keepalived's optional boolean: no word or `true`/`on`/`yes` is true.
-fn boolean(n: &Node) -> Option<bool> {
+pub(super) fn boolean(n: &Node) -> Option<bool> {
     match n.args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
         None | Some("true" | "on" | "yes") => Some(true),
         Some("false" | "off" | "no") => Some(false),
@@ -150,7 +150,7 @@ fn boolean(n: &Node) -> Option<bool> {
 
 /// The keys of a virtual server and its checkers that convert one to one
 /// (same name, a duration).
-const DURATIONS: [&str; 5] = [
+pub(super) const DURATIONS: [&str; 5] = [
     "delay_loop",
     "connect_timeout",
     "delay_before_retry",
@@ -535,114 +535,7 @@ impl Convert {
         }
     }
 
-    fn checker(&mut self, n: &Node, table: &str, vs: VsPort, out: &mut String) {
-        let mut t = Lines::default();
-        let mut urls = Vec::new();
-        for c in n.block.iter().flatten() {
-            let key = c.key.as_str();
-            match key {
-                "connect_ip" | "virtualhost" => {
-                    if let Some(v) = self.value(c) {
-                        t.set(key, quote(v));
-                    }
-                }
-                "connect_port" | "retry" | "nb_get_retry" => {
-                    if let Some(v) = self.int(c) {
-                        t.set(
-                            if key == "nb_get_retry" { "retry" } else { key },
-                            v.to_string(),
-                        );
-                    }
-                }
-                "misc_path" => {
-                    let cmd = self.command(c);
-                    t.set(key, quote(&cmd));
-                }
-                "misc_dynamic" => {
-                    if let Some(b) = boolean(c) {
-                        t.set(key, b.to_string());
-                    }
-                }
-                "enable_sni" | "sni_name" if table != "ssl_get" => self.note(
-                    c.line,
-                    Impact::NoEffect,
-                    Some(key),
-                    format!("`{key}` in {} has no effect (no TLS)", n.key),
-                ),
-                // keepalived: the last of `enable_sni` and `sni_name` (which
-                // enables it) counts.
-                "enable_sni" => {
-                    if let Some(b) = boolean(c) {
-                        if !b {
-                            t.0.retain(|(k, _)| k != "sni_name");
-                        }
-                        t.set(key, b.to_string());
-                    }
-                }
-                "sni_name" => {
-                    if let Some(v) = c.args.first() {
-                        t.set(key, quote(v));
-                    }
-                    t.set("enable_sni", "true".to_owned());
-                }
-                k if DURATIONS.contains(&k) => {
-                    if let Some(d) = self.duration(c) {
-                        t.set(key, d);
-                    }
-                }
-                "url" => urls.push(self.url(c)),
-                _ => self.lvs_unsupported(table, c),
-            }
-        }
-        if !urls.is_empty() {
-            t.set("url", format!("[{}]", urls.join(", ")));
-        }
-        self.sni_without_name(n, vs, &mut t);
-        t.render(&format!("[virtual_server.real_server.{table}]"), out);
-    }
-
-    /// keepalived (check_ssl.c) sends as SNI `sni_name`, else a
-    /// virtualhost (the url's, the check's, the virtual server's), else
-    /// nothing: `enable_sni` with no name is a no-op there, and an error in
-    /// vrrpd's configuration, so it is dropped.
-    fn sni_without_name(&mut self, n: &Node, vs: VsPort, t: &mut Lines) {
-        let named = ["sni_name", "virtualhost"]
-            .iter()
-            .any(|k| t.get(k).is_some());
-        if t.get("enable_sni") == Some("true") && !named && !vs.virtualhost {
-            t.0.retain(|(k, _)| k != "enable_sni");
-            self.note(
-                n.line,
-                Impact::NoEffect,
-                Some("enable_sni"),
-                "`enable_sni` with no `sni_name` or `virtualhost`: keepalived sends no SNI then; dropped",
-            );
-        }
-    }
-
-    fn url(&mut self, n: &Node) -> String {
-        let mut parts = Vec::new();
-        for c in n.block.iter().flatten() {
-            match c.key.as_str() {
-                "path" | "digest" => {
-                    if let Some(v) = self.value(c) {
-                        parts.push(format!("{} = {}", c.key, quote(v)));
-                    }
-                }
-                "status_code" => {
-                    let v = c.args.join(" ");
-                    match v.parse::<u16>() {
-                        Ok(code) => parts.push(format!("status_code = {code}")),
-                        Err(_) => parts.push(format!("status_code = {}", quote(&v))),
-                    }
-                }
-                _ => self.lvs_unsupported("url", c),
-            }
-        }
-        format!("{{ {} }}", parts.join(", "))
-    }
-
-    fn lvs_unsupported(&mut self, block: &str, c: &Node) {
+    pub(super) fn lvs_unsupported(&mut self, block: &str, c: &Node) {
         self.note(
             c.line,
             Impact::Changes,

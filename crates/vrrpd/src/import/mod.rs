@@ -15,6 +15,7 @@ mod fifo;
 mod instance;
 pub mod keywords;
 mod lvs;
+mod lvs_check;
 mod mail;
 mod preprocess;
 mod process;
