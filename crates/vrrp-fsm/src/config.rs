@@ -437,18 +437,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Checks every field and returns the configuration.
-    pub fn build(self) -> Result<Config, ConfigError> {
-        let vrid = Vrid::new(self.vrid).ok_or(ConfigError::VridZero)?;
-        if self.priority == 0 {
-            return Err(ConfigError::PriorityZero);
-        }
-        if !self.interval.fits_version(self.version) {
-            return Err(ConfigError::IntervalInvalid {
-                centis: self.interval.centis(),
-                version: self.version,
-            });
-        }
+    /// The virtual addresses as one family's list: none mixed, none twice
+    /// (excluded ones included), within what one advert carries.
+    fn checked_addrs(&self) -> Result<VirtualAddrs, ConfigError> {
         let first = *self.addrs.first().ok_or(ConfigError::NoVirtualAddresses)?;
         for (i, a) in self.addrs.iter().enumerate() {
             if a.is_ipv4() != first.is_ipv4() {
@@ -507,15 +498,39 @@ impl ConfigBuilder {
             // link-local first address is accepted, not required.
             VirtualAddrs::V6(v)
         };
+        Ok(addrs)
+    }
+
+    /// The primary address: set, of the addresses' family, link-local for
+    /// IPv6 (RFC 9568 §5.1.2.1: the source of IPv6 adverts).
+    fn checked_primary(&self, addrs: &VirtualAddrs) -> Result<IpAddr, ConfigError> {
+        let v4 = matches!(addrs, VirtualAddrs::V4(_));
         let primary = self.primary.ok_or(ConfigError::MissingPrimaryAddress)?;
         match primary {
-            IpAddr::V4(_) if !first.is_ipv4() => return Err(ConfigError::PrimaryFamily),
-            IpAddr::V6(_) if first.is_ipv4() => return Err(ConfigError::PrimaryFamily),
+            IpAddr::V4(_) if !v4 => return Err(ConfigError::PrimaryFamily),
+            IpAddr::V6(_) if v4 => return Err(ConfigError::PrimaryFamily),
             IpAddr::V6(p) if !p.is_unicast_link_local() => {
                 return Err(ConfigError::PrimaryNotLinkLocal);
             }
             _ => {}
         }
+        Ok(primary)
+    }
+
+    /// Checks every field and returns the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let vrid = Vrid::new(self.vrid).ok_or(ConfigError::VridZero)?;
+        if self.priority == 0 {
+            return Err(ConfigError::PriorityZero);
+        }
+        if !self.interval.fits_version(self.version) {
+            return Err(ConfigError::IntervalInvalid {
+                centis: self.interval.centis(),
+                version: self.version,
+            });
+        }
+        let addrs = self.checked_addrs()?;
+        let primary = self.checked_primary(&addrs)?;
         if self.version == Version::V3 && self.auth != Auth::None {
             return Err(ConfigError::AuthOnV3);
         }

@@ -140,13 +140,7 @@ impl VrrpSocket {
             ifindex,
             source,
         };
-        let opt = |option: &'static str| {
-            move |source: io::Error| Error::SetSockOpt {
-                option,
-                ifindex,
-                source,
-            }
-        };
+        let opt = |option| opt(option, ifindex);
         if let Mode::Unicast(peers) = &mode {
             if let Some(&peer) = peers.iter().find(|p| Family::of(p) != family) {
                 return Err(Error::PeerFamily { ifindex, peer });
@@ -177,54 +171,8 @@ impl VrrpSocket {
         }
         let multicast = matches!(mode, Mode::Multicast);
         match src {
-            IpAddr::V4(src4) => {
-                sock.set_ttl_v4(u32::from(VRRP_TTL))
-                    .map_err(opt("IP_TTL"))?;
-                sock.set_multicast_ttl_v4(u32::from(VRRP_TTL))
-                    .map_err(opt("IP_MULTICAST_TTL"))?;
-                sock.set_multicast_loop_v4(false)
-                    .map_err(opt("IP_MULTICAST_LOOP"))?;
-                let mif = mreqn(Ipv4Addr::UNSPECIFIED, src4, idx);
-                sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mif)
-                    .map_err(opt("IP_MULTICAST_IF"))?;
-                nix_setsockopt(&sock, sockopt::Ipv4PacketInfo, &true)
-                    .map_err(|e| opt("IP_PKTINFO")(e.into()))?;
-                if multicast {
-                    // ip_mreqn with the ifindex: the group is joined on this
-                    // interface only (RFC 9568 §5.1.1.2).
-                    let m = mreqn(VRRP_GROUP_V4, Ipv4Addr::UNSPECIFIED, idx);
-                    sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &m)
-                        .map_err(opt("IP_ADD_MEMBERSHIP"))?;
-                }
-            }
-            IpAddr::V6(_) => {
-                sock.set_unicast_hops_v6(u32::from(VRRP_TTL))
-                    .map_err(opt("IPV6_UNICAST_HOPS"))?;
-                sock.set_multicast_hops_v6(u32::from(VRRP_TTL))
-                    .map_err(opt("IPV6_MULTICAST_HOPS"))?;
-                sock.set_multicast_loop_v6(false)
-                    .map_err(opt("IPV6_MULTICAST_LOOP"))?;
-                sock.set_multicast_if_v6(ifindex)
-                    .map_err(opt("IPV6_MULTICAST_IF"))?;
-                sock.set_recv_hoplimit_v6(true)
-                    .map_err(opt("IPV6_RECVHOPLIMIT"))?;
-                nix_setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)
-                    .map_err(|e| opt("IPV6_RECVPKTINFO")(e.into()))?;
-                // The kernel computes the checksum (with the IPv6 pseudo
-                // header, RFC 9568 §5.2.8) on send and drops bad ones on
-                // receive.
-                sys::setsockopt(
-                    fd,
-                    libc::IPPROTO_IPV6,
-                    libc::IPV6_CHECKSUM,
-                    &VRRP_CHECKSUM_OFFSET,
-                )
-                .map_err(opt("IPV6_CHECKSUM"))?;
-                if multicast {
-                    sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
-                        .map_err(opt("IPV6_JOIN_GROUP"))?;
-                }
-            }
+            IpAddr::V4(src4) => set_up_v4(&sock, src4, idx, multicast, ifindex)?,
+            IpAddr::V6(_) => set_up_v6(&sock, multicast, ifindex)?,
         }
         let cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::in_pktinfo);
         Ok(VrrpSocket {
@@ -617,6 +565,75 @@ enum Meta {
         ttl: u8,
         ifindex: u32,
     },
+}
+/// The error of setting socket option `option` on `ifindex`'s socket.
+fn opt(option: &'static str, ifindex: u32) -> impl Fn(io::Error) -> Error {
+    move |source| Error::SetSockOpt {
+        option,
+        ifindex,
+        source,
+    }
+}
+
+/// IPv4 options: TTL 255 (RFC 9568 §5.1.1.3), sent from `src4` on
+/// interface `idx`, packet info on receive, and the group if `multicast`.
+fn set_up_v4(sock: &Socket, src4: Ipv4Addr, idx: i32, multicast: bool, ifindex: u32) -> Result<()> {
+    let fd = sock.as_raw_fd();
+    let opt = |option| opt(option, ifindex);
+    sock.set_ttl_v4(u32::from(VRRP_TTL))
+        .map_err(opt("IP_TTL"))?;
+    sock.set_multicast_ttl_v4(u32::from(VRRP_TTL))
+        .map_err(opt("IP_MULTICAST_TTL"))?;
+    sock.set_multicast_loop_v4(false)
+        .map_err(opt("IP_MULTICAST_LOOP"))?;
+    let mif = mreqn(Ipv4Addr::UNSPECIFIED, src4, idx);
+    sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mif)
+        .map_err(opt("IP_MULTICAST_IF"))?;
+    nix_setsockopt(sock, sockopt::Ipv4PacketInfo, &true)
+        .map_err(|e| opt("IP_PKTINFO")(e.into()))?;
+    if multicast {
+        // ip_mreqn with the ifindex: the group is joined on this
+        // interface only (RFC 9568 §5.1.1.2).
+        let m = mreqn(VRRP_GROUP_V4, Ipv4Addr::UNSPECIFIED, idx);
+        sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &m)
+            .map_err(opt("IP_ADD_MEMBERSHIP"))?;
+    }
+    Ok(())
+}
+
+/// IPv6 options: hop limit 255 (RFC 9568 §5.1.2.3), the interface, packet
+/// info and hop limit on receive, the kernel's checksum, and the group if
+/// `multicast`.
+fn set_up_v6(sock: &Socket, multicast: bool, ifindex: u32) -> Result<()> {
+    let fd = sock.as_raw_fd();
+    let opt = |option| opt(option, ifindex);
+    sock.set_unicast_hops_v6(u32::from(VRRP_TTL))
+        .map_err(opt("IPV6_UNICAST_HOPS"))?;
+    sock.set_multicast_hops_v6(u32::from(VRRP_TTL))
+        .map_err(opt("IPV6_MULTICAST_HOPS"))?;
+    sock.set_multicast_loop_v6(false)
+        .map_err(opt("IPV6_MULTICAST_LOOP"))?;
+    sock.set_multicast_if_v6(ifindex)
+        .map_err(opt("IPV6_MULTICAST_IF"))?;
+    sock.set_recv_hoplimit_v6(true)
+        .map_err(opt("IPV6_RECVHOPLIMIT"))?;
+    nix_setsockopt(sock, sockopt::Ipv6RecvPacketInfo, &true)
+        .map_err(|e| opt("IPV6_RECVPKTINFO")(e.into()))?;
+    // The kernel computes the checksum (with the IPv6 pseudo
+    // header, RFC 9568 §5.2.8) on send and drops bad ones on
+    // receive.
+    sys::setsockopt(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_CHECKSUM,
+        &VRRP_CHECKSUM_OFFSET,
+    )
+    .map_err(opt("IPV6_CHECKSUM"))?;
+    if multicast {
+        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .map_err(opt("IPV6_JOIN_GROUP"))?;
+    }
+    Ok(())
 }
 
 fn mreqn(group: Ipv4Addr, addr: Ipv4Addr, ifindex: i32) -> libc::ip_mreqn {
