@@ -21,7 +21,14 @@ impl VirtualRouter {
         ttl: u8,
         adv: &Advert,
     ) -> bool {
-        let v2 = self.cfg.version == Version::V2;
+        self.header_checks(src, ttl, adv)
+            && self.owner_checks(now, src, adv)
+            && self.content_checks(src, adv)
+    }
+
+    /// What the packet says about itself: TTL, version, VRID, family, and
+    /// whether it is our own.
+    fn header_checks(&mut self, src: IpAddr, ttl: u8, adv: &Advert) -> bool {
         // RFC 9568 §7.1: "MUST verify that the IP TTL is 255" / "IPv6 Hop
         // Limit is 255" (RFC 3768 §7.1 likewise).
         if ttl != 255 {
@@ -54,6 +61,13 @@ impl VirtualRouter {
             self.stats.own_adverts += 1;
             return self.discard(src, DiscardReason::OwnAdvert);
         }
+        true
+    }
+
+    /// The local router owns the addresses: RFC 3768 discards, RFC 9568
+    /// (erratum 8298) logs.
+    fn owner_checks(&mut self, now: Instant, src: IpAddr, adv: &Advert) -> bool {
+        let v2 = self.cfg.version == Version::V2;
         if self.cfg.is_owner() {
             self.stats.owner_conflicts += 1;
             if v2 || self.cfg.strict {
@@ -77,6 +91,13 @@ impl VirtualRouter {
                 mismatch: Mismatch::OwnerConflict,
             });
         }
+        true
+    }
+
+    /// What the packet carries against the local configuration:
+    /// authentication, address list, interval.
+    fn content_checks(&mut self, src: IpAddr, adv: &Advert) -> bool {
+        let v2 = self.cfg.version == Version::V2;
         // RFC 3768 §7.1: "MUST verify that the Auth Type matches the locally
         // configured authentication method".
         if v2 && adv.auth != self.cfg.auth {
