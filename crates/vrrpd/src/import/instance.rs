@@ -188,6 +188,15 @@ impl Convert {
                 let cmd = self.command(c);
                 i.body.set(key, quote(&cmd));
             }
+            _ => self.instance_extra_key(c, i),
+        }
+    }
+
+    /// The rest of an instance's keywords: announcements, excluded
+    /// addresses, strict mode, rules and routes, virtual MAC.
+    fn instance_extra_key(&mut self, c: &Node, i: &mut Inst) {
+        let key = c.key.as_str();
+        match key {
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
             "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
                 self.int_key(c, &mut i.body, key)
