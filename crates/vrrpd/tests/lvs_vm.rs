@@ -249,12 +249,17 @@ fn start_director(lab: &Lab, i: usize, priority: u8, lvs: &str) {
 
 /// A director whose `[global]` has `global` too.
 fn start_director_with(lab: &Lab, i: usize, priority: u8, global: &str, lvs: &str) {
+    write_director(lab, i, priority, global, lvs);
+    lab.spawn_vrrpd(i, &format!("vrrpd{i}"), &[("RUST_LOG", "info")]);
+}
+
+/// Writes director `i`'s configuration (for a start or a reload).
+fn write_director(lab: &Lab, i: usize, priority: u8, global: &str, lvs: &str) {
     let inst = Inst {
         extra: "garp_master_delay = \"0s\"\n".into(),
         ..Inst::v3("VI_1", 51, priority, &format!("{VIP}/24"))
     };
     lab.write_vrrpd_toml(i, global, &format!("{}\n{lvs}", inst.toml()));
-    lab.spawn_vrrpd(i, &format!("vrrpd{i}"), &[("RUST_LOG", "info")]);
 }
 
 /// Director 0 (priority 200) until it is master, then director 1 (100)
@@ -477,8 +482,8 @@ fn direct_routing_alternates() {
 /// client): a real server whose check fails and recovers, and the quorum
 /// that goes with it, are mailed with the router id, the servers and the
 /// check; a virtual server and real servers without `smtp_alert` (the
-/// global `smtp_alert_checker = false`) mail nothing; `omega` mails the
-/// stop.
+/// global `smtp_alert_checker = false`) mail nothing; a reload that drops
+/// a live real server mails its removal; `omega` mails the stop.
 #[test]
 fn real_server_and_quorum_alerts_reach_a_real_smtp_server() {
     const TEST: &str = "real_server_and_quorum_alerts_reach_a_real_smtp_server";
@@ -512,6 +517,13 @@ fn real_server_and_quorum_alerts_reach_a_real_smtp_server() {
         "quorum = 2\nomega = true\nsmtp_alert = true",
         "smtp_alert = true",
     ) + &virtual_server(81, "NAT", "quorum = 2", "");
+    // On port 82 only the real server a reload drops mails (the other
+    // one goes down with port 80's).
+    let port82 = virtual_server(82, "NAT", "", "").replace(
+        "address = \"10.99.0.13\"\nport = 80\n",
+        "address = \"10.99.0.13\"\nport = 80\nsmtp_alert = true\n",
+    );
+    let lvs = lvs + &port82;
     start_director_with(&lab, 0, 200, &global, &lvs);
     wait_master(&lab, 0);
     let d0 = lab.hosts[0].ns.clone();
@@ -616,6 +628,40 @@ fn real_server_and_quorum_alerts_reach_a_real_smtp_server() {
     );
     let st = lab.status_json(0).unwrap();
     assert_eq!(st["data"]["mail"]["failed"], 0, "{st}");
+
+    // A reload without port 82's second real server, which is up: one
+    // mail, keepalived's "Removing"; port 80 is untouched.
+    let second = port82
+        .find("[[virtual_server.real_server]]\naddress = \"10.99.0.13\"")
+        .unwrap();
+    let reloaded = lvs.replace(&port82, &port82[..second]);
+    write_director(&lab, 0, 200, &global, &reloaded);
+    lab.signal("vrrpd0", nix::sys::signal::Signal::SIGHUP as i32);
+    let removed = "[lab-d0] LVS TCP 10.99.0.50:82 - real server 10.99.0.13:80 DOWN";
+    assert!(
+        lab.wait_until(Duration::from_secs(10), want(removed)),
+        "no mail {removed:?}: {:?}\n{}",
+        smtp::subjects(&inbox),
+        lab.log("vrrpd0")
+    );
+    let m = smtp::find(&inbox, removed).unwrap();
+    assert!(m["data"].as_str().unwrap().contains("=> Removing"), "{m}");
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || weight_of(
+            &ipvsadm(&lab, &d0),
+            82,
+            "10.99.0.13:80"
+        )
+        .is_none()),
+        "{}",
+        ipvsadm(&lab, &d0)
+    );
+    assert_eq!(
+        smtp::subjects(&inbox).len(),
+        5,
+        "{:?}",
+        smtp::subjects(&inbox)
+    );
 
     // omega: the stop mails both real servers of port 80 and its quorum.
     lab.signal("vrrpd0", nix::sys::signal::Signal::SIGTERM as i32);

@@ -146,6 +146,15 @@ pub fn stop_text(vs: &str, rs: Option<SocketAddr>) -> Text {
     }
 }
 
+/// A real server that was up leaves the table because a reload dropped it
+/// (keepalived's `=> Removing <=` alert, `ipwrapper.c`).
+pub fn removed_text(vs: &str, rs: SocketAddr) -> Text {
+    Text {
+        subject: format!("LVS {vs} - real server {rs} DOWN"),
+        body: "=> Removing: the reloaded configuration no longer has it <=".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

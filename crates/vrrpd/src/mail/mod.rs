@@ -32,7 +32,9 @@ use vrrp_fsm::State;
 
 use crate::config::{Mail, SmtpServer};
 
-pub use lvs::{LvsAlert, LvsSource, QuorumFigures, quorum_text, real_server_text, stop_text};
+pub use lvs::{
+    LvsAlert, LvsSource, QuorumFigures, quorum_text, real_server_text, removed_text, stop_text,
+};
 
 /// Alerts waiting at most; more are dropped (and counted).
 pub const QUEUE_CAPACITY: usize = 64;

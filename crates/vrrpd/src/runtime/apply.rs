@@ -230,6 +230,8 @@ impl Daemon {
         self.drop_instances(plan.remove.iter().chain(&plan.restart));
         self.replace_checks(plan, &new, now);
         self.lvs.reload(&new.lvs, &mut self.checker, now)?;
+        // The real servers the reload dropped while they were up.
+        self.send_lvs_alerts();
         self.hooks.set_timeout(new.global.notify_timeout);
         self.exec
             .set_late_warning(new.global.advert_late_warn_permille);

@@ -64,6 +64,30 @@ pub(super) fn quorum_alert(vs: &VirtualServer, up: bool, live: u64, starting: bo
     }
 }
 
+/// The alerts of a reload that drops real servers which were up: those of
+/// virtual server `old` (with each real server's `up`) that `new`, the
+/// same virtual server after the reload (`None`: removed), no longer has.
+/// keepalived mails these too (`clear_service_rs`, `=> Removing <=`); a
+/// real server that was down or stays sends nothing.
+pub(super) fn removed_alerts(
+    old: &VirtualServer,
+    up: impl IntoIterator<Item = bool>,
+    new: Option<&VirtualServer>,
+) -> Vec<LvsAlert> {
+    let stays =
+        |rs: &RealServer| new.is_some_and(|n| n.real_servers.iter().any(|r| r.addr == rs.addr));
+    old.real_servers
+        .iter()
+        .zip(up)
+        .filter(|(rs, up)| *up && !stays(rs))
+        .map(|(rs, _)| LvsAlert {
+            source: LvsSource::RealServer { changed: true },
+            own: rs.smtp_alert,
+            text: mail::removed_text(&old.name(), rs.addr),
+        })
+        .collect()
+}
+
 /// Whether check `id` going `from` → `to` moved its checker (all the
 /// checks of one table, `parts`) between passing and failing: `Some(passes
 /// now)`, `None` if the checker did not change (another URL of it still
@@ -212,6 +236,57 @@ mod tests {
             Ok(c) => c.lvs.virtual_servers[0].real_servers[0].checks.clone(),
             Err(e) => panic!("{e}"),
         }
+    }
+
+    /// Virtual servers with real servers `.11`, `.12` (and `more`).
+    fn vs(more: &str) -> VirtualServer {
+        let text = format!(
+            "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n\
+             [[virtual_server.real_server]]\naddress = \"10.0.0.11\"\n\
+             [[virtual_server.real_server]]\naddress = \"10.0.0.12\"\nsmtp_alert = false\n{more}"
+        );
+        match crate::config::load_str(&text, "t") {
+            Ok(c) => c.lvs.virtual_servers[0].clone(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_reload_that_drops_a_live_real_server_mails_its_removal() {
+        let old = vs("[[virtual_server.real_server]]\naddress = \"10.0.0.13\"\n");
+        let new = vs("");
+        let subjects = |a: Vec<LvsAlert>| -> Vec<(String, Option<bool>)> {
+            a.into_iter().map(|a| (a.text.subject, a.own)).collect()
+        };
+        // .13 was up and is gone; .11 and .12 stay.
+        assert_eq!(
+            subjects(removed_alerts(&old, [true, true, true], Some(&new))),
+            [(
+                "LVS TCP 192.0.2.1:80 - real server 10.0.0.13:80 DOWN".to_owned(),
+                None
+            )]
+        );
+        // A real server that was down leaves without a mail.
+        assert!(removed_alerts(&old, [true, true, false], Some(&new)).is_empty());
+        // The whole virtual server gone: every live real server, with its
+        // own smtp_alert for the mail rules.
+        assert_eq!(
+            subjects(removed_alerts(&old, [true, true, false], None)),
+            [
+                (
+                    "LVS TCP 192.0.2.1:80 - real server 10.0.0.11:80 DOWN".to_owned(),
+                    None
+                ),
+                (
+                    "LVS TCP 192.0.2.1:80 - real server 10.0.0.12:80 DOWN".to_owned(),
+                    Some(false)
+                ),
+            ]
+        );
+        let body = removed_alerts(&old, [false, false, true], None)
+            .pop()
+            .map(|a| a.text.body);
+        assert!(body.is_some_and(|b| b.contains("Removing")));
     }
 
     #[test]

@@ -473,6 +473,9 @@ impl Lvs {
             if cfg.virtual_servers.contains(&v.cfg) {
                 kept.insert(KeyOrd::from(&v.cfg.key), v);
             } else {
+                let new = cfg.virtual_servers.iter().find(|n| n.key == v.cfg.key);
+                let up = v.rs.iter().map(|r| r.live.up);
+                self.alerts.extend(alerts::removed_alerts(&v.cfg, up, new));
                 let states = v.cfg.real_servers.iter().zip(&v.rs);
                 let states = states.map(|(c, r)| (c.addr, r.live.up)).collect();
                 let before = Before {
