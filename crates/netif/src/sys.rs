@@ -286,13 +286,14 @@ unsafe fn sendmmsg_call(fd: RawFd, hdrs: &mut [libc::mmsghdr]) -> libc::c_int {
     #[cfg(target_env = "musl")]
     {
         // SAFETY: as the caller promises; the kernel writes only `msg_len`.
+        // The variadic arguments are passed as the `long`s syscall(2) reads.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_sendmmsg,
-                fd,
+                libc::c_long::from(fd),
                 hdrs.as_mut_ptr(),
-                n,
-                libc::MSG_DONTWAIT,
+                libc::c_long::from(n),
+                libc::c_long::from(libc::MSG_DONTWAIT),
             )
         };
         libc::c_int::try_from(rc).unwrap_or(-1)
