@@ -347,3 +347,68 @@ fn enable_sni_without_a_name_is_dropped_with_a_note() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("keepalived sends no SNI"), "{notes:?}");
 }
+
+/// A url's own `virtualhost` is carried: its Host header and, with
+/// `enable_sni`, its SNI (keepalived's `check_http.c` / `check_ssl.c`).
+/// When only some urls name one, vrrpd cannot send SNI for those alone:
+/// `enable_sni` is dropped as a behaviour change.
+#[test]
+fn a_url_s_virtualhost_carries_over() {
+    let conf = |second: &str| {
+        format!(
+            "virtual_server 192.0.2.10 443 {{\n  protocol TCP\n  lb_kind NAT\n\
+             real_server 10.0.0.11 443 {{\n    SSL_GET {{\n      enable_sni\n\
+             url {{\n        path /a\n        virtualhost a.example.test\n      }}\n\
+             url {{\n        path /b\n{second}      }}\n    }}\n  }}\n}}\n"
+        )
+    };
+    let import = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keepalived.conf");
+        std::fs::write(&path, text).unwrap();
+        let imported = import_file(&path).unwrap();
+        let cfg = load_str(&imported.toml, "imported")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+        (imported, cfg)
+    };
+    let (all, cfg) = import(&conf("        virtualhost b.example.test\n"));
+    let RsCheckKind::Http { urls, .. } = &cfg.lvs.virtual_servers[0].real_servers[0].checks[0].kind
+    else {
+        panic!()
+    };
+    let got: Vec<_> = urls
+        .iter()
+        .map(|u| (u.virtualhost.as_deref(), u.sni.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("a.example.test"), Some("a.example.test")),
+            (Some("b.example.test"), Some("b.example.test"))
+        ]
+    );
+    assert!(
+        !all.notes
+            .iter()
+            .any(|n| n.message.contains("enable_sni") || n.message.contains("virtualhost")),
+        "{:#?}",
+        all.notes
+    );
+    let (some, cfg) = import(&conf(""));
+    let RsCheckKind::Http { urls, sni, .. } =
+        &cfg.lvs.virtual_servers[0].real_servers[0].checks[0].kind
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (urls[0].virtualhost.as_deref(), urls[0].sni.as_deref(), sni),
+        (Some("a.example.test"), None, &None)
+    );
+    let notes: Vec<_> = some
+        .notes
+        .iter()
+        .filter(|n| n.message.contains("enable_sni"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert_eq!(notes[0].impact, vrrpd::import::Impact::Changes);
+}

@@ -186,6 +186,12 @@ pub struct UrlCheck {
     pub status: Vec<(u16, u16)>,
     /// `digest`: MD5 of the body, as keepalived's `genhash` prints it.
     pub digest: Option<[u8; 16]>,
+    /// `virtualhost`: this URL's `Host` header, over the check's and the
+    /// virtual server's (keepalived's order, `check_http.c`).
+    pub virtualhost: Option<String>,
+    /// With `enable_sni` and no `sni_name`: this URL's `virtualhost` as
+    /// its SNI (keepalived's order, `check_ssl.c`); `None`: the check's.
+    pub sni: Option<String>,
 }
 
 // ----- the TOML shapes ------------------------------------------------------
@@ -307,6 +313,7 @@ pub(crate) struct RawUrl {
     pub(crate) path: Spanned<String>,
     pub(crate) status_code: Option<Spanned<StatusCodes>>,
     pub(crate) digest: Option<Spanned<String>>,
+    pub(crate) virtualhost: Option<Spanned<String>>,
 }
 
 /// `status_code = 200` or `"200-299 503"`.

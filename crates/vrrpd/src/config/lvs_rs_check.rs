@@ -72,7 +72,12 @@ impl Cx {
             if c.url.is_empty() {
                 self.at(spanned, format!("{kind} needs at least one `url`"));
             }
-            let urls = c.url.iter().filter_map(|u| self.url(u)).collect();
+            // keepalived: with enable_sni and no sni_name, a URL's own
+            // virtualhost is its SNI.
+            let by_url =
+                ssl && c.sni_name.is_none() && c.enable_sni.as_ref().is_some_and(|e| *e.get_ref());
+            let urls: Vec<UrlCheck> = c.url.iter().filter_map(|u| self.url(u, by_url)).collect();
+            let all_named = by_url && !urls.is_empty() && urls.iter().all(|u| u.sni.is_some());
             let virtualhost = c
                 .virtualhost
                 .as_ref()
@@ -81,7 +86,7 @@ impl Cx {
             RsCheckKind::Http {
                 tls: ssl,
                 urls,
-                sni: if ssl {
+                sni: if ssl && !all_named {
                     self.sni(c, virtualhost.as_deref())
                 } else {
                     None
@@ -162,7 +167,8 @@ impl Cx {
         }
     }
 
-    fn url(&mut self, u: &Spanned<RawUrl>) -> Option<UrlCheck> {
+    /// One `url`; `sni_by_url`: its `virtualhost` is also its SNI.
+    fn url(&mut self, u: &Spanned<RawUrl>, sni_by_url: bool) -> Option<UrlCheck> {
         let r = u.get_ref();
         if !r.path.get_ref().starts_with('/') {
             self.at(&r.path, "a url path starts with '/'");
@@ -190,10 +196,27 @@ impl Cx {
                 }
             },
         };
+        let virtualhost = r.virtualhost.as_ref().map(|v| v.get_ref().clone());
+        let sni = match (&r.virtualhost, sni_by_url) {
+            (Some(v), true) if TlsSpec::is_valid_sni(v.get_ref()) => Some(v.get_ref().clone()),
+            (Some(v), true) => {
+                self.at(
+                    v,
+                    format!(
+                        "enable_sni would send this url's virtualhost {:?}, which is not a DNS name (an address, or a port); set `sni_name`",
+                        v.get_ref()
+                    ),
+                );
+                None
+            }
+            _ => None,
+        };
         Some(UrlCheck {
             path: r.path.get_ref().clone(),
             status,
             digest,
+            virtualhost,
+            sni,
         })
     }
 }
@@ -263,6 +286,43 @@ mod tests {
             RsCheckKind::Http { sni, .. } => Ok(sni.clone()),
             k => panic!("{k:?}"),
         }
+    }
+
+    /// The first URL's SNI and the check's, with URLs `urls` (TOML).
+    fn url_sni(urls: &str) -> Result<(Option<String>, Option<String>), String> {
+        let text = format!(
+            "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 443\n\
+             [[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n\
+             [virtual_server.real_server.ssl_get]\nenable_sni = true\nurl = [{urls}]\n"
+        );
+        let c = crate::config::load_str(&text, "t.toml").map_err(|e| e.to_string())?;
+        match &c.lvs.virtual_servers[0].real_servers[0].checks[0].kind {
+            RsCheckKind::Http { urls, sni, .. } => Ok((urls[0].sni.clone(), sni.clone())),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn a_url_s_virtualhost_names_its_sni() {
+        // Every URL names one: no name is needed elsewhere.
+        assert_eq!(
+            url_sni("{ path = \"/\", virtualhost = \"u.example.test\" }"),
+            Ok((Some("u.example.test".into()), None))
+        );
+        // One URL without: it needs the check's or the virtual server's.
+        let e = url_sni("{ path = \"/\", virtualhost = \"u.example.test\" }, { path = \"/b\" }");
+        assert!(
+            e.as_ref()
+                .is_err_and(|e| e.contains("enable_sni needs a name to send")),
+            "{e:?}"
+        );
+        // An address cannot be an SNI.
+        let e = url_sni("{ path = \"/\", virtualhost = \"192.0.2.9\" }");
+        assert!(
+            e.as_ref()
+                .is_err_and(|e| e.contains("this url's virtualhost")),
+            "{e:?}"
+        );
     }
 
     #[test]

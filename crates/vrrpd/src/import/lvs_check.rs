@@ -72,20 +72,40 @@ impl Convert {
         if !urls.is_empty() {
             t.set("url", format!("[{}]", urls.join(", ")));
         }
-        self.sni_without_name(n, vs, &mut t);
+        let url_names = n
+            .block
+            .iter()
+            .flatten()
+            .filter(|c| c.key == "url")
+            .map(|u| u.block.iter().flatten().any(|k| k.key == "virtualhost"));
+        let (some, all) = url_names.fold((false, true), |(s, a), n| (s || n, a && n));
+        self.sni_without_name(n, vs, (some, all && some), &mut t);
         t.render(&format!("[virtual_server.real_server.{table}]"), out);
     }
 
     /// keepalived (check_ssl.c) sends as SNI `sni_name`, else a
     /// virtualhost (the url's, the check's, the virtual server's), else
-    /// nothing: `enable_sni` with no name is a no-op there, and an error in
-    /// vrrpd's configuration, so it is dropped.
-    fn sni_without_name(&mut self, n: &Node, vs: VsPort, t: &mut Lines) {
+    /// nothing. vrrpd's configuration wants a name for every URL, so
+    /// `enable_sni` without one is dropped: with no effect if no URL had
+    /// one either, else as a behaviour change (`urls`: whether some, and
+    /// whether all, URLs name a virtualhost).
+    fn sni_without_name(&mut self, n: &Node, vs: VsPort, urls: (bool, bool), t: &mut Lines) {
         let named = ["sni_name", "virtualhost"]
             .iter()
             .any(|k| t.get(k).is_some());
-        if t.get("enable_sni") == Some("true") && !named && !vs.virtualhost {
-            t.0.retain(|(k, _)| k != "enable_sni");
+        let (some, all) = urls;
+        if t.get("enable_sni") != Some("true") || named || vs.virtualhost || all {
+            return;
+        }
+        t.0.retain(|(k, _)| k != "enable_sni");
+        if some {
+            self.note(
+                n.line,
+                Impact::Changes,
+                Some("enable_sni"),
+                "`enable_sni`: only some urls name a `virtualhost` (keepalived sends SNI for those only; vrrpd needs a name for every url): dropped, no SNI is sent",
+            );
+        } else {
             self.note(
                 n.line,
                 Impact::NoEffect,
@@ -99,7 +119,7 @@ impl Convert {
         let mut parts = Vec::new();
         for c in n.block.iter().flatten() {
             match c.key.as_str() {
-                "path" | "digest" => {
+                "path" | "digest" | "virtualhost" => {
                     if let Some(v) = self.value(c) {
                         parts.push(format!("{} = {}", c.key, quote(v)));
                     }

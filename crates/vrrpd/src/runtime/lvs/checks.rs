@@ -69,10 +69,12 @@ pub(super) fn specs(
                 .enumerate()
                 .map(|(u, url)| {
                     let mut h = HttpSpec::new(c.connect, url.path.clone());
-                    h.host.clone_from(virtualhost);
+                    h.host = url.virtualhost.clone().or_else(|| virtualhost.clone());
                     h.expect_status = url.status.iter().flat_map(|(a, b)| *a..=*b).collect();
                     h.body_md5 = url.digest;
-                    h.tls = tls.then(|| TlsSpec { sni: sni.clone() });
+                    h.tls = tls.then(|| TlsSpec {
+                        sni: url.sni.clone().or_else(|| sni.clone()),
+                    });
                     (
                         format!("{}.{u}", name(vs, rs, what, i)),
                         CheckKind::Http(h),
@@ -130,6 +132,32 @@ mod tests {
     const VS: &str = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 443\n\
                       virtualhost = \"www.example.test\"\n\
                       [[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n";
+
+    #[test]
+    fn a_url_s_virtualhost_is_its_host_and_with_enable_sni_its_sni() {
+        let toml = format!(
+            "{VS}[virtual_server.real_server.ssl_get]\nenable_sni = true\n\
+             url = [{{ path = \"/a\", virtualhost = \"a.example.test\" }}, {{ path = \"/b\" }}]\n"
+        );
+        let hosts: Vec<_> = lowered(&toml)
+            .into_iter()
+            .map(|k| match k {
+                CheckKind::Http(h) => (h.host, h.tls.and_then(|t| t.sni)),
+                k => panic!("{k:?}"),
+            })
+            .collect();
+        // URL /a its own; URL /b the virtual server's.
+        let own = Some("a.example.test".to_owned());
+        let vs = Some("www.example.test".to_owned());
+        assert_eq!(hosts, [(own.clone(), own), (vs.clone(), vs)]);
+        // Without enable_sni the URL's virtualhost is its Host only.
+        let toml = toml.replace("enable_sni = true\n", "");
+        let CheckKind::Http(a) = &lowered(&toml)[0] else {
+            panic!()
+        };
+        assert_eq!(a.host.as_deref(), Some("a.example.test"));
+        assert_eq!(a.tls, Some(TlsSpec { sni: None }));
+    }
 
     #[test]
     fn ssl_get_is_http_get_over_tls_with_digest_and_sni() {
