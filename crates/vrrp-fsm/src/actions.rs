@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use vrrp_proto::Priority;
+
 use crate::stats::{DiscardReason, Mismatch};
 
 /// The state of a virtual router.
@@ -129,5 +131,16 @@ pub enum Action {
         src: IpAddr,
         /// What disagrees.
         mismatch: Mismatch,
+    },
+    /// As Master, an advertisement from a router this one wins against
+    /// arrived (RFC 9568 §6.4.3: lower priority, or equal and a lower
+    /// address): another router acts as master. Only with
+    /// [`ConfigBuilder::report_lower_priority`](crate::ConfigBuilder::report_lower_priority)
+    /// (keepalived's `notify_master_rx_lower_pri`).
+    LowerPriorityHeard {
+        /// IP source of the advertisement.
+        src: IpAddr,
+        /// The priority it carried.
+        priority: Priority,
     },
 }

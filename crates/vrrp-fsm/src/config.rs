@@ -163,6 +163,7 @@ pub struct Config {
     pub(crate) lower_prio: Option<LowerPrioAnnounce>,
     pub(crate) strict: bool,
     pub(crate) lower_prio_no_advert: bool,
+    pub(crate) report_lower_priority: bool,
 }
 
 impl Config {
@@ -188,6 +189,7 @@ impl Config {
             lower_prio: None,
             strict: false,
             lower_prio_no_advert: false,
+            report_lower_priority: false,
         }
     }
 
@@ -281,6 +283,11 @@ impl Config {
     pub fn lower_prio_no_advert(&self) -> bool {
         self.lower_prio_no_advert
     }
+    /// Whether a master reports the lower-priority adverts it hears (see
+    /// [`ConfigBuilder::report_lower_priority`]).
+    pub fn report_lower_priority(&self) -> bool {
+        self.report_lower_priority
+    }
     /// keepalived's strict mode (see [`ConfigBuilder::strict`]).
     pub fn strict(&self) -> bool {
         self.strict
@@ -326,6 +333,7 @@ pub struct ConfigBuilder {
     lower_prio: Option<LowerPrioAnnounce>,
     strict: bool,
     lower_prio_no_advert: bool,
+    report_lower_priority: bool,
 }
 
 impl ConfigBuilder {
@@ -434,6 +442,18 @@ impl ConfigBuilder {
     /// announcements ([`LowerPrioAnnounce`]). Strict mode implies it.
     pub fn lower_prio_no_advert(mut self, on: bool) -> Self {
         self.lower_prio_no_advert = on;
+        self
+    }
+
+    /// Report each advert a master hears from a router it wins against
+    /// (lower priority, or equal priority and lower address: a second
+    /// master, RFC 9568 §6.4.3) as [`Action::LowerPriorityHeard`], for
+    /// keepalived's `notify_master_rx_lower_pri` and its FIFO line. Off by
+    /// default: the action is only queued for an owner that asked.
+    ///
+    /// [`Action::LowerPriorityHeard`]: crate::Action::LowerPriorityHeard
+    pub fn report_lower_priority(mut self, on: bool) -> Self {
+        self.report_lower_priority = on;
         self
     }
 
@@ -563,6 +583,7 @@ impl ConfigBuilder {
             excluded: self.excluded,
             strict: self.strict,
             lower_prio_no_advert: self.lower_prio_no_advert,
+            report_lower_priority: self.report_lower_priority,
             lower_prio: self.lower_prio.map(|l| LowerPrioAnnounce {
                 delay: l.delay.filter(|d| !d.is_zero()),
                 ..l

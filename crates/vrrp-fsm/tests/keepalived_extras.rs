@@ -292,3 +292,50 @@ fn lower_prio_no_advert_announces_without_an_advert() {
         .collect();
     assert_eq!(sent, [Action::SendGarp(VIP)]);
 }
+
+/// keepalived's `notify_master_rx_lower_pri`: asked for, a master reports
+/// each advert of a router it wins against, before answering it; in
+/// strict mode (no answer) too. Not asked for, nothing is reported.
+#[test]
+fn a_master_reports_lower_priority_adverts_only_when_asked() {
+    let t0 = Instant::now();
+    // Priority 200: master once its Master_Down_Timer expired.
+    let up = |b: ConfigBuilder| {
+        let mut r = VirtualRouter::new(b.build().expect("valid"));
+        r.startup(t0);
+        r.handle_timeout(t0 + Duration::from_secs(5));
+        drain(&mut r);
+        assert_eq!(r.state(), State::Master);
+        r
+    };
+    let t1 = t0 + Duration::from_secs(6);
+    let heard = |mut r: VirtualRouter, prio: u8| {
+        r.handle_advert(t1, LOWER, 255, &adv(prio));
+        drain(&mut r)
+    };
+    let reports = |acts: &[Action]| {
+        acts.iter()
+            .filter(|a| matches!(a, Action::LowerPriorityHeard { .. }))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let want = [Action::LowerPriorityHeard {
+        src: LOWER,
+        priority: Priority::new(100),
+    }];
+    let acts = heard(up(builder(200).report_lower_priority(true)), 100);
+    assert_eq!(reports(&acts), want);
+    // The report comes first, then the answer.
+    assert_eq!(acts.first(), want.first(), "{acts:?}");
+    assert!(acts.contains(&Action::SendAdvert(vrrp_fsm::AdvertKind::Current)));
+    // Strict mode does not answer, but reports.
+    let strict = builder(200).report_lower_priority(true).strict(true);
+    assert_eq!(reports(&heard(up(strict), 100)), want);
+    // The address owner too (VRRPv3 logs the conflict, then answers).
+    let owner = master(builder(255).report_lower_priority(true), t0);
+    assert_eq!(reports(&heard(owner, 100)), want);
+    // Not asked for: nothing. A higher priority: the master steps down.
+    assert!(reports(&heard(up(builder(200)), 100)).is_empty());
+    let acts = heard(up(builder(200).report_lower_priority(true)), 250);
+    assert!(reports(&acts).is_empty(), "{acts:?}");
+}

@@ -259,3 +259,100 @@ fn the_fifo_gets_priority_changes_and_states_on_reload() {
     lab.signal("vrrpd0", 15);
     assert!(lab.wait_exit("vrrpd0", Duration::from_secs(10)).is_some());
 }
+
+/// keepalived's split-brain report: host 1 stops hearing host 0 (an
+/// nftables rule drops VRRP on its input) and becomes master too; host 0,
+/// still master, hears its lower-priority adverts, writes
+/// `MASTER_RX_LOWER_PRI` to its FIFO and runs `notify_master_rx_lower_pri`.
+/// When the rule goes, host 1 hears host 0 again and steps down.
+#[test]
+fn a_master_that_hears_a_lower_master_reports_it() {
+    if !lab::can_run() {
+        return;
+    }
+    if std::process::Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: nft not found (scripts/setup.sh installs nftables)");
+        return;
+    }
+    let lab = Lab::new("kwl", 2);
+    let vip: IpAddr = VIP.parse().unwrap();
+    let fifo = lab.dir.path().join("notify.fifo");
+    let flag = lab.dir.path().join("heard");
+    let hook = lab.dir.path().join("heard.sh");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\necho heard >> {}\n", flag.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let global = format!("notify_fifo = \"{}\"\n", fifo.display());
+    let extra = format!("notify_master_rx_lower_pri = \"{}\"\n", hook.display());
+    lab.write_vrrpd_toml(0, &global, &instance(200, &extra));
+    lab.write_vrrpd_toml(1, "", &instance(100, ""));
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "host 0 never master:\n{}",
+        lab.logs()
+    );
+    lab.spawn_vrrpd(1, "vrrpd1", &[("RUST_LOG", "debug")]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab
+            .state_of(1, "VI_1")
+            .as_deref()
+            == Some("backup")),
+        "{}",
+        lab.logs()
+    );
+    assert!(!flag.exists(), "nothing to report yet");
+    let ns1 = lab.hosts[1].ns.clone();
+    for args in [
+        &["nft", "add", "table", "inet", "kwl"][..],
+        &[
+            "nft",
+            "add",
+            "chain",
+            "inet",
+            "kwl",
+            "in",
+            "{ type filter hook input priority 0 ; }",
+        ],
+        &[
+            "nft", "add", "rule", "inet", "kwl", "in", "ip", "protocol", "112", "drop",
+        ],
+    ] {
+        lab.ns_run(&ns1, args);
+    }
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || flag.exists()),
+        "no notify_master_rx_lower_pri:\n{}",
+        lab.logs()
+    );
+    let mut r = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut lines = String::new();
+    let _ = r.read_to_string(&mut lines);
+    assert!(
+        lines.contains("INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 200\n"),
+        "{lines:?}"
+    );
+    assert_eq!(lab.state_of(0, "VI_1").as_deref(), Some("master"));
+    lab.ns_run(&ns1, &["nft", "delete", "table", "inet", "kwl"]);
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab
+            .state_of(1, "VI_1")
+            .as_deref()
+            == Some("backup")
+            && !lab.has_addr(&lab.hosts[1], vip)),
+        "host 1 did not step down:\n{}",
+        lab.logs()
+    );
+    assert!(lab.has_addr(&lab.hosts[0], vip));
+}

@@ -116,6 +116,13 @@ impl Executor {
                 src,
                 mismatch,
             }),
+            Action::LowerPriorityHeard { src, priority } => {
+                self.out.push_back(Event::LowerPriorityHeard {
+                    router: id,
+                    src,
+                    priority,
+                });
+            }
             _ => {}
         }
     }

@@ -55,6 +55,17 @@ pub enum Event {
         /// What disagreed.
         mismatch: Mismatch,
     },
+    /// As Master, the router heard an advert of a router it wins against
+    /// (only for routers whose configuration asks,
+    /// [`vrrp_fsm::ConfigBuilder::report_lower_priority`]).
+    LowerPriorityHeard {
+        /// Which router.
+        router: RouterId,
+        /// The advert's source.
+        src: IpAddr,
+        /// The priority it carried.
+        priority: vrrp_proto::Priority,
+    },
     /// A virtual address was added or removed.
     Vip {
         /// Which router.

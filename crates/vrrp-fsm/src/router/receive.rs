@@ -80,6 +80,7 @@ impl VirtualRouter {
                     // non-zero advert proves another router acts as master
                     // (split brain). Assert ourselves as RFC 9568 §6.4.3
                     // does, and re-announce, or the owner would never heal.
+                    self.heard_lower(src, adv);
                     self.answer_conflict(now);
                 }
                 return false;
@@ -254,11 +255,23 @@ impl VirtualRouter {
             // INTEROP: RFC 3768 only discards; we answer in v2 as well so a
             // split brain heals within one round trip. keepalived's strict
             // mode discards only (`lower_prio_no_advert`).
+            self.heard_lower(src, adv);
             if self.cfg.strict {
                 self.stats.lower_prio_ignored += 1;
             } else {
                 self.answer_conflict(now);
             }
+        }
+    }
+
+    /// As Master, an advert of a router this one wins against: reported
+    /// if asked (keepalived's `notify_master_rx_lower_pri`).
+    fn heard_lower(&mut self, src: IpAddr, adv: &Advert) {
+        if self.cfg.report_lower_priority {
+            self.push(Action::LowerPriorityHeard {
+                src,
+                priority: adv.priority,
+            });
         }
     }
 

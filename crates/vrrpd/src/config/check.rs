@@ -35,7 +35,7 @@ const CHECK_TYPES: [&str; 7] = [
 impl Cx {
     /// A command: its program must be an absolute path (a rule of the
     /// file) naming an executable (a rule of the host).
-    fn argv(&mut self, a: &Spanned<Argv>, what: &str) -> Vec<String> {
+    pub(crate) fn argv(&mut self, a: &Spanned<Argv>, what: &str) -> Vec<String> {
         let argv = a.get_ref().0.clone();
         if let Some(prog) = argv.first() {
             if Path::new(prog).is_absolute() {

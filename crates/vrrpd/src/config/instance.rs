@@ -66,7 +66,11 @@ impl Cx {
         if strict {
             self.strict_rules(spanned, version, priority, &mut accept, &mut garp);
         }
-        let hooks = self.hooks(ri);
+        let mut hooks = self.hooks(ri);
+        hooks.master_rx_lower_pri = ri
+            .notify_master_rx_lower_pri
+            .as_ref()
+            .map(|a| self.argv(a, "notify_master_rx_lower_pri"));
 
         if self.diags.len() != before {
             return (None, facts);

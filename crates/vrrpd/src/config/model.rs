@@ -235,6 +235,10 @@ pub struct Hooks {
     /// Run on every state change, with keepalived's arguments appended:
     /// `INSTANCE|GROUP name state priority`.
     pub generic: Option<Vec<String>>,
+    /// An instance's `notify_master_rx_lower_pri`: run, without
+    /// arguments, each time it hears as Master an advert of a router it
+    /// wins against (keepalived's split-brain hook).
+    pub master_rx_lower_pri: Option<Vec<String>>,
     /// `smtp_alert`: send an e-mail on each state change; `None` follows
     /// `[global] smtp_alert`.
     pub smtp_alert: Option<bool>,

@@ -140,6 +140,7 @@ pub(crate) struct RawInstance {
     pub(crate) notify_fault: Option<Spanned<Argv>>,
     pub(crate) notify_stop: Option<Spanned<Argv>>,
     pub(crate) notify: Option<Spanned<Argv>>,
+    pub(crate) notify_master_rx_lower_pri: Option<Spanned<Argv>>,
     pub(crate) smtp_alert: Option<Spanned<bool>>,
     pub(crate) notify_priority_changes: Option<Spanned<bool>>,
 }

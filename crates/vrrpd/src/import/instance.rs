@@ -184,7 +184,12 @@ impl Convert {
                 };
                 self.tracked(c, kind, &mut i.tracked);
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            "notify_master"
+            | "notify_backup"
+            | "notify_fault"
+            | "notify_stop"
+            | "notify"
+            | "notify_master_rx_lower_pri" => {
                 let cmd = self.command(c);
                 i.body.set(key, quote(&cmd));
             }

@@ -232,7 +232,7 @@ pub const KEYWORDS: &[(&str, &str, Fate, &str)] = &[
     ("vrrp_instance", "promote_secondaries", Fate::Changes, "not implemented"),
     ("vrrp_instance", "skip_check_adv_addr", Fate::Changes, "not implemented"),
     ("vrrp_instance", "notify_deleted", Fate::Changes, "this notification is not implemented"),
-    ("vrrp_instance", "notify_master_rx_lower_pri", Fate::Changes, "this notification is not implemented"),
+    ("vrrp_instance", "notify_master_rx_lower_pri", Fate::Converted, "the key of the same name (run without arguments when the master hears a lower-priority advert)"),
     ("vrrp_instance", "notify_priority_changes", Fate::Converted, "`notify_priority_changes` of the `[[instance]]` (dropped with a note when the file has no FIFO)"),
     ("vrrp_instance", "lvs_sync_daemon_interface", Fate::Changes, "the old form; use `lvs_sync_daemon` in global_defs (`[lvs] sync_daemon`)"),
     ("vrrp_instance", "garp_master_refresh_repeat", Fate::Converted, "the key of the same name"),

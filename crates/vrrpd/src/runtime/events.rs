@@ -1,13 +1,15 @@
 //! What the executor reports, turned into log lines, notify hooks, status
 //! and tracked-interface changes.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use netif::executor::Event;
 use tracing::{debug, error, info, warn};
 use vrrp_fsm::{GroupId, RouterId, State, StateChange};
+use vrrp_proto::Priority;
 
-use super::hooks::queue_state_hooks;
+use super::hooks::{HookJob, queue_state_hooks};
 use super::status::{self, HistoryEntry, TransitionStatus};
 use super::{Daemon, Phase, unix_ms};
 use crate::sd_notify;
@@ -96,6 +98,11 @@ impl Daemon {
                 src,
                 mismatch,
             } => self.mismatch(router, src, mismatch),
+            Event::LowerPriorityHeard {
+                router,
+                src,
+                priority,
+            } => self.heard_lower(router, src, priority),
             Event::Error { router, error } => self.exec_error(router, &error),
             Event::AdvertLate {
                 router,
@@ -117,6 +124,36 @@ impl Daemon {
                 addr, prefix_len, ..
             } => error!("{name}: cannot remove {addr}/{prefix_len}: {error}"),
             _ => error!("{name}: {error}"),
+        }
+    }
+
+    /// As Master, `router` heard `src` advertise `priority`, which it wins
+    /// against (keepalived's `MASTER_RX_LOWER_PRI`): the FIFO line, and
+    /// the instance's `notify_master_rx_lower_pri` (no arguments).
+    fn heard_lower(&mut self, router: RouterId, src: IpAddr, priority: Priority) {
+        let Some(inst) = self.insts.get(router) else {
+            return;
+        };
+        let name = inst.cfg.name.clone();
+        let ours = self
+            .exec
+            .node()
+            .router(router)
+            .map_or(0, |r| r.priority().get());
+        debug!(
+            "{name}: master heard priority {} from {src} (ours {ours})",
+            priority.get()
+        );
+        if let Some(f) = &mut self.fifo {
+            f.lower_priority_heard(&name, ours);
+        }
+        if let Some(argv) = &inst.cfg.hooks.master_rx_lower_pri {
+            let job = HookJob {
+                argv: argv.clone(),
+                what: format!("instance {name} notify_master_rx_lower_pri"),
+            };
+            self.hooks
+                .enqueue(&format!("INSTANCE {name}"), job, Instant::now());
         }
     }
 

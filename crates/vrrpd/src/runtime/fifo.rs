@@ -82,6 +82,17 @@ impl NotifyFifo {
         self.write_line(&fifo_line("INSTANCE", name, word, priority));
     }
 
+    /// As Master, instance `name` (at `priority`) heard an advert of a
+    /// router it wins against: keepalived's `MASTER_RX_LOWER_PRI` line.
+    pub fn lower_priority_heard(&mut self, name: &str, priority: u8) {
+        self.write_line(&fifo_line(
+            "INSTANCE",
+            name,
+            "MASTER_RX_LOWER_PRI",
+            priority,
+        ));
+    }
+
     fn write_line(&mut self, line: &str) {
         // One write(2) of less than PIPE_BUF bytes is atomic: a reader
         // never sees half a line.
