@@ -137,6 +137,12 @@ impl VirtualMacs {
             });
         }
         write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
+        // Its addresses are all virtual ones: removing one never takes the
+        // others of its subnet along (keepalived sets this on its vmacs).
+        write_sysctl(
+            &format!("/proc/sys/net/ipv4/conf/{name}/promote_secondaries"),
+            "1",
+        )?;
         nl.set_link_up(idx, true)
     }
 

@@ -388,3 +388,23 @@ fn fifo_options_carry_over_with_a_fifo_and_are_dropped_without() {
     assert_eq!(dropped.len(), 4, "{:#?}", without.notes);
     assert!(dropped.iter().all(|n| n.impact == Impact::NoEffect));
 }
+
+/// `promote_secondaries` and `notify_master_rx_lower_pri` carry over.
+#[test]
+fn promote_secondaries_and_the_split_brain_hook_carry_over() {
+    let i = import(
+        "vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  promote_secondaries\n\
+         notify_master_rx_lower_pri /bin/true\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    assert!(cfg.instances[0].promote_secondaries);
+    assert_eq!(
+        cfg.instances[0].hooks.master_rx_lower_pri,
+        Some(vec!["/bin/true".to_owned()])
+    );
+}

@@ -356,3 +356,65 @@ fn a_master_that_hears_a_lower_master_reports_it() {
     );
     assert!(lab.has_addr(&lab.hosts[0], vip));
 }
+
+/// keepalived's `promote_secondaries`: a virtual address that is the first
+/// of its subnet on the interface is that subnet's primary, and Linux
+/// removes the subnet's other addresses with it, unless the interface
+/// promotes secondaries. Shown without the key, then with it (the setting
+/// is given back at exit).
+#[test]
+fn promote_secondaries_keeps_the_other_addresses_of_a_vip_s_subnet() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kws", 1);
+    let ns = lab.hosts[0].ns.clone();
+    let vip: IpAddr = "10.99.5.10".parse().unwrap();
+    let other = "10.99.5.20/24";
+    let knob = || {
+        String::from_utf8_lossy(
+            &lab.ns_run(
+                &ns,
+                &["cat", "/proc/sys/net/ipv4/conf/eth0/promote_secondaries"],
+            )
+            .stdout,
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(knob(), "0");
+    // One run of vrrpd with `extra`: master, then a second address of the
+    // VIP's subnet by hand, then stop. Whether that address survived.
+    let run = |name: &str, extra: &str| {
+        let body = format!(
+            "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 62\nversion = 3\npriority = 200\nadvert_interval = \"100ms\"\nvirtual_addresses = [\"{vip}/24\"]\n{extra}\n"
+        );
+        lab.write_vrrpd_toml(0, "", &body);
+        lab.spawn_vrrpd(0, name, &[("RUST_LOG", "debug")]);
+        assert!(
+            lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+            "never master:\n{}",
+            lab.logs()
+        );
+        let during = knob();
+        lab.ns_run(&ns, &["ip", "addr", "add", other, "dev", "eth0"]);
+        lab.signal(name, 15);
+        assert!(lab.wait_exit(name, Duration::from_secs(10)).is_some());
+        assert!(!lab.has_addr(&lab.hosts[0], vip));
+        let kept = lab.has_cidr(&lab.hosts[0], other);
+        if kept {
+            lab.ns_run(&ns, &["ip", "addr", "del", other, "dev", "eth0"]);
+        }
+        (during, kept)
+    };
+    assert_eq!(
+        run("vrrpd0", ""),
+        ("0".to_owned(), false),
+        "the kernel's default"
+    );
+    assert_eq!(
+        run("vrrpd1", "promote_secondaries = true"),
+        ("1".to_owned(), true)
+    );
+    assert_eq!(knob(), "0", "given back at exit");
+}

@@ -78,9 +78,11 @@ mod act;
 mod event;
 pub mod lateness;
 mod net;
+mod place;
 mod rx;
 mod sock;
 mod spec;
+mod sysctl;
 mod tx;
 
 use std::collections::{HashMap, VecDeque};
@@ -139,6 +141,8 @@ struct Placed {
     send_failing: bool,
     /// The [`tx::TxQueue`] flush in which sending last failed.
     send_failed_in: u64,
+    /// The `promote_secondaries` file it holds ([`sysctl::Sysctls`]).
+    promoted: Option<String>,
 }
 
 /// Runs a [`Node`] on Linux. See the module docs.
@@ -157,6 +161,7 @@ pub struct Executor {
     socks: Vec<Option<Sock>>,
     placed: RouterMap<Placed>,
     vmacs: VirtualMacs,
+    sysctls: sysctl::Sysctls,
     tx: tx::TxQueue,
     rx_batch: Option<Box<RecvBatch>>,
     rx_advert: Advert,
@@ -208,6 +213,7 @@ impl Executor {
             socks: Vec::new(),
             placed: RouterMap::new(),
             vmacs: VirtualMacs::new(),
+            sysctls: sysctl::Sysctls::default(),
             tx: tx::TxQueue::default(),
             late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
             deferred: VecDeque::new(),
@@ -361,53 +367,6 @@ impl Executor {
         self.input(|node, now| {
             let _ = node.start(now, id);
         });
-    }
-
-    /// Stale addresses, virtual MAC, socket: everything a router needs
-    /// before its state machine runs. Undone by [`Self::unplace`].
-    fn place(&mut self, spec: RouterSpec, at: Placement, vrid: vrrp_proto::Vrid) -> Result<Placed> {
-        if spec.vmac.is_some() && at.source.is_ipv6() {
-            return Err(Error::Unsupported {
-                what: "virtual MAC for IPv6 routers",
-            });
-        }
-        self.remove_stale(&spec, at.ifindex);
-        let vmac = match &spec.vmac {
-            Some(name) => Some(self.vmacs.create(&mut self.nl, at.ifindex, name, vrid)?),
-            None => None,
-        };
-        let link = match self.open_sock(&spec, at) {
-            Ok(l) => l,
-            Err(e) => {
-                if let Some(v) = &vmac {
-                    let _ = self.vmacs.remove(&mut self.nl, v);
-                }
-                return Err(e);
-            }
-        };
-        if let Some(s) = self.socks.get_mut(link.0 as usize).and_then(Option::as_mut) {
-            s.users += 1;
-        }
-        let placed = Placed {
-            spec,
-            link,
-            ifindex: at.ifindex,
-            source: at.source,
-            vmac,
-            routes_on: false,
-            retired: Vec::new(),
-            counters: RouterCounters::default(),
-            send_failing: false,
-            send_failed_in: 0,
-        };
-        Ok(placed)
-    }
-
-    fn unplace(&mut self, p: &Placed) {
-        self.release_sock(p.link);
-        if let Some(v) = &p.vmac {
-            let _ = self.vmacs.remove(&mut self.nl, v);
-        }
     }
 
     /// Removes a stopped router with the rest of its sync group: its
@@ -639,7 +598,12 @@ impl Executor {
         for id in ids {
             let _ = self.remove(id);
         }
-        for error in self.vmacs.restore() {
+        for error in self
+            .vmacs
+            .restore()
+            .into_iter()
+            .chain(self.sysctls.restore())
+        {
             self.out.push_back(Event::Error {
                 router: None,
                 error,

@@ -101,6 +101,14 @@ pub struct RouterSpec {
     /// default). keepalived's `dont_track_primary` turns it off: the
     /// router keeps its state while its interface is down.
     pub track_link: bool,
+    /// keepalived's `promote_secondaries`: while the router is placed, its
+    /// interface promotes a secondary IPv4 address when the primary of its
+    /// subnet is removed (`net.ipv4.conf.IF.promote_secondaries`, whatever
+    /// the router's family, as keepalived sets it), so
+    /// that removing a virtual address never takes another address of its
+    /// subnet with it. The old value comes back when the interface's last
+    /// such router goes. Virtual MAC interfaces always promote.
+    pub promote_secondaries: bool,
 }
 
 impl RouterSpec {
@@ -117,6 +125,7 @@ impl RouterSpec {
             routes: Vec::new(),
             rules: Vec::new(),
             track_link: true,
+            promote_secondaries: false,
         }
     }
 

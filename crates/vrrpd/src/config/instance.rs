@@ -97,6 +97,10 @@ impl Cx {
                 .into_vec(),
             excluded_vips,
             track_own_interface,
+            promote_secondaries: ri
+                .promote_secondaries
+                .as_ref()
+                .is_some_and(|p| *p.get_ref()),
             multicast_source,
             preempt,
             preempt_delay,

@@ -273,6 +273,10 @@ pub struct Instance {
     /// Whether the instance's own interface going down puts it in Fault
     /// (default true; false is keepalived's `dont_track_primary`).
     pub track_own_interface: bool,
+    /// keepalived's `promote_secondaries`: the interface promotes a
+    /// secondary address when its subnet's primary is removed, while the
+    /// instance runs (default false; virtual MAC interfaces always do).
+    pub promote_secondaries: bool,
     /// Preempt a lower-priority master (default on).
     pub preempt: bool,
     /// Wait this long after start-up before preempting.

@@ -134,6 +134,7 @@ pub(crate) struct RawInstance {
     pub(crate) multicast_source: Option<Spanned<String>>,
     pub(crate) virtual_addresses_excluded: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
     pub(crate) track_own_interface: Option<Spanned<bool>>,
+    pub(crate) promote_secondaries: Option<Spanned<bool>>,
     pub(crate) strict: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,

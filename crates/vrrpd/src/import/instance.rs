@@ -230,6 +230,9 @@ impl Convert {
             "dont_track_primary" => {
                 i.body.set("track_own_interface", "false".to_owned());
             }
+            "promote_secondaries" => {
+                i.body.set("promote_secondaries", "true".to_owned());
+            }
             "virtual_rules" => {
                 let rules: Vec<String> = c
                     .block

@@ -229,7 +229,7 @@ pub const KEYWORDS: &[(&str, &str, Fate, &str)] = &[
     ("vrrp_instance", "track_src_ip", Fate::Changes, "not implemented"),
     ("vrrp_instance", "native_ipv6", Fate::Changes, "not implemented"),
     ("vrrp_instance", "vrf", Fate::Changes, "not implemented"),
-    ("vrrp_instance", "promote_secondaries", Fate::Changes, "not implemented"),
+    ("vrrp_instance", "promote_secondaries", Fate::Converted, "`promote_secondaries = true`"),
     ("vrrp_instance", "skip_check_adv_addr", Fate::Changes, "not implemented"),
     ("vrrp_instance", "notify_deleted", Fate::Changes, "this notification is not implemented"),
     ("vrrp_instance", "notify_master_rx_lower_pri", Fate::Converted, "the key of the same name (run without arguments when the master hears a lower-priority advert)"),

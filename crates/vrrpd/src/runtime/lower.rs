@@ -82,6 +82,7 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
             .collect(),
         rules: inst.virtual_rules.clone(),
         track_link: inst.track_own_interface,
+        promote_secondaries: inst.promote_secondaries,
     }
 }
 
