@@ -138,6 +138,9 @@ pub enum ConfigError {
     /// A zero refresh period would announce in a loop.
     #[error("the announcement refresh period must not be zero")]
     RefreshZero,
+    /// keepalived's `down_timer_adverts` takes 1 to 100 intervals.
+    #[error("down_timer_adverts must be in 1..=100, got {0}")]
+    DownTimerAdverts(u8),
 }
 
 /// The validated configuration of one virtual router: one (interface, VRID,
@@ -164,6 +167,7 @@ pub struct Config {
     pub(crate) strict: bool,
     pub(crate) lower_prio_no_advert: bool,
     pub(crate) report_lower_priority: bool,
+    pub(crate) down_timer_adverts: u8,
 }
 
 impl Config {
@@ -190,6 +194,7 @@ impl Config {
             strict: false,
             lower_prio_no_advert: false,
             report_lower_priority: false,
+            down_timer_adverts: 3,
         }
     }
 
@@ -288,6 +293,11 @@ impl Config {
     pub fn report_lower_priority(&self) -> bool {
         self.report_lower_priority
     }
+    /// The advert intervals in Master_Down_Interval (see
+    /// [`ConfigBuilder::down_timer_adverts`]; 3 by the RFCs).
+    pub fn down_timer_adverts(&self) -> u8 {
+        self.down_timer_adverts
+    }
     /// keepalived's strict mode (see [`ConfigBuilder::strict`]).
     pub fn strict(&self) -> bool {
         self.strict
@@ -334,6 +344,7 @@ pub struct ConfigBuilder {
     strict: bool,
     lower_prio_no_advert: bool,
     report_lower_priority: bool,
+    down_timer_adverts: u8,
 }
 
 impl ConfigBuilder {
@@ -457,6 +468,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// keepalived's `down_timer_adverts`: Master_Down_Interval is `n`
+    /// advert intervals plus Skew_Time instead of the RFCs' 3 (RFC 9568
+    /// §6.1). A deviation from the protocol that every router of the
+    /// virtual router must share; 1 to 100, default 3.
+    pub fn down_timer_adverts(mut self, n: u8) -> Self {
+        self.down_timer_adverts = n;
+        self
+    }
+
     /// The virtual addresses as one family's list: none mixed, none twice
     /// (excluded ones included), within what one advert carries.
     fn checked_addrs(&self) -> Result<VirtualAddrs, ConfigError> {
@@ -563,6 +583,9 @@ impl ConfigBuilder {
         if self.announce.refresh.is_some_and(|d| d.is_zero()) {
             return Err(ConfigError::RefreshZero);
         }
+        if !(1..=100).contains(&self.down_timer_adverts) {
+            return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
+        }
         let announce = AnnounceConfig {
             second_burst_delay: self.announce.second_burst_delay.filter(|d| !d.is_zero()),
             ..self.announce
@@ -584,6 +607,7 @@ impl ConfigBuilder {
             strict: self.strict,
             lower_prio_no_advert: self.lower_prio_no_advert,
             report_lower_priority: self.report_lower_priority,
+            down_timer_adverts: self.down_timer_adverts,
             lower_prio: self.lower_prio.map(|l| LowerPrioAnnounce {
                 delay: l.delay.filter(|d| !d.is_zero()),
                 ..l

@@ -39,7 +39,18 @@ pub fn master_down_interval(
     priority: Priority,
     master_adver_interval: Interval,
 ) -> u32 {
-    3 * u32::from(master_adver_interval.centis())
+    down_interval(3, version, priority, master_adver_interval)
+}
+
+/// As [`master_down_interval`] with `adverts` intervals instead of 3
+/// (keepalived's `down_timer_adverts`).
+pub(crate) fn down_interval(
+    adverts: u8,
+    version: Version,
+    priority: Priority,
+    master_adver_interval: Interval,
+) -> u32 {
+    u32::from(adverts) * u32::from(master_adver_interval.centis())
         + skew_time(version, priority, master_adver_interval)
 }
 

@@ -339,3 +339,29 @@ fn a_master_reports_lower_priority_adverts_only_when_asked() {
     let acts = heard(up(builder(200).report_lower_priority(true)), 250);
     assert!(reports(&acts).is_empty(), "{acts:?}");
 }
+
+/// keepalived's `down_timer_adverts`: Master_Down_Interval is n advert
+/// intervals plus Skew_Time (3 by the RFCs); 1 to 100.
+#[test]
+fn down_timer_adverts_sets_the_master_down_interval() {
+    let t0 = Instant::now();
+    let backup = |b: ConfigBuilder| {
+        let mut r = VirtualRouter::new(b.build().expect("valid"));
+        r.startup(t0);
+        assert_eq!(r.state(), State::Backup);
+        r
+    };
+    // Priority 200, 1 s: Skew_Time = (56 * 100) / 256 = 21 cs.
+    let rfc = backup(builder(200));
+    assert_eq!(rfc.master_down_interval_centis(), 3 * 100 + 21);
+    assert_eq!(rfc.poll_timeout(), Some(t0 + Duration::from_millis(3210)));
+    let five = backup(builder(200).down_timer_adverts(5));
+    assert_eq!(five.master_down_interval_centis(), 5 * 100 + 21);
+    assert_eq!(five.poll_timeout(), Some(t0 + Duration::from_millis(5210)));
+    for bad in [0, 101] {
+        assert_eq!(
+            builder(200).down_timer_adverts(bad).build().err(),
+            Some(vrrp_fsm::ConfigError::DownTimerAdverts(bad))
+        );
+    }
+}

@@ -408,3 +408,38 @@ fn promote_secondaries_and_the_split_brain_hook_carry_over() {
         Some(vec!["/bin/true".to_owned()])
     );
 }
+
+/// keepalived's `vrrp_down_timer_adverts` (global default) and
+/// `down_timer_adverts` (per instance) carry over to the state machine;
+/// out of range is refused.
+#[test]
+fn down_timer_adverts_carry_over() {
+    let i = import(
+        "global_defs {\n  vrrp_down_timer_adverts 5\n}\n\
+         vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n\
+         vrrp_instance B {\n  interface eth0\n  virtual_router_id 2\n  down_timer_adverts 2\n  virtual_ipaddress {\n    192.0.2.2\n  }\n}\n",
+    );
+    assert!(
+        !i.notes.iter().any(|n| n.impact == Impact::Changes),
+        "{:#?}",
+        i.notes
+    );
+    let cfg = load(&i);
+    let fsm = |n: usize| {
+        vrrpd::runtime::lower::fsm_config(&cfg.instances[n])
+            .primary_addr(std::net::Ipv4Addr::new(192, 0, 2, 9))
+            .build()
+            .unwrap()
+            .down_timer_adverts()
+    };
+    assert_eq!((fsm(0), fsm(1)), (5, 2));
+    let bad = i
+        .toml
+        .replace("down_timer_adverts = 2", "down_timer_adverts = 101");
+    let err = validate_text(&bad, "t", Options::OFFLINE).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("down_timer_adverts must be between 1 and 100"),
+        "{err}"
+    );
+}

@@ -191,9 +191,15 @@ impl VirtualRouter {
         timers::skew_time(self.cfg.version, self.priority, self.master_adver_interval)
     }
     /// Master_Down_Interval for the current priority and
-    /// Master_Adver_Interval, in centiseconds.
+    /// Master_Adver_Interval, in centiseconds (with
+    /// [`Config::down_timer_adverts`] intervals, 3 by the RFCs).
     pub fn master_down_interval_centis(&self) -> u32 {
-        timers::master_down_interval(self.cfg.version, self.priority, self.master_adver_interval)
+        timers::down_interval(
+            self.cfg.down_timer_adverts,
+            self.cfg.version,
+            self.priority,
+            self.master_adver_interval,
+        )
     }
     /// The advert to encode for an [`Action::SendAdvert`]. Both kinds are
     /// kept prebuilt, so sending allocates nothing.

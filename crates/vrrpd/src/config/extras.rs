@@ -25,6 +25,24 @@ pub(crate) struct GarpKeys<'a> {
 }
 
 impl Cx {
+    /// keepalived's `down_timer_adverts`: 1 to 100 intervals, default 3
+    /// (the RFCs' Master_Down_Interval).
+    pub(crate) fn down_timer_adverts(&mut self, ri: &RawInstance) -> u8 {
+        let Some(n) = &ri.down_timer_adverts else {
+            return 3;
+        };
+        match u8::try_from(*n.get_ref()) {
+            Ok(v) if (1..=100).contains(&v) => v,
+            _ => {
+                self.at(
+                    n,
+                    "down_timer_adverts must be between 1 and 100 (the RFCs' Master_Down_Interval is 3 intervals)",
+                );
+                3
+            }
+        }
+    }
+
     /// keepalived's announcement keys, over `base` (the global defaults
     /// for an instance, keepalived's built-in ones for `[global]`).
     pub(crate) fn garp(&mut self, base: &Garp, keys: GarpKeys<'_>) -> Garp {

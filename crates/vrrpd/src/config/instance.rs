@@ -101,6 +101,7 @@ impl Cx {
                 .promote_secondaries
                 .as_ref()
                 .is_some_and(|p| *p.get_ref()),
+            down_timer_adverts: self.down_timer_adverts(ri),
             multicast_source,
             preempt,
             preempt_delay,

@@ -115,7 +115,7 @@ fn expectation(key: &str) -> Option<&'static str> {
         "port" => "a port number from 1 to 65535",
         "weight" => "a whole number from -254 to 254",
         "rise" | "fall" => "a whole number of probes, at least 1",
-        "garp_master_repeat" => "a whole number from 1 to 100",
+        "garp_master_repeat" | "down_timer_adverts" => "a whole number from 1 to 100",
         "garp_lower_prio_repeat" => "a whole number from 0 to 100",
         "metric" | "table" => "a whole number from 0 to 4294967295",
         "expect_status" => "a list of HTTP status codes (100 to 599)",

@@ -277,6 +277,9 @@ pub struct Instance {
     /// secondary address when its subnet's primary is removed, while the
     /// instance runs (default false; virtual MAC interfaces always do).
     pub promote_secondaries: bool,
+    /// keepalived's `down_timer_adverts`: Master_Down_Interval in advert
+    /// intervals (plus Skew_Time); 3 by the RFCs, 1 to 100.
+    pub down_timer_adverts: u8,
     /// Preempt a lower-priority master (default on).
     pub preempt: bool,
     /// Wait this long after start-up before preempting.

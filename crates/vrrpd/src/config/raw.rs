@@ -135,6 +135,7 @@ pub(crate) struct RawInstance {
     pub(crate) virtual_addresses_excluded: Option<Spanned<Vec<Spanned<NameOr<RawVip>>>>>,
     pub(crate) track_own_interface: Option<Spanned<bool>>,
     pub(crate) promote_secondaries: Option<Spanned<bool>>,
+    pub(crate) down_timer_adverts: Option<Spanned<u32>>,
     pub(crate) strict: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,

@@ -64,8 +64,10 @@ pub(super) struct FileWide {
     pub(super) version: Option<u8>,
     /// `default_interface`.
     pub(super) interface: Option<String>,
-    /// The global `vrrp_garp_master_*` defaults, as instance keys.
-    pub(super) garp: Table,
+    /// Global defaults of instance keys, written into every instance that
+    /// does not set its own: `vrrp_garp_master_*` and friends,
+    /// `vrrp_down_timer_adverts`.
+    pub(super) instance_defaults: Table,
     /// Keys of vrrpd's `[global]` (`notify_fifo`, `startup_delay`, the
     /// e-mail keys of `mail.rs`).
     pub(super) global: Table,
@@ -433,19 +435,22 @@ impl Convert {
                 }
                 "vrrp_garp_master_delay" | "vrrp_garp_master_refresh" => {
                     if let Some(d) = self.duration(c) {
-                        self.wide.garp.set(&c.key["vrrp_".len()..], d);
+                        self.wide.instance_defaults.set(&c.key["vrrp_".len()..], d);
                     }
                 }
                 "vrrp_lower_prio_no_advert" => {
                     self.wide
-                        .garp
+                        .instance_defaults
                         .set("lower_prio_no_advert", flag_on(c).to_string());
                 }
                 "vrrp_garp_master_repeat"
                 | "vrrp_garp_lower_prio_repeat"
-                | "vrrp_garp_master_refresh_repeat" => {
+                | "vrrp_garp_master_refresh_repeat"
+                | "vrrp_down_timer_adverts" => {
                     if let Some(v) = self.int(c) {
-                        self.wide.garp.set(&c.key["vrrp_".len()..], v.to_string());
+                        self.wide
+                            .instance_defaults
+                            .set(&c.key["vrrp_".len()..], v.to_string());
                     }
                 }
                 // vrrpd has one FIFO and only VRRP lines to write.
@@ -464,7 +469,7 @@ impl Convert {
                 }
                 "vrrp_garp_lower_prio_delay" => {
                     if let Some(d) = self.duration(c) {
-                        self.wide.garp.set(&c.key["vrrp_".len()..], d);
+                        self.wide.instance_defaults.set(&c.key["vrrp_".len()..], d);
                     }
                 }
                 _ if self.mail_global(c) => {}
@@ -487,12 +492,12 @@ impl Convert {
         ] {
             let from_master = self
                 .wide
-                .garp
+                .instance_defaults
                 .entries()
                 .find(|(k, _)| *k == master)
                 .map(|(_, v)| v.to_owned());
-            if let (false, Some(v)) = (self.wide.garp.has(lower), from_master) {
-                self.wide.garp.set(lower, v);
+            if let (false, Some(v)) = (self.wide.instance_defaults.has(lower), from_master) {
+                self.wide.instance_defaults.set(lower, v);
             }
         }
     }

@@ -74,8 +74,8 @@ impl Convert {
             }
         }
         let strict = self.strict_overrides(name, &mut i);
-        // The global `vrrp_garp_master_*` defaults, unless set here.
-        for (k, v) in self.wide.garp.entries() {
+        // The global defaults of instance keys, unless set here.
+        for (k, v) in self.wide.instance_defaults.entries() {
             if !i.body.has(k) {
                 i.body.set(k, v.to_owned());
             }
@@ -203,9 +203,10 @@ impl Convert {
         let key = c.key.as_str();
         match key {
             "garp_master_delay" | "garp_master_refresh" => self.dur_key(c, &mut i.body, key),
-            "garp_master_repeat" | "garp_lower_prio_repeat" | "garp_master_refresh_repeat" => {
-                self.int_key(c, &mut i.body, key)
-            }
+            "garp_master_repeat"
+            | "garp_lower_prio_repeat"
+            | "garp_master_refresh_repeat"
+            | "down_timer_adverts" => self.int_key(c, &mut i.body, key),
             "lower_prio_no_advert" => {
                 let on = super::convert::flag_on(c);
                 i.body.set(key, on.to_string());

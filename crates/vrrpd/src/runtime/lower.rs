@@ -40,6 +40,7 @@ pub fn fsm_config(inst: &Instance) -> ConfigBuilder {
         .lower_prio_no_advert(inst.garp.lower_prio_no_advert)
         // For the FIFO's MASTER_RX_LOWER_PRI and notify_master_rx_lower_pri.
         .report_lower_priority(true)
+        .down_timer_adverts(inst.down_timer_adverts)
         // keepalived: strict mode clears higher_prio_send_advert.
         .higher_prio_send_advert(!inst.strict)
         .lower_prio_announce(Some(LowerPrioAnnounce {
