@@ -388,8 +388,8 @@ impl Executor {
     /// Applies a changed state-machine configuration and placement in
     /// place ([`Node::reconfigure`]): the primary address is kept, so is
     /// the socket; addresses and routes follow the new spec. The caller
-    /// must restart a router whose interface, source, mode, virtual MAC or
-    /// family changes instead.
+    /// must restart a router whose interface, source, mode, virtual MAC,
+    /// `promote_secondaries` or family changes instead.
     pub fn reconfigure(
         &mut self,
         id: RouterId,
