@@ -48,6 +48,9 @@ pub enum Reason {
     CheckFault,
     /// Another member of the sync group changed state.
     SyncGroup,
+    /// The router's fixed source address left its interface (keepalived's
+    /// `track_src_ip`).
+    SourceMissing,
     /// The last fault cleared; the Startup rules apply again.
     FaultCleared,
     /// The operator handed mastership over (see the crate docs).

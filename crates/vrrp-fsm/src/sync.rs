@@ -150,6 +150,12 @@ impl SyncGroup {
         self.one(now, index, |m| m.set_check_fault(now, faulted));
     }
 
+    /// [`VirtualRouter::set_source_present`] for member `index`, then the
+    /// group rules.
+    pub fn set_source_present(&mut self, now: Instant, index: usize, present: bool) {
+        self.one(now, index, |m| m.set_source_present(now, present));
+    }
+
     /// Applies a changed configuration to member `index` in place (a
     /// reload), as [`VirtualRouter::reconfigure`] does for a lone router,
     /// then applies the group rules: a member whose new priority loses

@@ -365,3 +365,35 @@ fn down_timer_adverts_sets_the_master_down_interval() {
         );
     }
 }
+
+/// keepalived's `track_src_ip`: while the fixed source address is off the
+/// interface the router is in Fault, a master releasing first (priority
+/// 0) as for a down interface; when it is back, the Startup rules apply.
+#[test]
+fn a_missing_source_address_is_a_fault() {
+    let t0 = Instant::now();
+    let mut r = master(builder(255), t0);
+    let t1 = t0 + Duration::from_millis(100);
+    r.set_source_present(t1, false);
+    let acts = drain(&mut r);
+    assert_eq!(r.state(), State::Fault);
+    assert!(
+        acts.contains(&Action::SendAdvert(vrrp_fsm::AdvertKind::Release)),
+        "{acts:?}"
+    );
+    assert!(
+        acts.contains(&Action::RemoveVip(IpAddr::V4(VIP))),
+        "{acts:?}"
+    );
+    let reason = acts.iter().find_map(|a| match a {
+        Action::StateChanged(c) => Some(c.reason),
+        _ => None,
+    });
+    assert_eq!(reason, Some(vrrp_fsm::Reason::SourceMissing));
+    // Reported again while missing: nothing new.
+    r.set_source_present(t1, false);
+    assert!(drain(&mut r).is_empty());
+    r.set_source_present(t1 + Duration::from_millis(100), true);
+    drain(&mut r);
+    assert_eq!(r.state(), State::Master, "the owner starts as Master again");
+}

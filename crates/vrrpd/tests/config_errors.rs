@@ -595,3 +595,18 @@ fn virtual_routes_rules() {
         "unknown field `gateway`",
     );
 }
+
+#[test]
+fn track_source_needs_a_fixed_source() {
+    let vips = "virtual_addresses = [\"10.0.0.100/24\"]\n";
+    let err = load_str(&inst(&format!("{vips}track_source = true\n")), "t.toml").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("track_source follows a fixed source address"),
+        "{err}"
+    );
+    let ok = inst(
+        "virtual_addresses = [\"10.0.0.100/24\"]\ntrack_source = true\nmulticast_source = \"10.0.0.1\"\n",
+    );
+    assert!(load_str(&ok, "t.toml").unwrap().instances[0].track_source);
+}

@@ -443,3 +443,25 @@ fn down_timer_adverts_carry_over() {
         "{err}"
     );
 }
+
+/// `track_src_ip` follows `mcast_src_ip` / `unicast_src_ip`; without one
+/// it has nothing to follow and is dropped with a note.
+#[test]
+fn track_src_ip_carries_over_with_a_source() {
+    let inst = |extra: &str| {
+        format!(
+            "vrrp_instance A {{\n  interface eth0\n  virtual_router_id 1\n  track_src_ip\n{extra}  virtual_ipaddress {{\n    192.0.2.1\n  }}\n}}\n"
+        )
+    };
+    let with = import(&inst("  mcast_src_ip 192.0.2.9\n"));
+    assert!(load(&with).instances[0].track_source);
+    let without = import(&inst(""));
+    assert!(!load(&without).instances[0].track_source);
+    let notes: Vec<_> = without
+        .notes
+        .iter()
+        .filter(|n| n.message.contains("track_src_ip"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert_eq!(notes[0].impact, Impact::NoEffect);
+}

@@ -418,3 +418,54 @@ fn promote_secondaries_keeps_the_other_addresses_of_a_vip_s_subnet() {
     );
     assert_eq!(knob(), "0", "given back at exit");
 }
+
+/// keepalived's `track_src_ip`: the instance is in Fault while its fixed
+/// source address is off the interface, and comes back with it.
+#[test]
+fn track_source_faults_while_the_source_address_is_gone() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::new("kwt", 1);
+    let ns = lab.hosts[0].ns.clone();
+    let vip: IpAddr = VIP.parse().unwrap();
+    let src = "10.99.0.60";
+    lab.ns_run(
+        &ns,
+        &["ip", "addr", "add", &format!("{src}/24"), "dev", "eth0"],
+    );
+    let extra = format!("multicast_source = \"{src}\"\ntrack_source = true\n");
+    lab.write_vrrpd_toml(0, "", &instance(200, &extra));
+    lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
+    let state = || lab.state_of(0, "VI_1");
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "never master:\n{}",
+        lab.logs()
+    );
+    lab.ns_run(
+        &ns,
+        &["ip", "addr", "del", &format!("{src}/24"), "dev", "eth0"],
+    );
+    assert!(
+        lab.wait_until(Duration::from_secs(3), || state().as_deref()
+            == Some("fault")),
+        "no fault without the source: {:?}\n{}",
+        state(),
+        lab.logs()
+    );
+    assert!(!lab.has_addr(&lab.hosts[0], vip));
+    let st = lab.instance_status(0, "VI_1").unwrap();
+    assert!(st.to_string().contains("source_missing"), "{st}");
+    lab.ns_run(
+        &ns,
+        &["ip", "addr", "add", &format!("{src}/24"), "dev", "eth0"],
+    );
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "not master again with the source back: {:?}\n{}",
+        state(),
+        lab.logs()
+    );
+    assert_eq!(state().as_deref(), Some("master"));
+}

@@ -357,6 +357,9 @@ impl Executor {
                 let _ = self.node.set_link_up(now, *id, false);
             }
         }
+        for id in &ids {
+            self.follow_source(now, *id);
+        }
         self.drain(now);
         Ok(ids)
     }

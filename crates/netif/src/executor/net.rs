@@ -56,6 +56,7 @@ impl Executor {
                 self.follow_recreated(now, ifindex, &name);
             }
             self.check_sources(now, ifindex);
+            self.follow_sources_on(now, ifindex);
         }
         // Keep the buffer, but not the size of a burst (adding 1000
         // addresses queues 1000 address events).
@@ -63,6 +64,41 @@ impl Executor {
         evs.shrink_to(NET_BUF_KEEP);
         self.net_buf = evs;
         self.drain_bounded();
+    }
+
+    /// Routers with `track_source` on interface `ifindex`: each is told
+    /// whether its fixed source address is there.
+    fn follow_sources_on(&mut self, now: Instant, ifindex: u32) {
+        let ids: Vec<RouterId> = self
+            .placed
+            .iter()
+            .filter(|(_, p)| p.ifindex == ifindex && p.spec.track_source)
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            self.follow_source(now, id);
+        }
+    }
+
+    /// Tells router `id` (with `track_source` and a fixed source) whether
+    /// its source address is on its interface.
+    pub(super) fn follow_source(&mut self, now: Instant, id: RouterId) {
+        let Some((ifindex, src)) = self.placed.get(id).and_then(|p| {
+            let src = p.spec.source.filter(|_| p.spec.track_source)?;
+            Some((p.ifindex, src))
+        }) else {
+            return;
+        };
+        match self.nl.addrs(Some(ifindex)) {
+            Ok(addrs) => {
+                let present = addrs.iter().any(|a| a.addr == src);
+                let _ = self.node.set_source_present(now, id, present);
+            }
+            Err(error) => self.out.push_back(Event::Error {
+                router: Some(id),
+                error,
+            }),
+        }
     }
 
     /// Events were lost: the link states are read again.

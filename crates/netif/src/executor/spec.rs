@@ -109,6 +109,10 @@ pub struct RouterSpec {
     /// subnet with it. The old value comes back when the interface's last
     /// such router goes. Virtual MAC interfaces always promote.
     pub promote_secondaries: bool,
+    /// keepalived's `track_src_ip`: with a fixed [`RouterSpec::source`],
+    /// the router is in Fault while that address is not on its interface
+    /// ([`vrrp_fsm::Node::set_source_present`]).
+    pub track_source: bool,
 }
 
 impl RouterSpec {
@@ -126,6 +130,7 @@ impl RouterSpec {
             rules: Vec::new(),
             track_link: true,
             promote_secondaries: false,
+            track_source: false,
         }
     }
 

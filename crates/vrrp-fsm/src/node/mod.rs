@@ -425,6 +425,17 @@ impl Node {
         self.input(now, id, Input::CheckFault(faulted))
     }
 
+    /// Whether a router's fixed source address is on its interface
+    /// ([`VirtualRouter::set_source_present`]).
+    pub fn set_source_present(
+        &mut self,
+        now: Instant,
+        id: RouterId,
+        present: bool,
+    ) -> Result<(), NodeError> {
+        self.input(now, id, Input::SourcePresent(present))
+    }
+
     /// The interface of a router went down or came up.
     pub fn set_link_up(&mut self, now: Instant, id: RouterId, up: bool) -> Result<(), NodeError> {
         self.input(now, id, if up { Input::LinkUp } else { Input::LinkDown })

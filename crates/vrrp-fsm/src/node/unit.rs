@@ -87,6 +87,7 @@ pub(super) enum Input<'a> {
     LinkDown,
     LinkUp,
     CheckFault(bool),
+    SourcePresent(bool),
 }
 
 /// Starts a graceful stop of a running unit; false if it cannot hand over
@@ -159,6 +160,7 @@ pub(super) fn feed_router(r: &mut VirtualRouter, now: Instant, input: Input<'_>)
         Input::LinkDown => r.interface_down(now),
         Input::LinkUp => r.interface_up(now),
         Input::CheckFault(f) => r.set_check_fault(now, f),
+        Input::SourcePresent(p) => r.set_source_present(now, p),
     }
 }
 
@@ -170,5 +172,6 @@ pub(super) fn feed_group(g: &mut SyncGroup, m: usize, now: Instant, input: Input
         Input::LinkDown => g.interface_down(now, m),
         Input::LinkUp => g.interface_up(now, m),
         Input::CheckFault(f) => g.set_check_fault(now, m, f),
+        Input::SourcePresent(p) => g.set_source_present(now, m, p),
     }
 }

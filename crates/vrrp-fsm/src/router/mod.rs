@@ -63,18 +63,21 @@ struct Faults {
     link_down: bool,
     check: bool,
     sync: bool,
+    source_missing: bool,
 }
 
 impl Faults {
     fn any(self) -> bool {
-        self.link_down || self.check || self.sync
+        self.own() || self.sync
     }
     fn own(self) -> bool {
-        self.link_down || self.check
+        self.link_down || self.check || self.source_missing
     }
     fn reason(self) -> Reason {
         if self.link_down {
             Reason::InterfaceDown
+        } else if self.source_missing {
+            Reason::SourceMissing
         } else if self.check {
             Reason::CheckFault
         } else {

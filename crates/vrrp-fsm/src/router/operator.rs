@@ -62,6 +62,15 @@ impl VirtualRouter {
         self.reconcile_faults(now);
     }
 
+    /// Whether the router's fixed source address is on its interface
+    /// (keepalived's `track_src_ip`): while it is not, the router is in
+    /// Fault (as for a down interface: a master sends priority 0 first).
+    pub fn set_source_present(&mut self, now: Instant, present: bool) {
+        let now = self.clock(now);
+        self.faults.source_missing = !present;
+        self.reconcile_faults(now);
+    }
+
     /// Operator switchover: hand mastership to the best backup now.
     ///
     /// Sequence (see the crate docs): send a priority-0 advert so that

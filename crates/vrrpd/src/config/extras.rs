@@ -25,6 +25,22 @@ pub(crate) struct GarpKeys<'a> {
 }
 
 impl Cx {
+    /// keepalived's `track_src_ip`: it follows a fixed source, so one must
+    /// be set.
+    pub(crate) fn track_source(&mut self, ri: &RawInstance) -> bool {
+        let Some(t) = &ri.track_source else {
+            return false;
+        };
+        let fixed = ri.multicast_source.is_some() || ri.unicast_source.is_some();
+        if *t.get_ref() && !fixed {
+            self.at(
+                t,
+                "track_source follows a fixed source address: set `multicast_source` or `unicast_source`",
+            );
+        }
+        *t.get_ref()
+    }
+
     /// keepalived's `down_timer_adverts`: 1 to 100 intervals, default 3
     /// (the RFCs' Master_Down_Interval).
     pub(crate) fn down_timer_adverts(&mut self, ri: &RawInstance) -> u8 {

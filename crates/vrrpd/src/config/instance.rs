@@ -102,6 +102,7 @@ impl Cx {
                 .as_ref()
                 .is_some_and(|p| *p.get_ref()),
             down_timer_adverts: self.down_timer_adverts(ri),
+            track_source: self.track_source(ri),
             multicast_source,
             preempt,
             preempt_delay,

@@ -280,6 +280,10 @@ pub struct Instance {
     /// keepalived's `down_timer_adverts`: Master_Down_Interval in advert
     /// intervals (plus Skew_Time); 3 by the RFCs, 1 to 100.
     pub down_timer_adverts: u8,
+    /// keepalived's `track_src_ip`: the instance is in Fault while its
+    /// fixed source (`multicast_source` / `unicast_source`) is not on its
+    /// interface.
+    pub track_source: bool,
     /// Preempt a lower-priority master (default on).
     pub preempt: bool,
     /// Wait this long after start-up before preempting.

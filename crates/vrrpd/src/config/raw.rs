@@ -136,6 +136,7 @@ pub(crate) struct RawInstance {
     pub(crate) track_own_interface: Option<Spanned<bool>>,
     pub(crate) promote_secondaries: Option<Spanned<bool>>,
     pub(crate) down_timer_adverts: Option<Spanned<u32>>,
+    pub(crate) track_source: Option<Spanned<bool>>,
     pub(crate) strict: Option<Spanned<bool>>,
     pub(crate) notify_master: Option<Spanned<Argv>>,
     pub(crate) notify_backup: Option<Spanned<Argv>>,

@@ -47,6 +47,8 @@ struct Inst {
     /// `strict_mode [on|off]`: (line, on).
     strict: Option<(usize, bool)>,
     tracked: Vec<Tracked>,
+    /// Line of `track_src_ip`.
+    track_src: Option<usize>,
 }
 
 impl Convert {
@@ -74,6 +76,12 @@ impl Convert {
             }
         }
         let strict = self.strict_overrides(name, &mut i);
+        if let (Some(line), None) = (i.track_src, &i.source) {
+            let why = "`track_src_ip` without `mcast_src_ip` / `unicast_src_ip`: no source address to follow; dropped";
+            self.note(line, Impact::NoEffect, Some("track_src_ip"), why);
+        } else if i.track_src.is_some() {
+            i.body.set("track_source", "true".to_owned());
+        }
         // The global defaults of instance keys, unless set here.
         for (k, v) in self.wide.instance_defaults.entries() {
             if !i.body.has(k) {
@@ -231,6 +239,7 @@ impl Convert {
             "dont_track_primary" => {
                 i.body.set("track_own_interface", "false".to_owned());
             }
+            "track_src_ip" => i.track_src = Some(c.line),
             "promote_secondaries" => {
                 i.body.set("promote_secondaries", "true".to_owned());
             }

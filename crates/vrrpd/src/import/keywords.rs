@@ -226,7 +226,7 @@ pub const KEYWORDS: &[(&str, &str, Fate, &str)] = &[
     ("vrrp_instance", "unicast_ttl", Fate::Changes, "not implemented"),
     ("vrrp_instance", "old_unicast_checksum", Fate::Changes, "not implemented"),
     ("vrrp_instance", "mcast_dst_ip", Fate::Changes, "not implemented"),
-    ("vrrp_instance", "track_src_ip", Fate::Changes, "not implemented"),
+    ("vrrp_instance", "track_src_ip", Fate::Converted, "`track_source = true` (with `mcast_src_ip` / `unicast_src_ip`; without, it has no effect and is dropped)"),
     ("vrrp_instance", "native_ipv6", Fate::Changes, "not implemented"),
     ("vrrp_instance", "vrf", Fate::Changes, "not implemented"),
     ("vrrp_instance", "promote_secondaries", Fate::Converted, "`promote_secondaries = true`"),

@@ -84,6 +84,7 @@ pub fn router_spec(inst: &Instance) -> RouterSpec {
         rules: inst.virtual_rules.clone(),
         track_link: inst.track_own_interface,
         promote_secondaries: inst.promote_secondaries,
+        track_source: inst.track_source,
     }
 }
 

@@ -284,6 +284,7 @@ pub fn reason_word(r: Reason) -> &'static str {
         Reason::Switchover => "switchover",
         Reason::SwitchoverAborted => "switchover_aborted",
         Reason::Maintenance => "maintenance",
+        Reason::SourceMissing => "source_missing",
         _ => "other",
     }
 }
