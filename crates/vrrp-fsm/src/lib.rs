@@ -78,8 +78,9 @@
 //! * **Master timers**: `SendAdvert(Current)` (Adver_Timer); announcement
 //!   rounds (second burst, refresh).
 //! * **Master hearing a lower-priority master** (split brain):
-//!   `SendAdvert(Current)` → announcement rounds (at most once per
-//!   Advertisement_Interval).
+//!   `LowerPriorityHeard` (only with
+//!   [`ConfigBuilder::report_lower_priority`]) → `SendAdvert(Current)` →
+//!   announcement rounds (at most once per Advertisement_Interval).
 //! * **Receive-check problems**: `Mismatch` / `Discarded` come before
 //!   anything the advert causes.
 //! * `StateChanged` is always the last action of its transition.
@@ -90,7 +91,8 @@
 //! centiseconds, truncating: v3 `((256 - Priority) * Master_Adver_Interval)
 //! / 256`, v2 `((256 - Priority) * 100) / 256` (RFC 3768's `(256 -
 //! Priority) / 256` seconds). Master_Down_Interval is `3 *
-//! Master_Adver_Interval + Skew_Time`. A VRRPv3 backup learns
+//! Master_Adver_Interval + Skew_Time` (keepalived's `down_timer_adverts`,
+//! [`ConfigBuilder::down_timer_adverts`], replaces the 3). A VRRPv3 backup learns
 //! Master_Adver_Interval from the adverts it accepts (RFC 9568 §6.4.2); a
 //! VRRPv2 router discards adverts with another interval (RFC 3768 §7.1).
 //!
