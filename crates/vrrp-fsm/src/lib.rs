@@ -25,7 +25,7 @@
 //!
 //! 1. After any input (`startup`, `shutdown`, `handle_advert`,
 //!    `handle_timeout`, `set_tracked_priority`, `interface_down`/`_up`,
-//!    `set_check_fault`, `request_switchover`, `resume_preemption`,
+//!    `set_check_fault`, `set_source_present`, `request_switchover`, `resume_preemption`,
 //!    `set_maintenance`, `reconfigure`), drain
 //!    [`VirtualRouter::poll_action`] until `None`, then re-read
 //!    [`VirtualRouter::poll_timeout`] and call
@@ -108,7 +108,8 @@
 //!
 //! # Extensions beyond the RFCs
 //!
-//! * **Fault** ([`State::Fault`]): interface down or a fault-mode check.
+//! * **Fault** ([`State::Fault`]): interface down, a fault-mode check, or
+//!   a fixed source address gone (keepalived's `track_src_ip`).
 //!   A master entering Fault sends priority 0 and drops its addresses;
 //!   leaving Fault applies the Startup rules.
 //! * **nopreempt** ([`ConfigBuilder::preempt`]`(false)`): Preempt_Mode
