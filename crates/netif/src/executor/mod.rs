@@ -392,7 +392,7 @@ impl Executor {
     /// place ([`Node::reconfigure`]): the primary address is kept, so is
     /// the socket; addresses and routes follow the new spec. The caller
     /// must restart a router whose interface, source, mode, virtual MAC,
-    /// `promote_secondaries` or family changes instead.
+    /// `promote_secondaries`, `track_source` or family changes instead.
     pub fn reconfigure(
         &mut self,
         id: RouterId,
