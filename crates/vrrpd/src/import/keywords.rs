@@ -222,7 +222,7 @@ pub const KEYWORDS: &[(&str, &str, Fate, &str)] = &[
     ("vrrp_instance", "virtual_rules", Fate::Converted, "`virtual_rules` (the words of `static_rules`): installed while the instance holds its addresses"),
     ("vrrp_instance", "use_vmac_addr", Fate::Changes, "vrrpd's virtual MAC interface is a macvlan it creates itself"),
     ("vrrp_instance", "use_ipvlan", Fate::Changes, "vrrpd's virtual MAC interface is a macvlan it creates itself"),
-    ("vrrp_instance", "unicast_fault_no_peer", Fate::Changes, "not implemented"),
+    ("vrrp_instance", "unicast_fault_no_peer", Fate::Changes, "with a unicast keyword but no `unicast_peer`, keepalived keeps the instance in Fault for good; the import runs it with multicast, as keepalived does without this keyword: add `unicast_peers`, or remove the instance"),
     ("vrrp_instance", "unicast_ttl", Fate::Changes, "not implemented"),
     ("vrrp_instance", "old_unicast_checksum", Fate::Changes, "not implemented"),
     ("vrrp_instance", "mcast_dst_ip", Fate::Changes, "not implemented"),
