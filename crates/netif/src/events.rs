@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
 use neli::consts::socket::NlFamily;
 use neli::err::SocketError;
 use neli::rtnl::{Ifaddrmsg, Ifinfomsg};
@@ -180,26 +178,4 @@ impl AsRawFd for NetEvents {
     }
 }
 
-impl mio::event::Source for NetEvents {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.sock.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.sock.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.sock.as_raw_fd()).deregister(registry)
-    }
-}
+source_by_fd!(NetEvents);

@@ -88,6 +88,39 @@
 //! `setns(CLONE_NEWNET)`; see `tests/common/mod.rs`. They need root and skip
 //! with a message otherwise.
 
+/// `mio::event::Source` for a type that is one pollable file descriptor
+/// ([`AsRawFd`](std::os::fd::AsRawFd)): it registers that descriptor.
+macro_rules! source_by_fd {
+    ($t:ty) => {
+        impl mio::event::Source for $t {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).deregister(registry)
+            }
+        }
+    };
+}
+
 mod announce;
 mod error;
 mod events;

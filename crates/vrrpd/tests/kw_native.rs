@@ -25,6 +25,24 @@ fn instance(prio: u8, extra: &str) -> String {
     )
 }
 
+/// A reader of the notify FIFO at `path` that never blocks.
+fn open_fifo(path: &std::path::Path) -> std::fs::File {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .unwrap()
+}
+
+/// Waits up to 5 s for host 0 to hold `vip`.
+fn wait_master(lab: &Lab, vip: IpAddr) {
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
+        "never master:\n{}",
+        lab.logs()
+    );
+}
+
 #[test]
 fn native_keepalived_features_work_on_the_wire() {
     if !lab::can_run() {
@@ -107,11 +125,7 @@ fn native_keepalived_features_work_on_the_wire() {
     assert_eq!(st["master_address"], SOURCE, "{st}");
     assert_eq!(st["state"], "backup", "{st}");
     // The FIFO got keepalived's lines: Backup at start, then Master.
-    let mut r = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let mut r = open_fifo(&fifo);
     let mut lines = String::new();
     let _ = r.read_to_string(&mut lines);
     assert!(
@@ -160,11 +174,7 @@ fn a_process_check_follows_the_process() {
     );
     lab.write_vrrpd_toml(0, "", &body);
     lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
-    assert!(
-        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
-        "never master:\n{}",
-        lab.logs()
-    );
+    wait_master(&lab, vip);
     lab.signal("sleeper", 9);
     assert!(
         lab.wait_until(Duration::from_secs(3), || !lab.has_addr(&lab.hosts[0], vip)),
@@ -205,16 +215,8 @@ fn the_fifo_gets_priority_changes_and_states_on_reload() {
     );
     lab.write_vrrpd_toml(0, &global, &body);
     lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
-    assert!(
-        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
-        "never master:\n{}",
-        lab.logs()
-    );
-    let mut r = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    wait_master(&lab, vip);
+    let mut r = open_fifo(&fifo);
     let mut lines = String::new();
     let mut read_until = |want: &str| {
         lab.wait_until(Duration::from_secs(5), || {
@@ -332,11 +334,7 @@ fn a_master_that_hears_a_lower_master_reports_it() {
         "no notify_master_rx_lower_pri:\n{}",
         lab.logs()
     );
-    let mut r = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap();
+    let mut r = open_fifo(&fifo);
     let mut lines = String::new();
     let _ = r.read_to_string(&mut lines);
     assert!(
@@ -391,11 +389,7 @@ fn promote_secondaries_keeps_the_other_addresses_of_a_vip_s_subnet() {
         );
         lab.write_vrrpd_toml(0, "", &body);
         lab.spawn_vrrpd(0, name, &[("RUST_LOG", "debug")]);
-        assert!(
-            lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
-            "never master:\n{}",
-            lab.logs()
-        );
+        wait_master(&lab, vip);
         let during = knob();
         lab.ns_run(&ns, &["ip", "addr", "add", other, "dev", "eth0"]);
         lab.signal(name, 15);
@@ -438,11 +432,7 @@ fn track_source_faults_while_the_source_address_is_gone() {
     lab.write_vrrpd_toml(0, "", &instance(200, &extra));
     lab.spawn_vrrpd(0, "vrrpd0", &[("RUST_LOG", "debug")]);
     let state = || lab.state_of(0, "VI_1");
-    assert!(
-        lab.wait_until(Duration::from_secs(5), || lab.has_addr(&lab.hosts[0], vip)),
-        "never master:\n{}",
-        lab.logs()
-    );
+    wait_master(&lab, vip);
     lab.ns_run(
         &ns,
         &["ip", "addr", "del", &format!("{src}/24"), "dev", "eth0"],

@@ -90,8 +90,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll, Token};
 use vrrp_fsm::{ConfigBuilder, LinkId, Node, NodeAction, NodeError, RouterId, RouterMap, Stop};
 use vrrp_proto::{Advert, Family};
 
@@ -357,9 +356,7 @@ impl Executor {
                 let _ = self.node.set_link_up(now, *id, false);
             }
         }
-        for id in &ids {
-            self.follow_source(now, *id);
-        }
+        self.follow_sources(now, &ids);
         self.drain(now);
         Ok(ids)
     }
@@ -635,29 +632,7 @@ impl AsRawFd for Executor {
     }
 }
 
-impl mio::event::Source for Executor {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> std::io::Result<()> {
-        SourceFd(&self.poll.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> std::io::Result<()> {
-        SourceFd(&self.poll.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> std::io::Result<()> {
-        SourceFd(&self.poll.as_raw_fd()).deregister(registry)
-    }
-}
+source_by_fd!(Executor);
 
 impl Drop for Executor {
     fn drop(&mut self) {

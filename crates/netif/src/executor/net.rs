@@ -2,14 +2,14 @@
 //! removed from under a master, deleted virtual MAC interfaces,
 //! interfaces deleted and created again, changed source addresses.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::Instant;
 
 use vrrp_fsm::{RouterId, Stop};
 use vrrp_proto::Family;
 
-use super::{Event, Executor, Placement};
+use super::{Event, Executor, Placed, Placement};
 use crate::error::{Error, Result};
 use crate::events::NetEvent;
 
@@ -66,38 +66,48 @@ impl Executor {
         self.drain_bounded();
     }
 
+    /// The placed routers on interface `ifindex` that `pick` selects.
+    fn routers_on(&self, ifindex: u32, pick: impl Fn(&Placed) -> bool) -> Vec<RouterId> {
+        self.placed
+            .iter()
+            .filter(|(_, p)| p.ifindex == ifindex && pick(p))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// Routers with `track_source` on interface `ifindex`: each is told
     /// whether its fixed source address is there.
     fn follow_sources_on(&mut self, now: Instant, ifindex: u32) {
-        let ids: Vec<RouterId> = self
-            .placed
-            .iter()
-            .filter(|(_, p)| p.ifindex == ifindex && p.spec.track_source)
-            .map(|(id, _)| id)
-            .collect();
-        for id in ids {
-            self.follow_source(now, id);
-        }
+        let ids = self.routers_on(ifindex, |p| p.spec.track_source);
+        self.follow_sources(now, &ids);
     }
 
-    /// Tells router `id` (with `track_source` and a fixed source) whether
-    /// its source address is on its interface.
-    pub(super) fn follow_source(&mut self, now: Instant, id: RouterId) {
-        let Some((ifindex, src)) = self.placed.get(id).and_then(|p| {
-            let src = p.spec.source.filter(|_| p.spec.track_source)?;
-            Some((p.ifindex, src))
-        }) else {
-            return;
-        };
-        match self.nl.addrs(Some(ifindex)) {
-            Ok(addrs) => {
-                let present = addrs.iter().any(|a| a.addr == src);
-                let _ = self.node.set_source_present(now, id, present);
+    /// Tells each of `ids` that has `track_source` and a fixed source
+    /// whether that address is on its interface: one address dump per
+    /// interface.
+    pub(super) fn follow_sources(&mut self, now: Instant, ids: &[RouterId]) {
+        let mut by_iface: BTreeMap<u32, Vec<(RouterId, IpAddr)>> = BTreeMap::new();
+        for &id in ids {
+            let Some(p) = self.placed.get(id) else {
+                continue;
+            };
+            if let Some(src) = p.spec.source.filter(|_| p.spec.track_source) {
+                by_iface.entry(p.ifindex).or_default().push((id, src));
             }
-            Err(error) => self.out.push_back(Event::Error {
-                router: Some(id),
-                error,
-            }),
+        }
+        for (ifindex, routers) in by_iface {
+            match self.nl.addrs(Some(ifindex)) {
+                Ok(addrs) => {
+                    for (id, src) in routers {
+                        let present = addrs.iter().any(|a| a.addr == src);
+                        let _ = self.node.set_source_present(now, id, present);
+                    }
+                }
+                Err(error) => self.out.push_back(Event::Error {
+                    router: routers.first().map(|(id, _)| *id),
+                    error,
+                }),
+            }
         }
     }
 
@@ -126,12 +136,7 @@ impl Executor {
             name: name.to_owned(),
             up,
         });
-        let on_it: Vec<RouterId> = self
-            .placed
-            .iter()
-            .filter(|(_, p)| p.ifindex == ifindex && p.spec.track_link)
-            .map(|(id, _)| id)
-            .collect();
+        let on_it = self.routers_on(ifindex, |p| p.spec.track_link);
         for id in on_it {
             let _ = self.node.set_link_up(now, id, up);
         }
