@@ -131,6 +131,7 @@ mod rtnl;
 mod rule;
 mod socket;
 mod sys;
+mod sysctl;
 mod vmac;
 
 pub use announce::{ALL_NODES, GarpSender, NaSender};

@@ -20,6 +20,10 @@ use vrrp_proto::Vrid;
 
 use crate::error::{Error, Family, Result};
 use crate::rtnl::{Netlink, ifindex, virtual_mac};
+use crate::sysctl::{self, Sysctls};
+
+/// The parent's settings while it has macvlans (see the module docs).
+const PARENT_KNOBS: [(&str, &str); 2] = [("arp_ignore", "1"), ("arp_announce", "2")];
 
 /// One macvlan made by [`VirtualMacs::create`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +44,16 @@ pub struct VmacLink {
 pub struct VirtualMacs {
     /// Parents with at least one live macvlan.
     parents: Vec<Parent>,
+    /// The parents' settings, with their old values.
+    sysctls: Sysctls,
 }
 
-/// A parent interface's live macvlans and the settings they changed.
+/// A parent interface's live macvlans and the settings files they hold.
 #[derive(Debug)]
 struct Parent {
     ifindex: u32,
     live: usize,
-    /// Sysctl files changed, with their old contents.
-    saved: Vec<(String, String)>,
+    paths: Vec<String>,
 }
 
 impl VirtualMacs {
@@ -91,7 +96,7 @@ impl VirtualMacs {
                     .iter()
                     .position(|p| p.ifindex == parent && p.live == 0)
                 {
-                    let _ = write_back(self.parents.swap_remove(i).saved);
+                    let _ = self.release(i);
                 }
                 Err(e)
             }
@@ -108,38 +113,32 @@ impl VirtualMacs {
         // has left yet.
         let v6 = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
         if std::path::Path::new(&v6).exists() {
-            write_sysctl(&v6, "1")?;
+            sysctl::write(&v6, "1")?;
         }
         // The parent's settings, once while it has macvlans.
         if !self.parents.iter().any(|p| p.ifindex == parent) {
             let parent_name = nl.link(parent)?.name;
-            let mut saved = Vec::new();
-            for (knob, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+            let mut paths: Vec<String> = Vec::new();
+            for (knob, value) in PARENT_KNOBS {
                 let path = format!("/proc/sys/net/ipv4/conf/{parent_name}/{knob}");
-                let old = std::fs::read_to_string(&path).map_err(|source| Error::Sysctl {
-                    path: path.clone(),
-                    source,
-                });
-                let written = old.and_then(|old| {
-                    write_sysctl(&path, value)?;
-                    saved.push((path, old.trim().to_owned()));
-                    Ok(())
-                });
-                if let Err(e) = written {
-                    let _ = write_back(saved);
+                if let Err(e) = self.sysctls.hold(&path, value) {
+                    for p in &paths {
+                        let _ = self.sysctls.release(p);
+                    }
                     return Err(e);
                 }
+                paths.push(path);
             }
             self.parents.push(Parent {
                 ifindex: parent,
                 live: 0,
-                saved,
+                paths,
             });
         }
-        write_sysctl(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
+        sysctl::write(&format!("/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "1")?;
         // Its addresses are all virtual ones: removing one never takes the
         // others of its subnet along (keepalived sets this on its vmacs).
-        write_sysctl(
+        sysctl::write(
             &format!("/proc/sys/net/ipv4/conf/{name}/promote_secondaries"),
             "1",
         )?;
@@ -158,16 +157,23 @@ impl VirtualMacs {
         if p.live > 0 {
             return deleted;
         }
-        let restored = write_back(self.parents.swap_remove(i).saved);
+        let restored = self.release(i);
         deleted.and(restored.into_iter().next().map_or(Ok(()), Err))
+    }
+
+    /// Forgets parent `i`, writing its settings back; the errors.
+    fn release(&mut self, i: usize) -> Vec<Error> {
+        let p = self.parents.swap_remove(i);
+        p.paths
+            .iter()
+            .filter_map(|path| self.sysctls.release(path).err())
+            .collect()
     }
 
     /// Writes every parent's settings back; the errors of those that failed.
     pub fn restore(&mut self) -> Vec<Error> {
-        std::mem::take(&mut self.parents)
-            .into_iter()
-            .flat_map(|p| write_back(p.saved))
-            .collect()
+        self.parents.clear();
+        self.sysctls.restore()
     }
 }
 
@@ -175,18 +181,4 @@ impl Drop for VirtualMacs {
     fn drop(&mut self) {
         let _ = self.restore();
     }
-}
-
-fn write_back(saved: Vec<(String, String)>) -> Vec<Error> {
-    saved
-        .into_iter()
-        .filter_map(|(path, old)| write_sysctl(&path, &old).err())
-        .collect()
-}
-
-fn write_sysctl(path: &str, value: &str) -> Result<()> {
-    std::fs::write(path, value).map_err(|source| Error::Sysctl {
-        path: path.to_owned(),
-        source,
-    })
 }

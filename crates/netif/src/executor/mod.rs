@@ -82,7 +82,6 @@ mod place;
 mod rx;
 mod sock;
 mod spec;
-mod sysctl;
 mod tx;
 
 use std::collections::{HashMap, VecDeque};
@@ -140,7 +139,7 @@ struct Placed {
     send_failing: bool,
     /// The [`tx::TxQueue`] flush in which sending last failed.
     send_failed_in: u64,
-    /// The `promote_secondaries` file it holds ([`sysctl::Sysctls`]).
+    /// The `promote_secondaries` file it holds.
     promoted: Option<String>,
 }
 
@@ -160,7 +159,7 @@ pub struct Executor {
     socks: Vec<Option<Sock>>,
     placed: RouterMap<Placed>,
     vmacs: VirtualMacs,
-    sysctls: sysctl::Sysctls,
+    sysctls: crate::sysctl::Sysctls,
     tx: tx::TxQueue,
     rx_batch: Option<Box<RecvBatch>>,
     rx_advert: Advert,
@@ -212,7 +211,7 @@ impl Executor {
             socks: Vec::new(),
             placed: RouterMap::new(),
             vmacs: VirtualMacs::new(),
-            sysctls: sysctl::Sysctls::default(),
+            sysctls: crate::sysctl::Sysctls::default(),
             tx: tx::TxQueue::default(),
             late_warn_permille: DEFAULT_LATE_WARN_PERMILLE,
             deferred: VecDeque::new(),

@@ -2,7 +2,6 @@
 //! interface's `promote_secondaries`, taken when it is added and given back
 //! when it is removed.
 
-use super::sysctl;
 use super::{Event, Executor, Placed, Placement, RouterCounters, RouterSpec};
 use crate::error::{Error, Result};
 
@@ -79,7 +78,7 @@ impl Executor {
             Some((name, _)) => name.clone(),
             None => self.nl.link(at.ifindex)?.name,
         };
-        let path = sysctl::promote_secondaries(&name);
+        let path = format!("/proc/sys/net/ipv4/conf/{name}/promote_secondaries");
         self.sysctls.hold(&path, "1")?;
         Ok(Some(path))
     }

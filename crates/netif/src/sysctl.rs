@@ -1,44 +1,41 @@
-//! Interface settings the executor changes for its routers and gives back:
-//! keepalived's `promote_secondaries` (`net.ipv4.conf.IF.promote_secondaries
-//! = 1`), set while at least one router on the interface asks for it and
-//! written back to its old value when the last one goes, or at shutdown.
+//! `/proc/sys` files netif changes and gives back. [`Sysctls`] holds a
+//! file at a value for as many holders as ask and writes the old value
+//! back after the last one (or at drop): the executor's
+//! `promote_secondaries`, and the parent settings of virtual MAC
+//! interfaces (`vmac.rs`).
 //!
-//! Why it matters: Linux removes every secondary address of a subnet with
-//! its primary one unless the interface promotes secondaries. A virtual
-//! address added to an interface that has no other address in its subnet
-//! becomes that subnet's primary; an address added later (by hand, or by
-//! another router) is then removed with it when the router leaves Master.
+//! `promote_secondaries` matters because Linux removes every secondary
+//! address of a subnet with its primary one unless the interface promotes
+//! secondaries. A virtual address added to an interface that has no other
+//! address in its subnet becomes that subnet's primary; an address added
+//! later (by hand, or by another router) is then removed with it when the
+//! router leaves Master.
 
 use crate::error::{Error, Result};
 
-/// Held sysctl files: (path, old value, routers holding it).
+/// Held sysctl files: (path, old value, holders).
 #[derive(Debug, Default)]
-pub(super) struct Sysctls {
+pub(crate) struct Sysctls {
     held: Vec<(String, String, usize)>,
-}
-
-/// The `promote_secondaries` file of interface `name`.
-pub(super) fn promote_secondaries(name: &str) -> String {
-    format!("/proc/sys/net/ipv4/conf/{name}/promote_secondaries")
 }
 
 impl Sysctls {
     /// Sets `path` to `value` for one more holder; the first remembers the
     /// old value.
-    pub(super) fn hold(&mut self, path: &str, value: &str) -> Result<()> {
+    pub(crate) fn hold(&mut self, path: &str, value: &str) -> Result<()> {
         if let Some(h) = self.held.iter_mut().find(|h| h.0 == path) {
             h.2 += 1;
             return Ok(());
         }
         let old = std::fs::read_to_string(path).map_err(|source| sysctl_err(path, source))?;
-        std::fs::write(path, value).map_err(|source| sysctl_err(path, source))?;
+        write(path, value)?;
         self.held.push((path.to_owned(), old.trim().to_owned(), 1));
         Ok(())
     }
 
     /// One holder of `path` less; the last writes the old value back (an
     /// interface that is gone has nothing to write back to).
-    pub(super) fn release(&mut self, path: &str) -> Result<()> {
+    pub(crate) fn release(&mut self, path: &str) -> Result<()> {
         let Some(i) = self.held.iter().position(|h| h.0 == path) else {
             return Ok(());
         };
@@ -54,7 +51,7 @@ impl Sysctls {
     }
 
     /// Writes every held file back; the errors of those that failed.
-    pub(super) fn restore(&mut self) -> Vec<Error> {
+    pub(crate) fn restore(&mut self) -> Vec<Error> {
         std::mem::take(&mut self.held)
             .into_iter()
             .filter_map(|(path, old, _)| write_back(&path, &old).err())
@@ -66,6 +63,11 @@ impl Drop for Sysctls {
     fn drop(&mut self) {
         let _ = self.restore();
     }
+}
+
+/// Writes `value` to the sysctl file `path`.
+pub(crate) fn write(path: &str, value: &str) -> Result<()> {
+    std::fs::write(path, value).map_err(|source| sysctl_err(path, source))
 }
 
 fn write_back(path: &str, old: &str) -> Result<()> {
